@@ -1,0 +1,50 @@
+"""Leaderboard: a real-time leaderboard service for trading venues and games.
+
+`create_app(config=None)` builds the Flask app. Importing this package starts nothing: no threads,
+no connections, no processes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask
+
+__version__ = "0.1.0"
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app. `config` overrides environment settings (tests pass their own)."""
+    from . import errors, extensions, redis_conn
+    from .api import auth, health, openapi, ui
+    from .config import load_settings
+
+    settings = load_settings(config)
+    app = Flask(__name__)
+    app.config.update(
+        SETTINGS=settings,
+        MAX_CONTENT_LENGTH=settings.MAX_CONTENT_LENGTH,
+        JSON_SORT_KEYS=False,
+        JWT_SECRET_KEY=settings.JWT_SECRET_KEY,
+        JWT_ACCESS_TOKEN_EXPIRES=timedelta(minutes=settings.ACCESS_TOKEN_MINUTES),
+        JWT_REFRESH_TOKEN_EXPIRES=timedelta(days=settings.REFRESH_TOKEN_DAYS),
+        JWT_TOKEN_LOCATION=["headers"],
+        JWT_ALGORITHM="HS256",
+        RATELIMIT_ENABLED=settings.RATELIMIT_ENABLED,
+        RATELIMIT_STORAGE_URI=settings.REDIS_URL or "memory://",
+        RATELIMIT_STRATEGY="fixed-window",
+        RATELIMIT_HEADERS_ENABLED=True,
+        RATELIMIT_SWALLOW_ERRORS=True,
+        RATELIMIT_KEY_PREFIX="lb:ratelimit",
+    )
+    redis_conn.init_app(app)
+    errors.init_app(app)
+    extensions.init_app(app)
+    openapi.init_app(app)
+
+    app.register_blueprint(health.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(ui.bp)  # last: its catch-all must not shadow API routes
+    return app

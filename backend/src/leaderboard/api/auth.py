@@ -1,0 +1,192 @@
+"""Accounts and tokens: register, login, refresh (rotating), logout, me."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app
+from flask_jwt_extended import get_jwt, jwt_required
+
+from ..auth.tokens import issue_tokens, refresh_ttl
+from ..auth.users import UserError, UserStore, validate_new_user
+from ..errors import ApiError, validation_error
+from ..extensions import limiter, revocations, username_from_body
+from ..http import json_response
+from ..redis_conn import get_redis
+from .body import read_json_object
+
+bp = Blueprint("auth", __name__, url_prefix="/v1")
+
+
+def _settings() -> Any:
+    return current_app.config["SETTINGS"]
+
+
+def _users() -> UserStore:
+    return UserStore(get_redis())
+
+
+def _login_limit() -> str:
+    return str(_settings().LOGIN_RATE_LIMIT)
+
+
+def _register_limit() -> str:
+    return str(_settings().REGISTER_RATE_LIMIT)
+
+
+def _failed(response: Any) -> bool:
+    return bool(response.status_code in (401, 422))
+
+
+@bp.post("/auth/register")
+@limiter.limit(_register_limit)
+def register() -> Any:
+    """Create a trader account.
+    ---
+    tags: [auth]
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [username, password]
+            additionalProperties: false
+            properties:
+              username: {type: string, pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$", example: alice}
+              password: {type: string, minLength: 8, maxLength: 256, example: correct-horse-battery}
+              display_name: {type: string, maxLength: 64, example: Alice}
+    responses:
+      201:
+        description: Created
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/User"}
+      400: {$ref: "#/components/responses/BadRequest"}
+      403: {$ref: "#/components/responses/Forbidden"}
+      409: {$ref: "#/components/responses/Conflict"}
+      413: {$ref: "#/components/responses/PayloadTooLarge"}
+      415: {$ref: "#/components/responses/UnsupportedMediaType"}
+      422: {$ref: "#/components/responses/ValidationError"}
+      429: {$ref: "#/components/responses/RateLimited"}
+    """
+    settings = _settings()
+    if not settings.REGISTRATION_ENABLED:
+        raise ApiError(403, "registration_disabled", "Registration is turned off on this server.")
+    body = read_json_object({"username", "password", "display_name"})
+    try:
+        username, password, display_name, role = validate_new_user(
+            body.get("username"), body.get("password"), body.get("display_name"), "trader",
+            settings.PASSWORD_MIN_LENGTH,
+        )
+    except UserError as exc:
+        raise validation_error(f"{exc.field}: {exc}", field=exc.field) from None
+    user = _users().create(username, password, display_name, role)
+    if user is None:
+        raise ApiError(409, "username_taken", "That username is taken.", {"field": "username"})
+    return json_response(user.to_json(), 201)
+
+
+@bp.post("/login")
+@limiter.limit(_login_limit, key_func=username_from_body, deduct_when=_failed)
+@limiter.limit(lambda: str(_settings().LOGIN_ADDRESS_RATE_LIMIT), deduct_when=_failed)
+def login() -> Any:
+    """Log in with a username and password.
+    ---
+    tags: [auth]
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [username, password]
+            additionalProperties: false
+            properties:
+              username: {type: string, example: alice}
+              password: {type: string, example: correct-horse-battery}
+    responses:
+      200:
+        description: Access and refresh tokens
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/Tokens"}
+      400: {$ref: "#/components/responses/BadRequest"}
+      401: {$ref: "#/components/responses/Unauthorized"}
+      413: {$ref: "#/components/responses/PayloadTooLarge"}
+      415: {$ref: "#/components/responses/UnsupportedMediaType"}
+      422: {$ref: "#/components/responses/ValidationError"}
+      429: {$ref: "#/components/responses/RateLimited"}
+    """
+    body = read_json_object({"username", "password"})
+    username, password = body.get("username"), body.get("password")
+    if not isinstance(username, str) or not isinstance(password, str):
+        raise validation_error("username and password must be strings.")
+    user = _users().authenticate(username, password[:256])
+    if user is None:
+        raise ApiError(401, "invalid_credentials", "Wrong username or password.")
+    return json_response(issue_tokens(user))
+
+
+@bp.post("/token/refresh")
+@jwt_required(refresh=True)
+def refresh() -> Any:
+    """Trade a refresh token for a new access token and a new refresh token (the old one stops working).
+    ---
+    tags: [auth]
+    security: [{bearerAuth: []}]
+    responses:
+      200:
+        description: New tokens
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/Tokens"}
+      401: {$ref: "#/components/responses/Unauthorized"}
+    """
+    payload = get_jwt()
+    if not revocations().consume_refresh(payload, refresh_ttl()):
+        raise ApiError(401, "token_revoked", "This refresh token was already used or revoked.")
+    user = _users().get(payload["sub"])
+    if user is None:
+        raise ApiError(401, "unauthorized", "The token's user no longer exists.")
+    return json_response(issue_tokens(user, sid=payload.get("sid")))
+
+
+@bp.post("/logout")
+@jwt_required()
+def logout() -> Any:
+    """Revoke the current access token and the refresh token of the same login.
+    ---
+    tags: [auth]
+    security: [{bearerAuth: []}]
+    responses:
+      200:
+        description: Revoked
+        content:
+          application/json:
+            schema: {type: object, properties: {revoked: {type: boolean}}}
+      401: {$ref: "#/components/responses/Unauthorized"}
+    """
+    revocations().revoke_session(get_jwt(), refresh_ttl())
+    return json_response({"revoked": True})
+
+
+@bp.get("/me")
+@jwt_required()
+def me() -> Any:
+    """The account of the current token.
+    ---
+    tags: [auth]
+    security: [{bearerAuth: []}]
+    responses:
+      200:
+        description: The user
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/User"}
+      401: {$ref: "#/components/responses/Unauthorized"}
+    """
+    user = _users().get(get_jwt()["sub"])
+    if user is None:
+        raise ApiError(401, "unauthorized", "The token's user no longer exists.")
+    return json_response(user.to_json())

@@ -1,0 +1,61 @@
+"""Serves the dashboard's static export and the shipped assets (board icons) on the API's origin."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, abort, current_app, send_from_directory
+
+from ..http import json_response
+
+bp = Blueprint("ui", __name__)
+
+ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
+# paths that belong to the API: never answered with a dashboard page
+_API_PREFIXES = ("v1/", "api/", "apidocs", "openapi.json", "flasgger_static", "metrics", "leaderboard/")
+
+
+def default_ui_dir() -> Path:
+    """The repo's frontend/out (src/leaderboard/api -> repo root is four levels up)."""
+    return Path(__file__).resolve().parents[4] / "frontend" / "out"
+
+
+def _ui_dir() -> Path | None:
+    configured = current_app.config["SETTINGS"].UI_DIST_DIR
+    path = Path(configured) if configured else default_ui_dir()
+    return path if (path / "index.html").is_file() else None
+
+
+@bp.get("/assets/<path:filename>")
+def assets(filename: str) -> Any:
+    return send_from_directory(ASSETS_DIR, filename, max_age=86400)
+
+
+@bp.get("/", defaults={"path": ""})
+@bp.get("/<path:path>")
+def dashboard(path: str) -> Any:
+    if path.startswith(_API_PREFIXES):
+        abort(404)
+    root = _ui_dir()
+    if root is None:
+        if path:
+            abort(404)
+        return json_response(
+            {
+                "service": "leaderboard",
+                "message": "The dashboard is not built: run `make ui` (make run does it for you).",
+                "api_docs": "/apidocs/",
+                "openapi": "/openapi.json",
+            }
+        )
+    candidate = (root / path).resolve()
+    if not candidate.is_relative_to(root.resolve()):
+        abort(404)
+    if candidate.is_file():
+        return send_from_directory(root, path)
+    if (candidate / "index.html").is_file():
+        return send_from_directory(root, f"{path.rstrip('/')}/index.html" if path else "index.html")
+    if (root / "404.html").is_file():
+        return send_from_directory(root, "404.html"), 404
+    abort(404)

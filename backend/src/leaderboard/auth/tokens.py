@@ -1,0 +1,98 @@
+"""Token issue, rotation and revocation.
+
+Every token carries `role` and `sid` (session id) claims. Access and refresh tokens of one login share the
+sid; a refresh rotates the pair (the used refresh token's jti is revoked at once, atomically with the check,
+so a second use fails) and keeps the sid. Logout revokes the sid, which kills both tokens.
+
+Revocation list: Redis keys with a TTL equal to the longest remaining token life. A worker may cache a
+"not revoked" answer for REVOCATION_CACHE_SECONDS: that is the stated bound for a revocation made by
+another process to take effect; revocations made in this process take effect at once.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
+
+from ..ranking import keys
+from .users import User
+
+
+def _settings() -> Any:
+    return current_app.config["SETTINGS"]
+
+
+def issue_tokens(user: User, sid: str | None = None) -> dict[str, Any]:
+    settings = _settings()
+    claims = {"role": user.role, "sid": sid or uuid.uuid4().hex}
+    access = create_access_token(identity=user.username, additional_claims=claims)
+    refresh = create_refresh_token(identity=user.username, additional_claims=claims)
+    return {
+        "access_token": access,
+        "refresh_token": refresh,
+        "token_type": "Bearer",
+        "expires_in": settings.ACCESS_TOKEN_MINUTES * 60,
+    }
+
+
+def refresh_ttl() -> int:
+    return int(timedelta(days=_settings().REFRESH_TOKEN_DAYS).total_seconds())
+
+
+class RevocationList:
+    """Revoked token ids and sessions, with a short per-process cache of negative answers."""
+
+    def __init__(self, redis: Any, cache_seconds: float) -> None:
+        self.redis = redis
+        self.cache_seconds = cache_seconds
+        self._not_revoked_until: dict[str, float] = {}
+        self._revoked_here: set[str] = set()
+        self._lock = threading.Lock()
+
+    def is_revoked(self, payload: dict[str, Any]) -> bool:
+        jti, sid = payload["jti"], payload.get("sid", "")
+        now = time.monotonic()
+        with self._lock:
+            if jti in self._revoked_here or sid in self._revoked_here:
+                return True
+            if self._not_revoked_until.get(jti, 0.0) > now:
+                return False
+        revoked = bool(self.redis.exists(keys.revoked_token(jti), keys.revoked_session(sid)))
+        if not revoked:
+            with self._lock:
+                if len(self._not_revoked_until) > 100_000:  # bound the cache; drop expired entries
+                    self._not_revoked_until = {k: t for k, t in self._not_revoked_until.items() if t > now}
+                self._not_revoked_until[jti] = now + self.cache_seconds
+        return revoked
+
+    def _forget(self, *ids: str) -> None:
+        with self._lock:
+            self._revoked_here.update(ids)
+            if len(self._revoked_here) > 100_000:
+                self._revoked_here = set(ids)
+            for token_id in ids:
+                self._not_revoked_until.pop(token_id, None)
+
+    def consume_refresh(self, payload: dict[str, Any], ttl: int) -> bool:
+        """Mark a refresh token used; False if it was used (or revoked) before."""
+        first_use = self.redis.set(keys.revoked_token(payload["jti"]), b"1", nx=True, ex=ttl)
+        self._forget(payload["jti"])
+        return bool(first_use) and not self.redis.exists(keys.revoked_session(payload.get("sid", "")))
+
+    def revoke_session(self, payload: dict[str, Any], ttl: int) -> None:
+        sid = payload.get("sid", "")
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.set(keys.revoked_session(sid), b"1", ex=ttl)
+        pipe.set(keys.revoked_token(payload["jti"]), b"1", ex=ttl)
+        pipe.execute()
+        self._forget(sid, payload["jti"])
+
+
+def decode(token: str) -> dict[str, Any]:
+    return decode_token(token)

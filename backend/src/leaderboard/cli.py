@@ -1,0 +1,154 @@
+"""The `leaderboard` command: serve, run (everything, for development), redis, create-user, ..."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+
+import click
+
+from .config import ConfigError, Settings, load_settings
+from .logs import configure_logging
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return load_settings({k: v for k, v in overrides.items() if v is not None})
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@contextlib.contextmanager
+def redis_for(settings: Settings) -> Iterator[str]:
+    """REDIS_URL if set; otherwise an embedded redis-server under DATA_DIR/redis for the block's duration."""
+    if settings.REDIS_URL:
+        yield settings.REDIS_URL
+        return
+    from .embedded_redis import EmbeddedRedis
+
+    server = EmbeddedRedis(settings.redis_dir).start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@click.group()
+@click.version_option(package_name="leaderboard")
+def main() -> None:
+    """Leaderboard: real-time leaderboards for trading venues and games."""
+
+
+@main.command()
+@click.option("--bind", help="host:port to listen on (BIND)")
+@click.option("--workers", type=int, help="gunicorn worker processes (WEB_WORKERS)")
+def serve(bind: str | None, workers: int | None) -> None:
+    """Run the API under gunicorn (starts an embedded Redis when REDIS_URL is unset)."""
+    settings = _settings(BIND=bind, WEB_WORKERS=workers)
+    configure_logging(settings.LOG_LEVEL)
+    from . import create_app
+    from .gunicorn_app import GunicornApp
+
+    with redis_for(settings) as url:
+        os.environ["REDIS_URL"] = url  # workers build their app from the environment after fork
+        settings = _settings(BIND=bind, WEB_WORKERS=workers)
+        GunicornApp(settings, create_app).run()
+
+
+@main.command("redis")
+def redis_command() -> None:
+    """Run the embedded Redis in the foreground (data under DATA_DIR/redis) until Ctrl-C / SIGTERM."""
+    settings = _settings()
+    configure_logging(settings.LOG_LEVEL)
+    from .embedded_redis import EmbeddedRedis
+
+    stop = _stop_on_signals()
+    with EmbeddedRedis(settings.redis_dir) as server:
+        click.echo(f"REDIS_URL={server.url}", err=True)
+        while not stop():
+            time.sleep(0.2)
+
+
+@main.command("create-user")
+@click.option("--username", required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--role", type=click.Choice(["trader", "service", "admin"]), default="trader", show_default=True)
+@click.option("--display-name", default=None)
+def create_user(username: str, password: str, role: str, display_name: str | None) -> None:
+    """Create an account (service and admin accounts are made only this way)."""
+    from .auth.users import UserError, UserStore, validate_new_user
+    from .redis_conn import connect
+
+    settings = _settings()
+    if not settings.REDIS_URL:
+        raise click.ClickException("set REDIS_URL to the service's Redis (see `make run` output)")
+    try:
+        fields = validate_new_user(username, password, display_name, role, settings.PASSWORD_MIN_LENGTH)
+    except UserError as exc:
+        raise click.ClickException(f"{exc.field}: {exc}") from None
+    if UserStore(connect(settings)).create(*fields) is None:
+        raise click.ClickException(f"user {username!r} already exists")
+    click.echo(f"created {role} {username!r}")
+
+
+def _stop_on_signals() -> Callable[[], bool]:
+    """Install SIGINT/SIGTERM handlers (in the run loop, not at import); returns `stopping()`."""
+    flag = {"stop": False}
+
+    def handler(_signum: int, _frame: object) -> None:
+        flag["stop"] = True
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+    return lambda: flag["stop"]
+
+
+# Child commands `run` supervises, after Redis: name -> argv after `leaderboard`.
+RUN_CHILDREN: dict[str, list[str]] = {"api": ["serve"]}
+
+
+@main.command()
+def run() -> None:
+    """Everything for development: embedded Redis, the API (and scheduler, producer when present);
+    prints the URLs; Ctrl-C stops all of it cleanly."""
+    os.environ.setdefault("DEV_MODE", "1")
+    settings = _settings()
+    configure_logging(settings.LOG_LEVEL)
+    stopping = _stop_on_signals()
+    children: dict[str, subprocess.Popen[bytes]] = {}
+    with redis_for(settings) as url:
+        env = {**os.environ, "REDIS_URL": url}
+        try:
+            for name, argv in RUN_CHILDREN.items():
+                children[name] = subprocess.Popen(
+                    [sys.executable, "-m", "leaderboard", *argv], env=env, start_new_session=True
+                )
+            base = f"http://{settings.BIND}"
+            click.echo(
+                f"\n  Leaderboard is up (Ctrl-C to stop)\n  dashboard  {base}/\n  API docs   {base}/apidocs/\n"
+                f"  OpenAPI    {base}/openapi.json\n  Redis      {url}\n",
+                err=True,
+            )
+            while not stopping():
+                for name, child in children.items():
+                    if child.poll() is not None:
+                        raise click.ClickException(f"{name} exited with {child.returncode}")
+                time.sleep(0.2)
+        finally:
+            for child in children.values():
+                if child.poll() is None:
+                    child.send_signal(signal.SIGTERM)
+            for child in children.values():
+                try:
+                    child.wait(timeout=40)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,185 @@
+"""Configuration: the only module that reads the environment.
+
+`load_settings()` turns environment variables (and optional overrides, used by tests) into a typed,
+validated `Settings`. A bad value is a `ConfigError` naming the variable, raised at start-up.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import defaults
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or invalid."""
+
+
+def _bool(name: str, raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"{name} must be a boolean (1/0, true/false), got {raw!r}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Typed settings. Field names are the environment variable names."""
+
+    DEV_MODE: bool = False
+    DATA_DIR: Path = Path("data")
+    REDIS_URL: str = ""  # empty: start an embedded redis-server under DATA_DIR/redis
+    REDIS_CLUSTER: bool = False
+    JWT_SECRET_KEY: str = ""
+    ACCESS_TOKEN_MINUTES: int = defaults.ACCESS_TOKEN_MINUTES
+    REFRESH_TOKEN_DAYS: int = defaults.REFRESH_TOKEN_DAYS
+    REGISTRATION_ENABLED: bool = True
+    LOGIN_RATE_LIMIT: str = defaults.LOGIN_RATE_LIMIT
+    LOGIN_ADDRESS_RATE_LIMIT: str = defaults.LOGIN_ADDRESS_RATE_LIMIT
+    REGISTER_RATE_LIMIT: str = defaults.REGISTER_RATE_LIMIT
+    RATELIMIT_ENABLED: bool = True
+    REVOCATION_CACHE_SECONDS: float = defaults.REVOCATION_CACHE_SECONDS
+    PASSWORD_MIN_LENGTH: int = defaults.PASSWORD_MIN_LENGTH
+    MAX_CONTENT_LENGTH: int = defaults.MAX_CONTENT_LENGTH
+    # write path
+    MAX_BATCH: int = defaults.MAX_BATCH
+    BUFFER_MAX_TRADES: int = defaults.BUFFER_MAX_TRADES
+    BUFFER_MAX_AGE_MS: int = defaults.BUFFER_MAX_AGE_MS
+    BUFFER_MAX_PENDING: int = defaults.BUFFER_MAX_PENDING
+    WAL_DIR: Path | None = None  # default DATA_DIR/wal
+    WAL_FSYNC: str = defaults.WAL_FSYNC
+    WAL_FSYNC_INTERVAL_MS: int = defaults.WAL_FSYNC_INTERVAL_MS
+    DEDUPE_WINDOW_SECONDS: int = defaults.DEDUPE_WINDOW_SECONDS
+    MAX_FUTURE_SKEW_SECONDS: int = defaults.MAX_FUTURE_SKEW_SECONDS
+    ACTION_TTL_SECONDS: int = defaults.ACTION_TTL_SECONDS
+    MAX_SCORE: int = defaults.MAX_SCORE
+    RETRY_AFTER_SECONDS: int = defaults.RETRY_AFTER_SECONDS
+    INGEST_ENABLED: bool = True  # start the WAL + flusher in this process (off for read-only tools)
+    # read path
+    REFRESH_SECONDS: int = defaults.REFRESH_SECONDS
+    SNAPSHOT_TOP_N: int = defaults.SNAPSHOT_TOP_N
+    MAX_LIMIT: int = defaults.MAX_LIMIT
+    DEFAULT_LIMIT: int = defaults.DEFAULT_LIMIT
+    HISTORY_DAYS: int = defaults.HISTORY_DAYS
+    MEMBER_CACHE_SECONDS: float = defaults.MEMBER_CACHE_SECONDS
+    # serving (gunicorn)
+    BIND: str = defaults.BIND
+    WEB_WORKERS: int = defaults.WEB_WORKERS
+    WEB_WORKER_CLASS: str = defaults.WEB_WORKER_CLASS
+    WEB_THREADS: int = defaults.WEB_THREADS
+    WEB_TIMEOUT: int = defaults.WEB_TIMEOUT
+    WEB_GRACEFUL_TIMEOUT: int = defaults.WEB_GRACEFUL_TIMEOUT
+    UI_DIST_DIR: Path | None = None  # the dashboard's static export; default: the repo's frontend/out
+    CORS_ORIGINS: tuple[str, ...] = ()
+    LOG_LEVEL: str = "INFO"
+    METRICS_TOKEN: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)  # test-only knobs, never from the environment
+
+    @property
+    def wal_dir(self) -> Path:
+        return self.WAL_DIR or self.DATA_DIR / "wal"
+
+    @property
+    def redis_dir(self) -> Path:
+        return self.DATA_DIR / "redis"
+
+
+_POSITIVE = {
+    "ACCESS_TOKEN_MINUTES", "REFRESH_TOKEN_DAYS", "MAX_CONTENT_LENGTH", "MAX_BATCH", "BUFFER_MAX_TRADES",
+    "BUFFER_MAX_AGE_MS", "BUFFER_MAX_PENDING", "WAL_FSYNC_INTERVAL_MS", "DEDUPE_WINDOW_SECONDS",
+    "ACTION_TTL_SECONDS", "MAX_SCORE", "RETRY_AFTER_SECONDS", "REFRESH_SECONDS", "SNAPSHOT_TOP_N",
+    "MAX_LIMIT", "DEFAULT_LIMIT", "HISTORY_DAYS", "PASSWORD_MIN_LENGTH", "WEB_WORKERS", "WEB_THREADS",
+    "WEB_TIMEOUT", "WEB_GRACEFUL_TIMEOUT",
+}
+_CHOICES = {
+    "WAL_FSYNC": {"always", "interval"},
+    "WEB_WORKER_CLASS": {"sync", "gthread"},
+    "LOG_LEVEL": {"DEBUG", "INFO", "WARNING", "ERROR"},
+}
+
+
+def _convert(name: str, raw: Any, annotation: Any) -> Any:
+    if not isinstance(raw, str):
+        return raw  # overrides from tests arrive typed
+    kind = str(annotation)
+    try:
+        if kind == "bool":
+            return _bool(name, raw)
+        if kind == "int":
+            return int(raw.strip())
+        if kind == "float":
+            return float(raw.strip())
+        if kind in ("Path", "Path | None"):
+            return Path(raw) if raw.strip() else None
+        if kind.startswith("tuple"):
+            return tuple(part.strip() for part in raw.split(",") if part.strip())
+    except ConfigError:
+        raise
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be {kind}, got {raw!r}") from exc
+    return raw
+
+
+def _validate(values: dict[str, Any]) -> None:
+    for name in _POSITIVE:
+        if values[name] <= 0:
+            raise ConfigError(f"{name} must be > 0, got {values[name]!r}")
+    for name, allowed in _CHOICES.items():
+        if values[name] not in allowed:
+            raise ConfigError(f"{name} must be one of {sorted(allowed)}, got {values[name]!r}")
+    if values["MAX_SCORE"] >= defaults.MAX_SAFE_SCORE:
+        raise ConfigError("MAX_SCORE must be below 2^53 so sorted-set doubles stay exact")
+    if values["DEFAULT_LIMIT"] > values["MAX_LIMIT"]:
+        raise ConfigError("DEFAULT_LIMIT must not exceed MAX_LIMIT")
+    if values["REDIS_CLUSTER"] and not values["REDIS_URL"]:
+        raise ConfigError("REDIS_CLUSTER=1 needs REDIS_URL pointing at a cluster node")
+
+
+def _dev_secret(data_dir: Path) -> str:
+    """One random secret per data dir, so dev tokens survive restarts but never ship in the repo."""
+    path = data_dir / "dev-jwt-secret"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret)
+    return secret
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from `environ` (default os.environ), then `overrides` on top."""
+    environ = os.environ if environ is None else environ
+    overrides = dict(overrides or {})
+    values: dict[str, Any] = {}
+    for spec in dataclasses.fields(Settings):
+        if spec.name == "extra":
+            continue
+        if spec.name in overrides:
+            raw = overrides.pop(spec.name)
+        elif spec.name in environ:
+            raw = environ[spec.name]
+        else:
+            raw = spec.default
+        values[spec.name] = _convert(spec.name, raw, spec.type)
+    values["LOG_LEVEL"] = str(values["LOG_LEVEL"]).upper()
+    _validate(values)
+    if not values["JWT_SECRET_KEY"]:
+        if not values["DEV_MODE"]:
+            raise ConfigError(
+                "JWT_SECRET_KEY is not set. Set it (e.g. `python -c 'import secrets;print(secrets.token_urlsafe(48))'`)"
+                " or run in dev mode with DEV_MODE=1, which keeps a generated secret under DATA_DIR."
+            )
+        values["JWT_SECRET_KEY"] = _dev_secret(Path(values["DATA_DIR"]))
+    elif len(values["JWT_SECRET_KEY"]) < 32:
+        raise ConfigError("JWT_SECRET_KEY must be at least 32 characters")
+    return Settings(**values, extra=overrides)

@@ -1,0 +1,59 @@
+"""Runs the API under gunicorn, in-process, with settings from `Settings` (no separate config file to
+keep in sync). Hooks here are where per-worker runtime (ingest flusher) starts and stops."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from .config import Settings
+
+# name -> hook(server/worker...) added by components that own per-worker state
+WORKER_HOOKS: dict[str, list[Callable[..., Any]]] = {"post_fork": [], "worker_exit": [], "on_exit": []}
+
+
+def _post_fork(server: Any, worker: Any) -> None:
+    for callback in WORKER_HOOKS["post_fork"]:
+        callback(server, worker)
+
+
+def _worker_exit(server: Any, worker: Any) -> None:
+    for callback in WORKER_HOOKS["worker_exit"]:
+        callback(server, worker)
+
+
+def _on_exit(server: Any) -> None:
+    for callback in WORKER_HOOKS["on_exit"]:
+        callback(server)
+
+
+class GunicornApp(BaseApplication):  # type: ignore[misc]
+    def __init__(self, settings: Settings, app_factory: Callable[[], Any]) -> None:
+        self.settings = settings
+        self.app_factory = app_factory
+        super().__init__()
+
+    def load_config(self) -> None:
+        s = self.settings
+        options = {
+            "bind": s.BIND,
+            "workers": s.WEB_WORKERS,
+            "worker_class": s.WEB_WORKER_CLASS,
+            "threads": s.WEB_THREADS,
+            "timeout": s.WEB_TIMEOUT,
+            "graceful_timeout": s.WEB_GRACEFUL_TIMEOUT,
+            "keepalive": 5,
+            "accesslog": None,
+            "errorlog": "-",
+            "loglevel": s.LOG_LEVEL.lower(),
+            "post_fork": _post_fork,
+            "worker_exit": _worker_exit,
+            "on_exit": _on_exit,
+        }
+        for key, value in options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        return self.app_factory()

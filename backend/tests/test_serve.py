@@ -1,0 +1,88 @@
+"""The service as a user runs it: `leaderboard serve` with its embedded Redis, real signals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+import requests
+
+from leaderboard.embedded_redis import free_port
+
+pytestmark = pytest.mark.slow
+
+
+def redis_processes_for(data_dir: Path) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["name", "cmdline", "cwd"]):
+        try:
+            if "redis-server" in " ".join(proc.info["cmdline"] or []) and str(data_dir) in (proc.info["cwd"] or ""):
+                found.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return found
+
+
+def start_service(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "DATA_DIR": str(data_dir), "DEV_MODE": "1", "BIND": f"127.0.0.1:{port}",
+           "WEB_WORKERS": "2", "LOG_LEVEL": "WARNING"}
+    env.pop("REDIS_URL", None)
+    proc = subprocess.Popen([sys.executable, "-m", "leaderboard", "serve"], env=env)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
+                return proc
+        except requests.ConnectionError:
+            pass
+        assert proc.poll() is None, "serve exited during start-up"
+        time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("serve did not become ready")
+
+
+def wait_gone(pids: list[int], timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not [pid for pid in pids if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"processes still alive: {pids}")
+
+
+def test_embedded_redis_persists_across_restarts_and_leaves_nothing_behind(tmp_path):
+    data_dir = tmp_path / "data"
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+
+    service = start_service(data_dir, port)
+    redis_pids = [p.pid for p in redis_processes_for(data_dir)]
+    assert len(redis_pids) == 1
+    worker_pids = [c.pid for c in psutil.Process(service.pid).children(recursive=True)]
+    created = requests.post(f"{base}/v1/auth/register", json={"username": "persisted", "password": "long-password"})
+    assert created.status_code == 201
+    service.send_signal(signal.SIGTERM)
+    assert service.wait(timeout=30) == 0
+    wait_gone(redis_pids + worker_pids)
+    assert (data_dir / "redis").is_dir()
+
+    # restart: the account is still there
+    service = start_service(data_dir, port)
+    try:
+        login = requests.post(f"{base}/v1/login", json={"username": "persisted", "password": "long-password"})
+        assert login.status_code == 200
+        redis_pids = [p.pid for p in redis_processes_for(data_dir)]
+        everything = redis_pids + [c.pid for c in psutil.Process(service.pid).children(recursive=True)]
+        # even a SIGKILL of the service leaves no redis-server or worker behind
+        service.send_signal(signal.SIGKILL)
+        service.wait(timeout=10)
+        wait_gone(everything, timeout=15)
+    finally:
+        if service.poll() is None:
+            service.kill()
