@@ -103,3 +103,15 @@ def job_lock(job: str) -> str:
 
 def job_state(job: str) -> str:
     return f"{PREFIX}:job:{job}:state"
+
+
+# --- trade feed (Redis Streams) ---
+def trade_stream() -> str:
+    """Stream of trade batches: each entry has one field `trades` = a JSON array of trade objects
+    (the same shape POST /v1/trades takes)."""
+    return f"{PREFIX}:{{trades}}:stream"
+
+
+def trade_stream_dead() -> str:
+    """Entries the consumer could not accept (invalid trades), kept for an operator to inspect."""
+    return f"{PREFIX}:{{trades}}:dead"
