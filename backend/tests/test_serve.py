@@ -34,14 +34,15 @@ def start_service(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
            "WEB_WORKERS": "2", "LOG_LEVEL": "WARNING"}
     env.pop("REDIS_URL", None)
     proc = subprocess.Popen([sys.executable, "-m", "leaderboard", "serve"], env=env)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if requests.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
+            if requests.get(f"http://127.0.0.1:{port}/ready", timeout=5).status_code == 200:
                 return proc
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or slow on a busy machine
             pass
-        assert proc.poll() is None, "serve exited during start-up"
+        if proc.poll() is not None:
+            raise AssertionError(f"serve exited during start-up with {proc.returncode}")
         time.sleep(0.1)
     proc.kill()
     raise AssertionError("serve did not become ready")
