@@ -2,7 +2,7 @@
 stored in Redis as a hash {as_of_ms, json} under `keys.snapshot`, and served by every worker's read cache.
 
 A snapshot is only replaced by a newer one (compare-and-set on as_of in Lua), so a slow builder never
-overwrites a fresher list. A `day` snapshot carries its day bucket: it is never served on another day.
+overwrites a fresher list. A `day` snapshot is never served on another day, nor a rolling window's in another hour.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import orjson
 from ..clock import from_ms, to_ms
 from . import keys, store
 from .boards import Board
-from .periods import ROLLING_HOURS, Period, day_bucket
+from .periods import ROLLING_HOURS, Period, day_bucket, hour_bucket
 
 # KEYS[1]: the snapshot hash. ARGV[1]: as_of in epoch ms, ARGV[2]: the JSON body, ARGV[3]: TTL in ms.
 # Stores only when newer than what is there; returns 1 when stored.
@@ -49,8 +49,11 @@ class Snapshot:
     live: bool  # built by an API worker because no usable snapshot existed
 
     def serves(self, period: Period, now: datetime, max_age: timedelta) -> bool:
-        """Usable at `now`: a `day` snapshot only on its own day, and none older than `max_age`."""
+        """Usable at `now`: a `day` snapshot only on its own day, a rolling window's only in its own hour (its
+        oldest hour leaves the window at the next hour), and none older than `max_age`."""
         if period is Period.DAY and self.day != day_bucket(now):
+            return False
+        if period in ROLLING_HOURS and hour_bucket(self.as_of) != hour_bucket(now):
             return False
         return now - self.as_of <= max_age
 
