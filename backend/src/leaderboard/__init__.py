@@ -18,7 +18,7 @@ __version__ = "0.1.0"
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. `config` overrides environment settings (tests pass their own)."""
     from . import errors, extensions, redis_conn
-    from .api import auth, health, openapi, ui
+    from .api import auth, compat, health, leaderboards, openapi, ui
     from .config import load_settings
 
     settings = load_settings(config)
@@ -46,5 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
+    app.register_blueprint(leaderboards.bp)
+    app.register_blueprint(compat.bp)
     app.register_blueprint(ui.bp)  # last: its catch-all must not shadow API routes
     return app

@@ -96,6 +96,19 @@ def create_user(username: str, password: str, role: str, display_name: str | Non
     click.echo(f"created {role} {username!r}")
 
 
+@main.command()
+def scheduler() -> None:
+    """Run the job scheduler (snapshot refresh, rolling windows, midnight rollover) in the foreground."""
+    settings = _settings()
+    configure_logging(settings.LOG_LEVEL)
+    if not settings.REDIS_URL:
+        raise click.ClickException("set REDIS_URL to the service's Redis (`leaderboard run` does it for you)")
+    from .jobs.scheduler import run_scheduler
+    from .redis_conn import connect
+
+    sys.exit(run_scheduler(connect(settings), settings))
+
+
 def _stop_on_signals() -> Callable[[], bool]:
     """Install SIGINT/SIGTERM handlers (in the run loop, not at import); returns `stopping()`."""
     flag = {"stop": False}
@@ -110,6 +123,7 @@ def _stop_on_signals() -> Callable[[], bool]:
 
 # Child commands `run` supervises, after Redis: name -> argv after `leaderboard`.
 RUN_CHILDREN: dict[str, list[str]] = {"api": ["serve"]}
+RUN_CHILDREN["scheduler"] = ["scheduler"]
 
 
 @main.command()

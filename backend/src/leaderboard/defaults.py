@@ -49,6 +49,16 @@ MAX_LIMIT = 100  # largest page size of a list request
 DEFAULT_LIMIT = 10  # page size when none is asked
 HISTORY_DAYS = 30  # days an archived day board stays readable
 MEMBER_CACHE_SECONDS = 1.0  # micro-cache of member views per worker
+MAX_MEMBER_IDS = 100  # ids in one GET .../members?ids= request
+MEMBER_CACHE_MAX_ENTRIES = 10_000  # member views a worker keeps before it drops its micro-cache
+SNAPSHOT_GRACE_SECONDS = 2  # a worker keeps a snapshot this long past its next refresh (scheduler's work time)
+SNAPSHOT_RECHECK_SECONDS = 1  # shortest time a worker keeps a snapshot copy before asking Redis again
+SNAPSHOT_MAX_AGE_REFRESHES = 3  # a stored snapshot older than this many refreshes is rebuilt live
+READ_RETRY_AFTER_SECONDS = 5  # Retry-After on a list when Redis is down and no copy is cached
+JOB_LOCK_SECONDS = 120  # a job's Redis lock expires after this even if its holder died
+JOB_RUNS_KEPT = 100  # recent runs kept per job in keys.job_runs
+ROLLOVER_DELAY_SECONDS = 5  # the midnight rollover runs this long after 00:00 UTC
+SCHEDULER_STOP_TIMEOUT = 60  # seconds the scheduler waits for its current job after SIGTERM
 
 # --- Scores ---
 MAX_SAFE_SCORE = 2**53  # sorted-set scores are doubles: exact only below this (minor units)

@@ -61,6 +61,11 @@ def history_index(board: str) -> str:
     return _board_key(board, "history")
 
 
+def window_stamp(board: str, period: str) -> str:
+    """Hash {hour, as_of_ms}: which newest hour bucket `window` was materialized for, and when."""
+    return _board_key(board, "win", period, "stamp")
+
+
 # --- registry and users (not board data) ---
 def boards_registry() -> str:
     """Hash board id -> JSON board spec."""
@@ -103,6 +108,16 @@ def job_lock(job: str) -> str:
 
 def job_state(job: str) -> str:
     return f"{PREFIX}:job:{job}:state"
+
+
+def job_tick(job: str, tick: str) -> str:
+    """Set once a tick of a job has run, so no other scheduler runs that tick again."""
+    return f"{PREFIX}:job:{job}:tick:{tick}"
+
+
+def job_runs(job: str) -> str:
+    """Capped list of the last runs of a job ("tick pid"), for operators and the double-run test."""
+    return f"{PREFIX}:job:{job}:runs"
 
 
 # --- trade feed (Redis Streams) ---

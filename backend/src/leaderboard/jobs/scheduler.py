@@ -1,0 +1,103 @@
+"""The scheduler process (`leaderboard scheduler`): an APScheduler BlockingScheduler, never inside gunicorn.
+
+Jobs fire at aligned instants (refresh at multiples of REFRESH_SECONDS since the epoch, windows at each UTC
+hour, rollover ROLLOVER_DELAY_SECONDS after 00:00 UTC) so every scheduler process agrees on the ticks; refresh
+and rollover also run once at start. Each run goes through `guard.run_once` (lock + per-tick key).
+Signals as in rq: the first SIGTERM/SIGINT lets the current job finish and stops; a second exits at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import signal
+import threading
+from datetime import datetime, timedelta
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from redis.exceptions import RedisError
+
+from .. import defaults
+from ..clock import EPOCH, Clock, system_clock
+from ..config import Settings
+from ..ranking.boards import BoardRegistry
+from . import guard
+from .tasks import REFRESH, ROLLOVER, TASKS, WINDOWS, tick_of
+
+log = logging.getLogger(__name__)
+
+
+def run_job(job: str, redis: Any, settings: Settings, clock: Clock = system_clock) -> str:
+    """One guarded run of `job` at the clock's now (what the scheduler calls on each tick)."""
+    now = clock()
+    boards = list(BoardRegistry(redis).all().values())
+    task = TASKS[job]
+    try:
+        return guard.run_once(redis, job, tick_of(job, now, settings.REFRESH_SECONDS), now,
+                              lambda: task(redis, boards, now, settings))
+    except RedisError as exc:
+        log.warning("job failed: redis", extra={"event": "job_failed", "job": job, "error": repr(exc)})
+        return "failed"
+
+
+def _aligned_start(now: datetime, seconds: int) -> datetime:
+    """The next instant that is a multiple of `seconds` since the epoch."""
+    elapsed = (now - EPOCH).total_seconds()
+    return EPOCH + timedelta(seconds=math.ceil(elapsed / seconds) * seconds)
+
+
+def build_scheduler(redis: Any, settings: Settings, clock: Clock = system_clock) -> BlockingScheduler:
+    scheduler = BlockingScheduler(
+        timezone="UTC",
+        executors={"default": ThreadPoolExecutor(1)},  # one job at a time: jobs never race each other here
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": settings.REFRESH_SECONDS},
+    )
+    now = clock()
+
+    def add(job: str, trigger: Any) -> None:
+        scheduler.add_job(run_job, trigger, args=[job, redis, settings, clock], id=job, name=job)
+
+    add(REFRESH, IntervalTrigger(seconds=settings.REFRESH_SECONDS,
+                                 start_date=_aligned_start(now, settings.REFRESH_SECONDS), timezone="UTC"))
+    add(WINDOWS, CronTrigger(minute=0, second=1, timezone="UTC"))
+    add(ROLLOVER, CronTrigger(hour=0, minute=0, second=defaults.ROLLOVER_DELAY_SECONDS, timezone="UTC"))
+    for job in (ROLLOVER, REFRESH):  # at start: catch up on a missed midnight, and have lists at once
+        scheduler.add_job(run_job, "date", run_date=now, args=[job, redis, settings, clock], id=f"{job}-at-start")
+    return scheduler
+
+
+def run_scheduler(redis: Any, settings: Settings) -> int:
+    """The process's run loop; returns the exit status."""
+    scheduler = build_scheduler(redis, settings)
+    stopper: list[threading.Thread] = []
+
+    def on_signal(signum: int, _frame: object) -> None:
+        if stopper:
+            log.warning("second signal: exiting now", extra={"event": "scheduler_exit_now", "signal": signum})
+            os._exit(128 + signum)
+        log.info("stopping after the current job", extra={"event": "scheduler_stopping", "signal": signum})
+        thread = threading.Thread(target=_shutdown, args=(scheduler,), name="scheduler-stop", daemon=True)
+        stopper.append(thread)
+        thread.start()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    log.info("scheduler started", extra={"event": "scheduler_started", "refresh_seconds": settings.REFRESH_SECONDS})
+    try:
+        if not stopper:  # a signal before start means: do not start
+            scheduler.start()  # blocks until shutdown
+    finally:
+        for thread in stopper:
+            thread.join(timeout=defaults.SCHEDULER_STOP_TIMEOUT)
+    log.info("scheduler stopped", extra={"event": "scheduler_stopped"})
+    return 0
+
+
+def _shutdown(scheduler: BlockingScheduler) -> None:
+    if scheduler.running:
+        scheduler.shutdown(wait=True)  # waits for the running job, then wakes the main loop

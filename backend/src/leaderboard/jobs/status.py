@@ -1,0 +1,30 @@
+"""The jobs' last state, for /ready (never failing it: lists are served live when no scheduler runs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from ..ranking import keys
+from ..redis_conn import get_redis
+from .tasks import JOBS
+
+
+def job_states(redis: Any) -> dict[str, dict[str, str]]:
+    pipe = redis.pipeline(transaction=False)
+    for job in JOBS:
+        pipe.hgetall(keys.job_state(job))
+    states = pipe.execute()
+    return {
+        job: {k.decode(): v.decode() for k, v in state.items()} for job, state in zip(JOBS, states, strict=True)
+    }
+
+
+def scheduler_check() -> dict[str, Any]:
+    """{"ok": True, "jobs": {job: state}}; `jobs` is {} before any scheduler ran."""
+    try:
+        states = job_states(get_redis())
+    except RedisError as exc:
+        return {"ok": True, "jobs": "unknown", "reason": f"redis unreachable: {exc.__class__.__name__}"}
+    return {"ok": True, "jobs": {job: state for job, state in states.items() if state}}

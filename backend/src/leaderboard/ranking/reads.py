@@ -1,0 +1,189 @@
+"""The read API's answers, as plain dicts: top-list pages from snapshots, live member views through the
+micro-cache, archived days. Views parse the request and call these; these call the store and the cache."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from ..clock import from_ms, iso, to_ms
+from ..errors import ApiError
+from ..read_cache import ReadCache
+from . import store
+from .boards import Board
+from .cursor import Cursor
+from .periods import Period, day_bucket, day_start, next_midnight
+from .snapshots import Entry
+
+
+@dataclass(frozen=True)
+class Reads:
+    """One request's view of the read side: the Redis client, this process's cache and the time."""
+
+    redis: Any
+    cache: ReadCache
+    now: datetime
+    history_days: int
+
+    @property
+    def refresh(self) -> timedelta:
+        return self.cache.refresh
+
+    # --- lists ---
+    def top_page(self, board: Board, period: Period, limit: int, cursor: Cursor | None) -> dict[str, Any]:
+        at_least = None
+        if cursor is not None and cursor.as_of_ms is not None:
+            at_least = from_ms(cursor.as_of_ms)
+        snapshot = self.cache.snapshot(board, period, at_least)
+        offset = 0
+        if cursor is not None:
+            if cursor.as_of_ms != to_ms(snapshot.as_of):
+                raise ApiError(410, "cursor_expired", "The list was refreshed since this cursor was issued; "
+                               "start again from the first page.", {"as_of": iso(snapshot.as_of)})
+            if cursor.offset > len(snapshot.entries):
+                raise ApiError(400, "invalid_cursor", "The cursor is not one this service issued.")
+            offset = cursor.offset
+        rows = snapshot.entries[offset : offset + limit]
+        end = offset + len(rows)
+        next_cursor = None
+        if end < len(snapshot.entries):
+            next_cursor = Cursor(board.id, period.value, to_ms(snapshot.as_of), end).encode()
+        return {
+            "board": board.id,
+            "period": period.value,
+            "as_of": iso(snapshot.as_of),
+            "next_refresh_at": iso(self.cache.next_refresh_at(snapshot)),
+            "resets_at": iso(next_midnight(self.now)),
+            "total": snapshot.total,
+            "entries": [
+                {"rank": e.rank, "user_id": e.member, "user_name": e.name,
+                 "score": store.format_score(e.score, board.decimals)}
+                for e in rows
+            ],
+            "next_cursor": next_cursor,
+            "source": "live" if snapshot.live else "snapshot",
+        }
+
+    def top_entries(self, board: Board, period: Period, limit: int) -> tuple[int, tuple[Entry, ...]]:
+        """(total, the first `limit` rows) of the current snapshot, for the seed-compatible shapes."""
+        snapshot = self.cache.snapshot(board, period)
+        return snapshot.total, snapshot.entries[:limit]
+
+    def history_page(self, board: Board, day: date, limit: int, cursor: Cursor | None) -> dict[str, Any]:
+        """An archived day, read live from its day board (late writes dated that day still land there)."""
+        if not store.history_readable(self.redis, board.id, day, day_bucket(self.now), self.history_days):
+            raise ApiError(404, "history_not_found", f"No archive of board {board.id!r} for {day.isoformat()}; "
+                           f"archives are kept {self.history_days} days.", {"date": day.isoformat()})
+        offset = cursor.offset if cursor is not None else 0
+        key = store.period_key(board.id, Period.DAY, day_start(day))
+        total = int(self.redis.zcard(key))
+        rows = store.page(self.redis, key, offset, limit)
+        names = store.display_names(self.redis, [r.member for r in rows])
+        end = offset + len(rows)
+        scope = f"history:{day.isoformat()}"
+        return {
+            "board": board.id,
+            "period": Period.DAY.value,
+            "date": day.isoformat(),
+            "as_of": iso(self.now),
+            "next_refresh_at": iso(self.now + self.refresh),
+            "resets_at": iso(next_midnight(self.now)),
+            "total": total,
+            "entries": [self._entry(board, r, names) for r in rows],
+            "next_cursor": Cursor(board.id, scope, None, end).encode() if end < total else None,
+            "source": "live",
+        }
+
+    # --- live member views (O(log n), micro-cached per process) ---
+    def member_place(self, board: Board, period: Period, user_id: str) -> tuple[store.MemberRank, str, datetime]:
+        """(place, display name, as_of) of a member; 404 `member_not_found` when it has no score."""
+        key = ("member", board.id, period, self._bucket(period), user_id)
+        return self.cache.member_view(key, lambda: self._member_place(board, period, user_id))
+
+    def _member_place(self, board: Board, period: Period, user_id: str) -> tuple[store.MemberRank, str, datetime]:
+        as_of = self._as_of(board, period)
+        _total, found = store.member_ranks(self.redis, store.period_key(board.id, period, self.now), [user_id])
+        if user_id not in found:
+            raise _member_not_found(board, period, user_id)
+        return found[user_id], store.display_names(self.redis, [user_id])[user_id], as_of
+
+    def member(self, board: Board, period: Period, user_id: str) -> dict[str, Any]:
+        place, name, as_of = self.member_place(board, period, user_id)
+        return {
+            "board": board.id,
+            "period": period.value,
+            "user_id": user_id,
+            "user_name": name,
+            "rank": place.rank,
+            "score": store.format_score(place.score, board.decimals),
+            "percentile": place.percentile,
+            "total": place.total,
+            "as_of": iso(as_of),
+        }
+
+    def around(self, board: Board, period: Period, user_id: str, size: int) -> dict[str, Any]:
+        key = ("around", board.id, period, self._bucket(period), user_id, size)
+        return self.cache.member_view(key, lambda: self._around(board, period, user_id, size))
+
+    def _around(self, board: Board, period: Period, user_id: str, size: int) -> dict[str, Any]:
+        as_of = self._as_of(board, period)
+        found = store.around(self.redis, store.period_key(board.id, period, self.now), user_id, size)
+        if found is None:
+            raise _member_not_found(board, period, user_id)
+        total, rows = found
+        names = store.display_names(self.redis, [r.member for r in rows])
+        return {
+            "board": board.id,
+            "period": period.value,
+            "user_id": user_id,
+            "entries": [self._entry(board, r, names) for r in rows],
+            "total": total,
+            "as_of": iso(as_of),
+        }
+
+    def members(self, board: Board, period: Period, user_ids: list[str]) -> dict[str, Any]:
+        """Ranks of a list of members (friends), best first; ids without a score are listed in `missing`."""
+        key = ("members", board.id, period, self._bucket(period), tuple(user_ids))
+        return self.cache.member_view(key, lambda: self._members(board, period, user_ids))
+
+    def _members(self, board: Board, period: Period, user_ids: list[str]) -> dict[str, Any]:
+        as_of = self._as_of(board, period)
+        total, found = store.member_ranks(self.redis, store.period_key(board.id, period, self.now), user_ids)
+        names = store.display_names(self.redis, list(found))
+        ordered = sorted(found.items(), key=lambda item: (item[1].rank, _desc_bytes(item[0])))
+        return {
+            "board": board.id,
+            "period": period.value,
+            "entries": [
+                {"rank": place.rank, "user_id": member, "user_name": names[member],
+                 "score": store.format_score(place.score, board.decimals), "percentile": place.percentile}
+                for member, place in ordered
+            ],
+            "missing": [u for u in user_ids if u not in found],
+            "total": total,
+            "as_of": iso(as_of),
+        }
+
+    # --- helpers ---
+    def _as_of(self, board: Board, period: Period) -> datetime:
+        return store.view_as_of(self.redis, board, period, self.now, self.refresh)
+
+    def _bucket(self, period: Period) -> str:
+        """Part of a micro-cache key, so a member view cached before 00:00 is not served for the new day."""
+        return day_bucket(self.now).isoformat() if period is Period.DAY else ""
+
+    @staticmethod
+    def _entry(board: Board, row: store.Ranked, names: dict[str, str]) -> dict[str, Any]:
+        return {"rank": row.rank, "user_id": row.member, "user_name": names[row.member],
+                "score": store.format_score(row.score, board.decimals)}
+
+
+def _desc_bytes(member: str) -> tuple[int, ...]:
+    """Sort key putting member ids in descending byte order (the documented order inside a tie)."""
+    return (*tuple(-b for b in member.encode()), 1)
+
+
+def _member_not_found(board: Board, period: Period, user_id: str) -> ApiError:
+    return ApiError(404, "member_not_found", f"{user_id!r} has no score on board {board.id!r} for period "
+                    f"{period.value!r}.", {"board": board.id, "period": period.value, "user_id": user_id})

@@ -1,0 +1,274 @@
+"""Reads of the boards: which sorted set answers a period, ranks, percentiles, around-me, lists of members,
+rolling-window materialization, and the archive of finished days.
+
+Ranking rules (the README repeats them):
+- Competition ranking: a member's rank is 1 + the number of members with a strictly higher score, so equal
+  scores share a rank and the next rank skips ("1, 1, 3").
+- Inside a tie, members are ordered by member id in DESCENDING byte order: Redis's own order for equal
+  scores in ZREVRANGE/ZREVRANK, so every view (top list, around-me, snapshot pages) agrees without re-sorting.
+- Percentile: the share of the period's members this member ranks at or above, in percent, two decimals:
+  ``100 * (total - rank + 1) / total``. The leader is 100; tied members share a percentile.
+
+Every function takes `now`; nothing here reads a clock. Each script or transaction touches one board's keys
+only (one hash slot), so this runs unchanged on Redis Cluster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from ..clock import from_ms, to_ms
+from . import keys
+from .boards import Board
+from .periods import ROLLING_HOURS, Period, day_bucket, day_bucket_expiry, day_start, hour_bucket, window_hours
+
+# KEYS[1]: one board period's sorted set. ARGV: member ids.
+# Returns {total, score_1, above_1, score_2, above_2, ...}; score "" when that member has no score.
+RANKS_LUA = """
+local out = {redis.call('ZCARD', KEYS[1])}
+for _, member in ipairs(ARGV) do
+  local score = redis.call('ZSCORE', KEYS[1], member)
+  if score then
+    out[#out + 1] = score
+    out[#out + 1] = redis.call('ZCOUNT', KEYS[1], '(' .. score, '+inf')
+  else
+    out[#out + 1] = ''
+    out[#out + 1] = 0
+  end
+end
+return out
+"""
+
+# KEYS[1]: one board period's sorted set. ARGV[1]: member id, ARGV[2]: rows wanted.
+# Returns false when the member has no score, else {total, first_position, above_first, member, score, ...}:
+# `size` rows around the member (centred, shifted to stay full at the edges) and how many score above row 1.
+AROUND_LUA = """
+local pos = redis.call('ZREVRANK', KEYS[1], ARGV[1])
+if not pos then return false end
+local total = redis.call('ZCARD', KEYS[1])
+local size = tonumber(ARGV[2])
+local start = math.max(0, pos - math.floor((size - 1) / 2))
+local stop = start + size - 1
+if stop > total - 1 then
+  stop = total - 1
+  start = math.max(0, stop - size + 1)
+end
+local rows = redis.call('ZREVRANGE', KEYS[1], start, stop, 'WITHSCORES')
+local above = redis.call('ZCOUNT', KEYS[1], '(' .. rows[2], '+inf')
+local out = {total, start, above}
+for _, value in ipairs(rows) do out[#out + 1] = value end
+return out
+"""
+
+# KEYS[1]: window, KEYS[2]: its scratch key, KEYS[3]: its stamp, KEYS[4..]: the hour buckets it covers.
+# ARGV[1]: SUM or MAX, ARGV[2]: newest hour (YYYYmmddHH), ARGV[3]: as_of in epoch ms.
+# Rebuilds the union into the scratch key and RENAMEs it over the window, atomically with its stamp.
+MATERIALIZE_LUA = """
+local args = {KEYS[2], #KEYS - 3}
+for i = 4, #KEYS do args[#args + 1] = KEYS[i] end
+args[#args + 1] = 'AGGREGATE'
+args[#args + 1] = ARGV[1]
+local count = redis.call('ZUNIONSTORE', unpack(args))
+if count > 0 then
+  redis.call('RENAME', KEYS[2], KEYS[1])
+else
+  redis.call('DEL', KEYS[1])
+end
+redis.call('HSET', KEYS[3], 'hour', ARGV[2], 'as_of_ms', ARGV[3])
+return count
+"""
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One member's place on one board period. `score` is in minor units."""
+
+    rank: int
+    member: str
+    score: int
+
+
+@dataclass(frozen=True)
+class MemberRank:
+    rank: int
+    score: int
+    total: int
+
+    @property
+    def percentile(self) -> float:
+        return percentile(self.rank, self.total)
+
+
+def percentile(rank: int, total: int) -> float:
+    """100 * (total - rank + 1) / total, two decimals, computed exactly then rounded half-up."""
+    value = (Decimal(100) * (total - rank + 1) / total).quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
+    return float(value)
+
+
+def format_score(minor: int, decimals: int) -> str:
+    """Integer minor units as an exact decimal string in major units: 12345 with 2 decimals -> "123.45"."""
+    return format(Decimal(minor).scaleb(-decimals), "f")
+
+
+def major_number(minor: int, decimals: int) -> int | float:
+    """The seed-compatible JSON number: an int for boards without decimals."""
+    return minor if decimals == 0 else float(Decimal(minor).scaleb(-decimals))
+
+
+def parse_score(raw: bytes | str | float | int) -> int:
+    """A sorted-set score back to its integer (Redis prints integral doubles below 2^53 exactly)."""
+    text = raw.decode() if isinstance(raw, bytes) else str(raw)
+    return int(Decimal(text))
+
+
+def competition_ranks(rows: Iterable[tuple[str, int]], first_position: int, above_first: int) -> list[Ranked]:
+    """Ranks for consecutive rows of a descending list starting at `first_position` (0-based), where
+    `above_first` members score strictly higher than the first row."""
+    ranked: list[Ranked] = []
+    for offset, (member, score) in enumerate(rows):
+        if not ranked:
+            rank = above_first + 1
+        elif score == ranked[-1].score:
+            rank = ranked[-1].rank
+        else:
+            rank = first_position + offset + 1
+        ranked.append(Ranked(rank, member, score))
+    return ranked
+
+
+def _text(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw
+
+
+# --- which key answers a period ---
+def period_key(board: str, period: Period, now: datetime) -> str:
+    if period is Period.ALL:
+        return keys.all_time(board)
+    if period is Period.DAY:
+        return keys.day(board, day_bucket(now))
+    return keys.window(board, period)
+
+
+def materialize_window(redis: Any, board: Board, period: Period, now: datetime) -> int:
+    """Rebuild a rolling window from its hour buckets at `now`; returns its member count. Idempotent."""
+    hours = window_hours(period, now)
+    sources = [keys.hour(board.id, h) for h in hours]
+    script = redis.register_script(MATERIALIZE_LUA)
+    aggregate = "SUM" if board.mode == "sum" else "MAX"
+    own = [keys.window(board.id, period), keys.window_scratch(board.id, period), keys.window_stamp(board.id, period)]
+    return int(script(keys=own + sources, args=[aggregate, hours[0].strftime("%Y%m%d%H"), to_ms(now)]))
+
+
+def window_as_of(redis: Any, board: Board, period: Period, now: datetime, max_age: timedelta) -> datetime:
+    """When the window a member view reads was materialized; rebuilt first if it is missing, for another
+    hour than `now`'s, or older than `max_age` (so member views never lag the scheduler by more)."""
+    stamp = redis.hmget(keys.window_stamp(board.id, period), "hour", "as_of_ms")
+    if stamp[0] is not None and stamp[1] is not None:
+        as_of = from_ms(int(stamp[1]))
+        if _text(stamp[0]) == hour_bucket(now).strftime("%Y%m%d%H") and timedelta(0) <= now - as_of <= max_age:
+            return as_of
+    materialize_window(redis, board, period, now)
+    return now
+
+
+def view_as_of(redis: Any, board: Board, period: Period, now: datetime, max_age: timedelta) -> datetime:
+    """The time a live member view is true at: now for day/all, the window's materialization otherwise."""
+    if period in ROLLING_HOURS:
+        return window_as_of(redis, board, period, now, max_age)
+    return now
+
+
+# --- live reads (O(log n) each) ---
+def top(redis: Any, key: str, count: int) -> tuple[int, list[Ranked]]:
+    """(total, the first `count` ranked rows) read in one MULTI so both describe the same moment."""
+    pipe = redis.pipeline(transaction=True)
+    pipe.zcard(key)
+    pipe.zrevrange(key, 0, count - 1, withscores=True, score_cast_func=parse_score)
+    total, rows = pipe.execute()
+    return int(total), competition_ranks(((_text(m), s) for m, s in rows), 0, 0)
+
+
+def page(redis: Any, key: str, offset: int, count: int) -> list[Ranked]:
+    """Rows offset..offset+count-1 with their competition ranks (for archives, read live)."""
+    rows = redis.zrevrange(key, offset, offset + count - 1, withscores=True, score_cast_func=parse_score)
+    if not rows:
+        return []
+    above = redis.zcount(key, f"({rows[0][1]}", "+inf")
+    return competition_ranks(((_text(m), s) for m, s in rows), offset, int(above))
+
+
+def member_ranks(redis: Any, key: str, members: Sequence[str]) -> tuple[int, dict[str, MemberRank]]:
+    """(total, rank of every member that has a score), atomically, O(log n) per member."""
+    raw = redis.register_script(RANKS_LUA)(keys=[key], args=list(members))
+    total = int(raw[0])
+    found: dict[str, MemberRank] = {}
+    for index, member in enumerate(members):
+        score, above = raw[1 + 2 * index], raw[2 + 2 * index]
+        if _text(score) != "":
+            found[member] = MemberRank(int(above) + 1, parse_score(score), total)
+    return total, found
+
+
+def around(redis: Any, key: str, member: str, size: int) -> tuple[int, list[Ranked]] | None:
+    """(total, `size` ranked rows around `member`, full at the edges); None when it has no score."""
+    raw = redis.register_script(AROUND_LUA)(keys=[key], args=[member, size])
+    if not raw:
+        return None
+    total, start, above = int(raw[0]), int(raw[1]), int(raw[2])
+    flat = raw[3:]
+    rows = [(_text(flat[i]), parse_score(flat[i + 1])) for i in range(0, len(flat), 2)]
+    return total, competition_ranks(rows, start, above)
+
+
+def display_names(redis: Any, members: Sequence[str]) -> dict[str, str]:
+    """Registered users' display names; a member without one shows as its id."""
+    if not members:
+        return {}
+    names = redis.hmget(keys.display_names(), list(members))
+    return {m: (_text(n) if n is not None else m) for m, n in zip(members, names, strict=True)}
+
+
+# --- archives of finished days ---
+def archive_day(redis: Any, board: str, day: date, history_days: int) -> bool:
+    """Record a finished day board in the history index (and make sure it expires); False if it has no data.
+    Idempotent: the day key itself is the archive."""
+    day_key = keys.day(board, day)
+    if not redis.exists(day_key):
+        return False
+    pipe = redis.pipeline(transaction=True)
+    pipe.expireat(day_key, day_bucket_expiry(day, history_days))
+    pipe.zadd(keys.history_index(board), {day.isoformat(): int(day_start(day).timestamp())})
+    pipe.execute()
+    return True
+
+
+def prune_history(redis: Any, board: str, today: date, history_days: int) -> int:
+    """Drop index entries of days older than `history_days` (their day keys expire on their own)."""
+    oldest_kept = day_start(today - timedelta(days=history_days))
+    return int(redis.zremrangebyscore(keys.history_index(board), "-inf", f"({int(oldest_kept.timestamp())}"))
+
+
+def archived_days(redis: Any, board: str) -> list[date]:
+    return [date.fromisoformat(_text(d)) for d in redis.zrevrange(keys.history_index(board), 0, -1)]
+
+
+def history_readable(redis: Any, board: str, day: date, today: date, history_days: int) -> bool:
+    """A finished day within `history_days` whose board has data (archived or not yet indexed)."""
+    if not today - timedelta(days=history_days) <= day < today:
+        return False
+    return bool(redis.exists(keys.day(board, day)))
+
+
+def expire_old_buckets(redis: Any, board: str, now: datetime, history_days: int) -> int:
+    """Delete hour buckets past the longest window and day boards past history (a safety net: the write
+    path sets EXPIREAT on both). Looks at the two days just beyond reach, so it stays O(1) per run."""
+    longest = max(ROLLING_HOURS.values())
+    newest_dead_hour = hour_bucket(now) - timedelta(hours=longest + 1)
+    hour_keys = [keys.hour(board, newest_dead_hour - timedelta(hours=i)) for i in range(48)]
+    newest_dead_day = day_bucket(now) - timedelta(days=history_days + 1)
+    day_keys = [keys.day(board, newest_dead_day - timedelta(days=i)) for i in range(2)]
+    return int(redis.unlink(*hour_keys, *day_keys))

@@ -1,0 +1,130 @@
+"""The per-process read cache: top-N snapshots for lists, a short micro-cache for member views.
+
+A list request is served from this process's copy of the board period's snapshot. The copy is kept until
+the snapshot's next refresh (as_of + REFRESH_SECONDS) plus SNAPSHOT_GRACE_SECONDS, never longer than
+REFRESH_SECONDS, so a worker asks Redis for a list at most once per refresh. When Redis has no usable
+snapshot (none yet, older than SNAPSHOT_MAX_AGE_REFRESHES refreshes, or a `day` snapshot of another day) the
+worker builds one live, stores it for the other workers, and marks it `live`. When Redis is unreachable the
+last copy is served with its age (except a `day` copy of another day).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from redis.exceptions import RedisError
+
+from . import defaults
+from .clock import Clock
+from .errors import ApiError
+from .ranking import snapshots
+from .ranking.boards import Board
+from .ranking.periods import Period
+from .ranking.snapshots import Snapshot
+
+T = TypeVar("T")
+
+
+@dataclass
+class _Cached:
+    snapshot: Snapshot
+    expires_at: datetime
+
+
+class ReadCache:
+    def __init__(self, redis: Any, clock: Clock, refresh_seconds: int, top_n: int, member_cache_seconds: float):
+        self.redis = redis
+        self.clock = clock
+        self.refresh = timedelta(seconds=refresh_seconds)
+        self.top_n = top_n
+        self.max_age = self.refresh * defaults.SNAPSHOT_MAX_AGE_REFRESHES
+        self.member_ttl = timedelta(seconds=member_cache_seconds)
+        self._lock = threading.Lock()
+        self._snapshots: dict[tuple[str, Period], _Cached] = {}
+        self._members: dict[Hashable, tuple[datetime, Any]] = {}
+
+    def next_refresh_at(self, snapshot: Snapshot) -> datetime:
+        return snapshot.as_of + self.refresh
+
+    def snapshot(self, board: Board, period: Period, at_least: datetime | None = None) -> Snapshot:
+        """The snapshot to serve now. `at_least`: a cursor saw a snapshot this new, so an older local copy
+        is refetched rather than served."""
+        now = self.clock()
+        cached = self._snapshots.get((board.id, period))
+        if cached and self._serves(cached, period, now, at_least):
+            return cached.snapshot
+        with self._lock:  # one fetch per process at a time: a refresh touches Redis once, not once per thread
+            cached = self._snapshots.get((board.id, period))
+            if cached and self._serves(cached, period, now, at_least):
+                return cached.snapshot
+            try:
+                snapshot = self._fetch(board, period, now)
+            except RedisError:
+                if cached and cached.snapshot.serves(period, now, timedelta.max):
+                    return cached.snapshot  # Redis is down: the last list, with its age in as_of
+                raise ApiError(503, "unavailable", "The leaderboard store is unreachable; try again shortly.",
+                               headers={"Retry-After": str(defaults.READ_RETRY_AFTER_SECONDS)}) from None
+            self._snapshots[(board.id, period)] = _Cached(snapshot, self._expiry(snapshot, now))
+            return snapshot
+
+    def _serves(self, cached: _Cached, period: Period, now: datetime, at_least: datetime | None) -> bool:
+        if at_least is not None and cached.snapshot.as_of < at_least:
+            return False
+        return self._fresh(cached, period, now)
+
+    def _fresh(self, cached: _Cached, period: Period, now: datetime) -> bool:
+        return now < cached.expires_at and cached.snapshot.serves(period, now, self.max_age)
+
+    def _expiry(self, snapshot: Snapshot, now: datetime) -> datetime:
+        grace = timedelta(seconds=defaults.SNAPSHOT_GRACE_SECONDS)
+        recheck = timedelta(seconds=defaults.SNAPSHOT_RECHECK_SECONDS)
+        return max(min(self.next_refresh_at(snapshot) + grace, now + self.refresh), now + recheck)
+
+    def _fetch(self, board: Board, period: Period, now: datetime) -> Snapshot:
+        stored = snapshots.load(self.redis, board.id, period)
+        if stored is not None and stored.serves(period, now, self.max_age):
+            return stored
+        built = snapshots.build(self.redis, board, period, now, self.top_n, live=True)
+        snapshots.save(self.redis, built)
+        return built
+
+    def member_view(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """`compute()` at most once per MEMBER_CACHE_SECONDS per key in this process."""
+        now = self.clock()
+        hit = self._members.get(key)
+        if hit is not None and now < hit[0]:
+            return hit[1]  # type: ignore[no-any-return]
+        value = compute()
+        if len(self._members) >= defaults.MEMBER_CACHE_MAX_ENTRIES:
+            self._members.clear()  # bounded memory; a cold micro-cache only costs Redis round trips
+        self._members[key] = (now + self.member_ttl, value)
+        return value
+
+    def clear(self) -> None:
+        """Forget every copy (tests; an operator's reset)."""
+        with self._lock:
+            self._snapshots.clear()
+            self._members.clear()
+
+
+EXTENSION_KEY = "leaderboard.read_cache"
+
+
+def get_read_cache() -> ReadCache:
+    """This process's cache for the current app, made on first use (never at import or app build)."""
+    from flask import current_app
+
+    from .clock import app_clock
+    from .redis_conn import get_redis
+
+    cache: ReadCache | None = current_app.extensions.get(EXTENSION_KEY)
+    if cache is None:
+        settings = current_app.config["SETTINGS"]
+        cache = ReadCache(get_redis(), app_clock(), settings.REFRESH_SECONDS, settings.SNAPSHOT_TOP_N,
+                          settings.MEMBER_CACHE_SECONDS)
+        cache = current_app.extensions.setdefault(EXTENSION_KEY, cache)  # two first requests keep one cache
+    return cache

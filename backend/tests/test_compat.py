@@ -1,0 +1,94 @@
+"""The seeds' clients: go-leader-board (seed 000) and trading-leaderboard (seed 001) read shapes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from leaderboard.ranking.boards import Board, BoardRegistry
+
+from .board_writes import ManualClock, write
+from .read_helpers import board
+from .test_auth import assert_error
+
+NOW = datetime(2026, 11, 22, 10, 0, 30, tzinfo=UTC)
+GAME = Board("game-1", "Game 1", "points", 0, "best", "game")
+# the seed's documented payloads: {"game_id":1,"user_id":42,"score":1000,"timestamp":"2026-11-22T10:00:00Z"}
+SEED_SCORES = [
+    {"game_id": 1, "user_id": 42, "score": 1000, "timestamp": "2026-11-22T10:00:00Z"},
+    {"game_id": 1, "user_id": 7, "score": 1500, "timestamp": "2026-11-20T09:00:00Z"},
+    {"game_id": 1, "user_id": 42, "score": 800, "timestamp": "2026-11-22T10:00:10Z"},  # best kept: 1000
+    {"game_id": 1, "user_id": 9, "score": 1000, "timestamp": "2026-11-22T10:00:20Z"},
+]
+
+
+@pytest.fixture()
+def app_config(app_config):
+    return {**app_config, "CLOCK": ManualClock(NOW)}
+
+
+@pytest.fixture()
+def game(redis_client):
+    BoardRegistry(redis_client).create(GAME)
+    for payload in SEED_SCORES:
+        ts = datetime.fromisoformat(payload["timestamp"].replace("Z", "+00:00"))
+        write(redis_client, GAME, str(payload["user_id"]), payload["score"], ts)
+    return GAME
+
+
+def test_top_has_the_seed_shape_all_time_by_default(client, game):
+    body = client.get("/api/leaderboard/top/1?limit=10").json
+    assert body == {
+        "game_id": 1,
+        "leaders": [{"user_id": 7, "score": 1500, "rank": 1}, {"user_id": 9, "score": 1000, "rank": 2},
+                    {"user_id": 42, "score": 1000, "rank": 2}],
+        "total_players": 3,
+        "window": "all",
+    }
+
+
+def test_top_with_a_window_counts_only_that_window(client, game):
+    body = client.get("/api/leaderboard/top/1?window=24h").json
+    assert body["window"] == "24h" and body["total_players"] == 2
+    assert [leader["user_id"] for leader in body["leaders"]] == [9, 42]
+    assert client.get("/api/leaderboard/top/1?window=7d").json["total_players"] == 3
+
+
+def test_rank_has_the_seed_shape(client, game):
+    body = client.get("/api/leaderboard/rank/1/42?window=3d").json
+    assert body == {"game_id": 1, "user_id": 42, "score": 1000, "rank": 2, "percentile": 66.67,
+                    "total_players": 3, "window": "3d"}
+
+
+def test_invalid_window_is_400_not_a_silent_all_time(client, game):
+    assert_error(client.get("/api/leaderboard/top/1?window=1y"), 400, "invalid_window")
+    assert_error(client.get("/api/leaderboard/rank/1/42?window=30d"), 400, "invalid_window")
+
+
+def test_missing_player_and_unknown_game_are_404_json(client, game):
+    assert_error(client.get("/api/leaderboard/rank/1/12345"), 404, "member_not_found")
+    assert_error(client.get("/api/leaderboard/top/999"), 404, "board_not_found")
+    assert_error(client.get("/api/leaderboard/top/1?limit=5000"), 400, "invalid_limit")
+
+
+def test_health_has_the_seed_shape(client):
+    body = client.get("/api/health").json
+    assert set(body) == {"status", "version", "timestamp"} and body["status"] == "ok"
+    assert datetime.fromisoformat(body["timestamp"].replace("Z", "+00:00")).tzinfo is not None
+
+
+@pytest.mark.parametrize("symbol", ["BTC", "btc", "bitcoin"])
+def test_symbol_leaderboard_has_the_trading_seed_shape(client, redis_client, symbol):
+    btc = board(redis_client, "btc")
+    write(redis_client, btc, "brave-otter", 1_234_567, NOW)
+    write(redis_client, btc, "calm-lynx", 5_000, NOW)
+    write(redis_client, btc, "old-fox", 9_999_999, NOW - timedelta(days=1))  # yesterday: not today's board
+    assert client.get(f"/leaderboard/{symbol}").json == [
+        {"traderId": "brave-otter", "totalVolume": 12345.67, "rank": 1},
+        {"traderId": "calm-lynx", "totalVolume": 50.0, "rank": 2},
+    ]
+
+
+def test_unknown_symbol_is_404_json(client):
+    assert_error(client.get("/leaderboard/dogecoin"), 404, "symbol_not_found")
