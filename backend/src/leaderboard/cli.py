@@ -119,7 +119,8 @@ def produce(
     import secrets as _secrets
 
     from . import defaults
-    from .producer.command import ProduceOptions, api_base_url, produce as run_producer
+    from .producer.command import ProduceOptions, api_base_url
+    from .producer.command import produce as run_producer
     from .producer.delivery import ProducerError
     from .producer.runner import RunLimits
 

@@ -83,7 +83,8 @@ def build_target(options: ProduceOptions, settings: Settings, stopping: Callable
 def produce(options: ProduceOptions, settings: Settings, stopping: Callable[[], bool]) -> dict[str, object]:
     """Runs the producer; raises ProducerError on a persistent error (never in demo mode)."""
     generator = TradeGenerator(options.seed, options.traders, options.symbols)
-    sys.stderr.write(f"producing with seed {options.seed} ({options.traders} traders, {', '.join(generator.symbols)})\n")
+    symbols = ", ".join(generator.symbols)
+    sys.stderr.write(f"producing with seed {options.seed} ({options.traders} traders, {symbols})\n")
     while True:
         try:
             if options.demo and options.target == "http":

@@ -104,7 +104,8 @@ class HttpTarget:
         headers = {"Content-Type": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        return self._session().post(f"{self.base_url}{path}", data=body, headers=headers, timeout=REQUEST_TIMEOUT_SECONDS)
+        url = f"{self.base_url}{path}"
+        return self._session().post(url, data=body, headers=headers, timeout=REQUEST_TIMEOUT_SECONDS)
 
     # --- tokens ---
     def start(self) -> None:
@@ -173,7 +174,8 @@ class HttpTarget:
                 continue
             if status == 404:
                 raise ProducerError(
-                    f"{self.base_url}/v1/trades answered 404: this API has no trade endpoint (is the write path deployed?)"
+                    f"{self.base_url}/v1/trades answered 404: this API has no trade endpoint"
+                    " (is the write path deployed?)"
                 )
             if status in THROTTLE_STATUSES:
                 last_problem = _error_text(response)
@@ -181,7 +183,9 @@ class HttpTarget:
                 interruptible_sleep(backoff_seconds(attempt) if wait is None else wait, self.stopping)
                 continue
             if status == 403:
-                raise AuthFailed(f"{self.username!r} may not post trades (needs a service account): {_error_text(response)}")
+                raise AuthFailed(
+                    f"{self.username!r} may not post trades (needs a service account): {_error_text(response)}"
+                )
             if 400 <= status < 500:
                 return Delivery(0, len(trades), retries=attempt, reason=_error_text(response))
             last_problem = _error_text(response)  # 5xx other than 503: transient until proven otherwise

@@ -82,7 +82,8 @@ def make_traders(count: int, seed: int, rng: random.Random) -> list[Trader]:
     names = trader_names(count, seed)
     sizes = sorted((min(rng.paretovariate(SIZE_PARETO_ALPHA), SIZE_FACTOR_CAP) for _ in names), reverse=True)
     return [
-        Trader(name, 1.0 / (rank + 1) ** ZIPF_EXPONENT, size) for rank, (name, size) in enumerate(zip(names, sizes))
+        Trader(name, 1.0 / (rank + 1) ** ZIPF_EXPONENT, size)
+        for rank, (name, size) in enumerate(zip(names, sizes, strict=True))
     ]
 
 

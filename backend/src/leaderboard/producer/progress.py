@@ -91,7 +91,8 @@ class ProgressLine:
         if self.live:
             self.stream.write("\r\x1b[2K")
         self.stream.write(
-            f"done: sent {summary['sent']:,}, acknowledged {summary['acknowledged']:,}, rejected {summary['rejected']:,}"
+            f"done: sent {summary['sent']:,}, acknowledged {summary['acknowledged']:,}"
+            f", rejected {summary['rejected']:,}"
             f", unsent {summary['unsent']:,}, retries {summary['retries']:,} in {summary['seconds']} s"
             f" ({summary['trades_per_second']:,} trades/s)\n"
         )
