@@ -31,7 +31,8 @@ def finish_wrk(proc: subprocess.Popen[str], seconds: int) -> dict[str, Any]:
     output, _ = proc.communicate(timeout=seconds + 60)
     if proc.returncode != 0:
         raise RuntimeError(f"wrk failed: {output[-500:]}")
-    return {**parse_wrk(output), "command": " ".join(str(a) for a in proc.args)}
+    argv = proc.args if isinstance(proc.args, list) else [str(proc.args)]
+    return {**parse_wrk(output), "command": " ".join(str(a) for a in argv)}
 
 
 def wrk(url: str, seconds: int, connections: int = 64, script: str | None = None,

@@ -167,5 +167,6 @@ def run_stream_ingestion(redis: Any, count: int, consumer_available: bool, run_i
             return {**result, "available": True, "trades_per_second": count / elapsed, "seconds": elapsed,
                     "xadd_seconds": added - started}
         time.sleep(0.02)
+    done = applied / TRADE_NOTIONAL_CENTS
     return {**result, "available": False,
-            "note": f"only {applied / TRADE_NOTIONAL_CENTS:,.0f} of {count:,} trades applied in {APPLY_TIMEOUT_SECONDS} s"}
+            "note": f"only {done:,.0f} of {count:,} trades applied in {APPLY_TIMEOUT_SECONDS} s"}

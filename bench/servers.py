@@ -39,7 +39,7 @@ def wait_http(url: str, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{process.args} exited with {process.returncode} during start-up")
+            raise RuntimeError(f"{process.args!r} exited with {process.returncode} during start-up")
         with contextlib.suppress(requests.RequestException):
             if requests.get(url, timeout=1).status_code == 200:
                 return
