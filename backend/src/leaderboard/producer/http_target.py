@@ -5,7 +5,7 @@
 - 429 / 503 (buffer full): waits Retry-After (or an exponential backoff) and resends the same bytes; the
   trade ids make the retry idempotent on the server.
 - 4xx with a body error (422 validation_error, 413): the batch is rejected, counted, never resent.
-- A missing endpoint (404) or a batch still failing after `max_attempts` is a ProducerError.
+- A missing endpoint (404/405) or a batch still failing after `max_attempts` is a ProducerError.
 Keep-alive connections come from one requests.Session per sending thread.
 """
 
@@ -172,9 +172,9 @@ class HttpTarget:
                 self._renew(token)
                 renewed = True
                 continue
-            if status == 404:
+            if status in (404, 405):  # 405: a catch-all page route exists but no trade endpoint
                 raise ProducerError(
-                    f"{self.base_url}/v1/trades answered 404: this API has no trade endpoint"
+                    f"{self.base_url}/v1/trades answered {status}: this API has no trade endpoint"
                     " (is the write path deployed?)"
                 )
             if status in THROTTLE_STATUSES:
