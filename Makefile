@@ -64,6 +64,14 @@ ifneq ($(HAS_UI),)
 	$(MAKE) install-ui && cd $(FRONTEND) && npm run lint
 endif
 
+bench: install ## throughput/latency vs this machine's ceilings -> BENCHMARKS.md (BENCH_QUICK=1: 3 s runs)
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && (apt-get install -y wrk || (apt-get update && apt-get install -y wrk)); } \
+		|| { echo "make bench needs wrk: apt-get install wrk" >&2; exit 1; }
+	@command -v redis-benchmark >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y redis-tools; } \
+		|| echo "no redis-benchmark (apt-get install redis-tools): the Redis ceiling will be skipped" >&2
+	$(BIN)/pip install -q -e 'backend[bench]'
+	$(BIN)/python -m bench
+
 compose-check: ## validate docker-compose.yml (docker-compose v1 validates without an engine)
 	@if command -v docker-compose >/dev/null; then docker-compose -f docker-compose.yml config -q && echo "compose: ok"; \
 	elif docker compose version >/dev/null 2>&1; then docker compose -f docker-compose.yml config -q && echo "compose: ok"; \

@@ -109,6 +109,76 @@ def scheduler() -> None:
     sys.exit(run_scheduler(connect(settings), settings))
 
 
+@main.command()
+@click.option("--rate", type=float, help="trades per second; 0 = as fast as the target takes them (PRODUCER_RATE)")
+@click.option("--duration", type=float, help="stop after this many seconds")
+@click.option("--count", type=int, help="stop after this many trades")
+@click.option("--traders", type=int, default=None, help="distinct traders  [default: 100]")
+@click.option("--symbols", default=None, help="comma-separated symbols  [default: BTC,ETH,SOL,USDC,ARB]")
+@click.option("--batch-size", type=int, default=None, help="trades per request / stream entry  [default: 100]")
+@click.option("--target", type=click.Choice(["http", "stream"]), default="http", show_default=True)
+@click.option("--url", default=None, help="API base URL  [default: http://BIND]")
+@click.option("--seed", type=int, default=None, help="same seed, same trades (default: random, printed)")
+@click.option("--concurrency", type=int, default=None, help="sender threads  [default: 1, or 4 with --rate 0]")
+@click.option("--username", default=None, help="service account (PRODUCER_USERNAME)")
+@click.option("--password", default=None, help="its password (PRODUCER_PASSWORD)")
+@click.option("--demo", is_flag=True, help="dev account, wait for /ready, keep going after errors (leaderboard run)")
+def produce(
+    rate: float | None, duration: float | None, count: int | None, traders: int | None, symbols: str | None,
+    batch_size: int | None, target: str, url: str | None, seed: int | None, concurrency: int | None,
+    username: str | None, password: str | None, demo: bool,
+) -> None:
+    """Mock trade producer: realistic, reproducible trades to the API (service account) or the Redis Stream."""
+    import secrets as _secrets
+
+    from . import defaults
+    from .producer.command import ProduceOptions, api_base_url
+    from .producer.command import produce as run_producer
+    from .producer.delivery import ProducerError
+    from .producer.runner import RunLimits
+
+    settings = _settings()
+    configure_logging(settings.LOG_LEVEL)
+    rate = settings.PRODUCER_RATE if rate is None else rate
+    batch_size = batch_size or defaults.PRODUCER_BATCH_SIZE
+    checks = {
+        "--rate must be >= 0": rate < 0,
+        "--duration must be > 0": duration is not None and duration <= 0,
+        "--count must be > 0": count is not None and count <= 0,
+        f"--batch-size must be 1..{settings.MAX_BATCH} (MAX_BATCH)": not 1 <= batch_size <= settings.MAX_BATCH,
+        "--traders must be > 0": traders is not None and traders <= 0,
+        "--concurrency must be 1..64": concurrency is not None and not 1 <= concurrency <= 64,
+    }
+    for message, failed in checks.items():
+        if failed:
+            raise click.UsageError(message)
+    chosen = tuple(s.strip().upper() for s in symbols.split(",") if s.strip()) if symbols else ()
+    from .producer.market import MARKETS
+
+    unknown = [s for s in chosen if s not in MARKETS]
+    if unknown:
+        raise click.UsageError(f"unknown symbol(s) {', '.join(unknown)}; choose from {', '.join(MARKETS)}")
+    options = ProduceOptions(
+        target=target,
+        url=url or api_base_url(settings.BIND),
+        username=username or settings.PRODUCER_USERNAME,
+        password=password or settings.PRODUCER_PASSWORD,
+        seed=_secrets.randbelow(10**9) if seed is None else seed,
+        traders=traders or defaults.PRODUCER_TRADERS,
+        symbols=chosen or tuple(MARKETS),
+        limits=RunLimits(
+            rate=rate, duration=duration, count=count, batch_size=batch_size,
+            concurrency=concurrency or (4 if rate == 0 else 1),
+            max_rejected_batches=defaults.PRODUCER_MAX_REJECTED_BATCHES,
+        ),
+        demo=demo,
+    )
+    try:
+        run_producer(options, settings, _stop_on_signals())
+    except ProducerError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 def _stop_on_signals() -> Callable[[], bool]:
     """Install SIGINT/SIGTERM handlers (in the run loop, not at import); returns `stopping()`."""
     flag = {"stop": False}
@@ -124,6 +194,7 @@ def _stop_on_signals() -> Callable[[], bool]:
 # Child commands `run` supervises, after Redis: name -> argv after `leaderboard`.
 RUN_CHILDREN: dict[str, list[str]] = {"api": ["serve"]}
 RUN_CHILDREN["scheduler"] = ["scheduler"]
+RUN_CHILDREN["producer"] = ["produce", "--demo"]  # gentle demo rate (PRODUCER_RATE) once /ready answers
 
 
 @main.command()

@@ -82,6 +82,11 @@ class Settings:
     CORS_ORIGINS: tuple[str, ...] = ()
     LOG_LEVEL: str = "INFO"
     METRICS_TOKEN: str = ""
+    # mock producer
+    PRODUCER_USERNAME: str = ""  # a service account (leaderboard create-user --role service)
+    PRODUCER_PASSWORD: str = ""
+    PRODUCER_RATE: float = defaults.PRODUCER_RATE
+    PRODUCER_STREAM_MAXLEN: int = defaults.PRODUCER_STREAM_MAXLEN
     extra: Mapping[str, Any] = field(default_factory=dict)  # test-only knobs, never from the environment
 
     @property
@@ -100,6 +105,7 @@ _POSITIVE = {
     "MAX_LIMIT", "DEFAULT_LIMIT", "HISTORY_DAYS", "MAX_MEMBER_IDS", "PASSWORD_MIN_LENGTH", "WEB_WORKERS", "WEB_THREADS",
     "WEB_TIMEOUT", "WEB_GRACEFUL_TIMEOUT",
 }
+_POSITIVE |= {"PRODUCER_STREAM_MAXLEN"}
 _CHOICES = {
     "WAL_FSYNC": {"always", "interval"},
     "WEB_WORKER_CLASS": {"sync", "gthread"},

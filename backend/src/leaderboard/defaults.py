@@ -62,3 +62,13 @@ SCHEDULER_STOP_TIMEOUT = 60  # seconds the scheduler waits for its current job a
 
 # --- Scores ---
 MAX_SAFE_SCORE = 2**53  # sorted-set scores are doubles: exact only below this (minor units)
+
+# --- Mock producer ---
+PRODUCER_RATE = 3.0  # trades/s of `leaderboard produce` when --rate is not given (gentle demo rate)
+PRODUCER_BATCH_SIZE = 100  # trades per request / stream entry at most
+PRODUCER_TRADERS = 100  # distinct traders (the trading seed's count)
+PRODUCER_STREAM_MAXLEN = 100_000  # approximate cap on the trade stream's entries (XADD MAXLEN ~)
+PRODUCER_MAX_ATTEMPTS = 10  # attempts per batch (429/503/connection errors) before the run fails
+PRODUCER_MAX_REJECTED_BATCHES = 10  # rejected batches in a row before the run fails
+PRODUCER_READY_TIMEOUT = 60.0  # seconds `--demo` waits for the API's /ready
+PRODUCER_DEMO_RETRY_SECONDS = 30.0  # under `--demo`, wait after a persistent error, then start again

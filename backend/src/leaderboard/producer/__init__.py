@@ -1,0 +1,6 @@
+"""The mock trade producer: realistic, reproducible trades for demos and load.
+
+`market` makes the trades (skewed traders, random-walk prices), `pacing` spaces them in time, `targets`
+delivers batches (HTTP API or Redis Stream), `runner` ties them together with progress and a summary.
+Importing this package starts nothing.
+"""

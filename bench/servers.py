@@ -1,0 +1,102 @@
+"""The processes a benchmark run needs, all on 127.0.0.1, all stopped at the end: Redis, the API under
+gunicorn (`python -m leaderboard serve`), the hello-world ceiling app, and the stream consumer if it exists."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import requests
+
+from leaderboard.embedded_redis import EmbeddedRedis, free_port
+
+REPO = Path(__file__).resolve().parent.parent
+READY_TIMEOUT_SECONDS = 60.0
+
+
+def service_env(redis_url: str, data_dir: Path, port: int) -> dict[str, str]:
+    return {
+        **os.environ,
+        "BIND": f"127.0.0.1:{port}",
+        "REDIS_URL": redis_url,
+        "JWT_SECRET_KEY": os.environ.get("BENCH_JWT_SECRET") or secrets.token_urlsafe(48),
+        "DATA_DIR": str(data_dir),
+        "DEV_MODE": "0",
+        "LOG_LEVEL": "WARNING",
+        "ACCESS_TOKEN_MINUTES": "240",
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
+
+
+def wait_http(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args!r} exited with {process.returncode} during start-up")
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer 200 within {READY_TIMEOUT_SECONDS:.0f} s")
+
+
+@contextlib.contextmanager
+def process(argv: list[str], env: dict[str, str], ready_url: str | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(argv, env=env, cwd=REPO, start_new_session=True)
+    try:
+        if ready_url:
+            wait_http(ready_url, proc)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@contextlib.contextmanager
+def redis_server(directory: Path) -> Iterator[EmbeddedRedis]:
+    """A fresh redis-server (no AOF: we measure the service, not the disk)."""
+    with EmbeddedRedis(directory, appendonly=False) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def api(redis_url: str, data_dir: Path) -> Iterator[str]:
+    port = free_port()
+    env = service_env(redis_url, data_dir, port)
+    base = f"http://127.0.0.1:{port}"
+    with process([sys.executable, "-m", "leaderboard", "serve"], env, f"{base}/ready"):
+        yield base
+
+
+@contextlib.contextmanager
+def hello(redis_url: str, data_dir: Path) -> Iterator[str]:
+    port = free_port()
+    env = service_env(redis_url, data_dir, port)
+    base = f"http://127.0.0.1:{port}"
+    with process([sys.executable, "-m", "bench.hello_app"], env, f"{base}/"):
+        yield base
+
+
+def has_command(name: str) -> bool:
+    """True when `leaderboard <name>` exists on this branch."""
+    result = subprocess.run([sys.executable, "-m", "leaderboard", name, "--help"], capture_output=True, timeout=60)
+    return result.returncode == 0
+
+
+@contextlib.contextmanager
+def consumer(redis_url: str, data_dir: Path) -> Iterator[subprocess.Popen[bytes]]:
+    env = service_env(redis_url, data_dir, free_port())
+    with process([sys.executable, "-m", "leaderboard", "consume"], env) as proc:
+        yield proc
