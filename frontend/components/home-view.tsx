@@ -1,0 +1,132 @@
+"use client"
+
+import { useCallback, useState } from "react"
+
+import { BoardIcon } from "@/components/board-icon"
+import { BoardPicker } from "@/components/board-picker"
+import { LeaderboardTableSkeleton } from "@/components/leaderboard-table"
+import { LiveBoard } from "@/components/live-board"
+import { PeriodTabs } from "@/components/period-tabs"
+import { RankCard } from "@/components/rank-card"
+import { ScoreForm } from "@/components/score-form"
+import { ErrorBanner, NotFoundView } from "@/components/state-views"
+import { TradeTicket } from "@/components/trade-ticket"
+import { Card, CardContent, CardHeader } from "@/components/ui/card"
+import { DEFAULT_BOARD, useBoardParams } from "@/hooks/use-board-params"
+import { useCatalog } from "@/hooks/use-catalog"
+import { useSession } from "@/hooks/use-session"
+import type { Board } from "@/lib/schemas"
+
+function resolveBoard(boards: readonly Board[], requested: string | null): Board | null {
+  if (requested) return boards.find((board) => board.id === requested) ?? null
+  return boards.find((board) => board.id === DEFAULT_BOARD) ?? boards[0] ?? null
+}
+
+export function HomeView() {
+  const { board: requested, period, setParams } = useBoardParams()
+  const { state: catalogState, retry } = useCatalog()
+  const session = useSession()
+  const [asOf, setAsOf] = useState<string | null>(null)
+  const [writes, setWrites] = useState(0)
+  const onAccepted = useCallback(() => setWrites((n) => n + 1), [])
+
+  if (catalogState.status === "loading") {
+    return (
+      <Card>
+        <CardContent>
+          <LeaderboardTableSkeleton />
+        </CardContent>
+      </Card>
+    )
+  }
+  if (catalogState.status === "error") {
+    return <ErrorBanner message={catalogState.error.message} onRetry={retry} />
+  }
+
+  const { boards, symbols } = catalogState.catalog
+  const board = resolveBoard(boards, requested)
+  if (!board) {
+    return (
+      <NotFoundView
+        title="Board not found"
+        description={
+          requested
+            ? `There is no board called "${requested}". Pick one from the list.`
+            : "The API has no boards yet."
+        }
+      />
+    )
+  }
+  const periods = board.periods.length > 0 ? board.periods : undefined
+  const activePeriod = periods && !periods.includes(period) ? periods[0]! : period
+  const user = session.status === "authenticated" ? session.user : null
+
+  return (
+    <div className="grid gap-6 lg:grid-cols-[minmax(0,1fr)_22rem]">
+      <Card className="min-w-0">
+        <CardHeader className="gap-3">
+          <div className="flex flex-col gap-3 sm:flex-row sm:items-center sm:justify-between">
+            <h1 className="flex items-center gap-2 text-xl font-semibold tracking-tight">
+              <BoardIcon board={board} className="size-6" />
+              {board.title}
+              <span className="text-sm font-normal text-muted-foreground">
+                {board.unit} · {board.mode === "best" ? "best score" : "total"}
+              </span>
+            </h1>
+            <BoardPicker
+              boards={boards}
+              value={board.id}
+              onChange={(id) => setParams({ board: id, period: activePeriod })}
+            />
+          </div>
+          <PeriodTabs
+            periods={periods ?? ["day", "24h", "3d", "7d", "all"]}
+            value={activePeriod}
+            onChange={(next) => setParams({ board: board.id, period: next })}
+          />
+        </CardHeader>
+        <CardContent>
+          <LiveBoard
+            key={`${board.id}:${activePeriod}`}
+            board={board}
+            period={activePeriod}
+            highlightUserId={user?.username}
+            onSnapshot={setAsOf}
+          />
+        </CardContent>
+      </Card>
+      <aside className="flex min-w-0 flex-col gap-6" aria-label="Your account">
+        {user ? (
+          <>
+            <RankCard
+              board={board}
+              period={activePeriod}
+              userId={user.username}
+              refreshKey={`${asOf}:${writes}`}
+            />
+            {board.kind === "game" ? (
+              <ScoreForm board={board} userId={user.username} onAccepted={onAccepted} />
+            ) : (
+              <TradeTicket
+                key={board.id}
+                traderId={user.username}
+                symbols={symbols}
+                defaultSymbol={board.symbol}
+                onAccepted={onAccepted}
+              />
+            )}
+          </>
+        ) : session.status === "anonymous" ? (
+          <Card>
+            <CardContent className="text-sm text-muted-foreground">
+              <a href="/login/" className="font-medium text-foreground underline underline-offset-4">
+                Log in
+              </a>{" "}
+              to see your rank, post trades and scores.
+            </CardContent>
+          </Card>
+        ) : null}
+      </aside>
+    </div>
+  )
+}
