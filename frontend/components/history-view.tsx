@@ -21,7 +21,9 @@ export function HistoryView() {
 
   if (catalogState.status === "loading") return <LeaderboardTableSkeleton />
   if (catalogState.status === "error") {
-    return <ErrorBanner message={catalogState.error.message} onRetry={retry} />
+    return (
+      <ErrorBanner title="Could not load the boards" message={catalogState.error.message} onRetry={retry} />
+    )
   }
   const { boards } = catalogState.catalog
   const board = requested

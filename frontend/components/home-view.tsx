@@ -40,7 +40,13 @@ export function HomeView() {
     )
   }
   if (catalogState.status === "error") {
-    return <ErrorBanner message={catalogState.error.message} onRetry={retry} />
+    return (
+      <ErrorBanner
+        title="Could not load the boards"
+        message={catalogState.error.message}
+        onRetry={retry}
+      />
+    )
   }
 
   const { boards, symbols } = catalogState.catalog

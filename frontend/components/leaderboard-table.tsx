@@ -22,6 +22,8 @@ interface LeaderboardTableProps {
   highlightUserId?: string | null
   caption?: string
   testId?: string
+  /** Narrow layout for side cards: no avatars or handles, tighter columns. */
+  compact?: boolean
 }
 
 function isTied(entries: readonly Entry[], index: number): boolean {
@@ -36,15 +38,16 @@ export function LeaderboardTable({
   highlightUserId,
   caption,
   testId = "leaderboard-table",
+  compact = false,
 }: LeaderboardTableProps) {
   return (
     <Table data-testid={testId} className="table-fixed">
       {caption ? <caption className="sr-only">{caption}</caption> : null}
       <TableHeader>
         <TableRow className="hover:bg-transparent">
-          <TableHead className="w-20 sm:w-24">Rank</TableHead>
+          <TableHead className={compact ? "w-16" : "w-20 sm:w-24"}>Rank</TableHead>
           <TableHead>Trader</TableHead>
-          <TableHead className="w-32 text-right sm:w-48">Score</TableHead>
+          <TableHead className={cn("text-right", compact ? "w-32" : "w-32 sm:w-48")}>Score</TableHead>
         </TableRow>
       </TableHeader>
       <TableBody>
@@ -79,14 +82,14 @@ export function LeaderboardTable({
                   <UserAvatar
                     userId={entry.user_id}
                     name={entry.user_name}
-                    className="hidden size-7 sm:inline-flex"
+                    className={cn("hidden size-7", !compact && "sm:inline-flex")}
                   />
                   <div className="min-w-0">
                     <div data-testid="name-cell" className="truncate">
                       {entry.user_name}
                       {isMe ? <span className="ml-1 text-xs text-muted-foreground">(you)</span> : null}
                     </div>
-                    {entry.user_name !== entry.user_id ? (
+                    {!compact && entry.user_name !== entry.user_id ? (
                       <div className="hidden truncate text-xs text-muted-foreground sm:block">
                         @{entry.user_id}
                       </div>
@@ -96,7 +99,7 @@ export function LeaderboardTable({
               </TableCell>
               <TableCell
                 data-testid="score-cell"
-                className="text-right font-mono tabular-nums text-xs sm:text-sm"
+                className={cn("text-right font-mono tabular-nums text-xs", !compact && "sm:text-sm")}
               >
                 {formatScore(entry.score, board.unit, board.decimals)}
               </TableCell>

@@ -7,6 +7,7 @@ import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/com
 import { Skeleton } from "@/components/ui/skeleton"
 import { api, isApiError, type ApiClient } from "@/lib/api"
 import { formatScore } from "@/lib/decimal"
+import { cn } from "@/lib/utils"
 import { PERIOD_LABELS, type AroundMe, type Board, type MemberRank, type Period } from "@/lib/schemas"
 
 type RankState =
@@ -90,16 +91,16 @@ export function RankCard({
         ) : null}
         {state.status === "ranked" ? (
           <>
-            <dl className="grid grid-cols-3 gap-3 text-center">
+            <dl className="grid grid-cols-2 gap-3 text-center">
               <Stat label="Rank" testId="my-rank">
                 #{state.member.rank}
                 <span className="text-xs font-normal text-muted-foreground"> / {state.member.total}</span>
               </Stat>
-              <Stat label="Score" testId="my-score">
-                {formatScore(state.member.score, board.unit, board.decimals)}
-              </Stat>
               <Stat label="Percentile" testId="my-percentile">
                 {state.member.percentile.toFixed(1)}
+              </Stat>
+              <Stat label="Score" testId="my-score" className="col-span-2">
+                {formatScore(state.member.score, board.unit, board.decimals)}
               </Stat>
             </dl>
             {state.around && state.around.entries.length > 0 ? (
@@ -109,6 +110,7 @@ export function RankCard({
                 highlightUserId={userId}
                 caption="Members around you"
                 testId="around-me-table"
+                compact
               />
             ) : null}
           </>
@@ -118,9 +120,16 @@ export function RankCard({
   )
 }
 
-function Stat({ label, testId, children }: { label: string; testId: string; children: React.ReactNode }) {
+interface StatProps {
+  label: string
+  testId: string
+  className?: string
+  children: React.ReactNode
+}
+
+function Stat({ label, testId, className, children }: StatProps) {
   return (
-    <div className="rounded-lg bg-muted/50 px-2 py-2">
+    <div className={cn("rounded-lg bg-muted/50 px-2 py-2", className)}>
       <dt className="text-xs text-muted-foreground">{label}</dt>
       <dd className="truncate font-mono text-sm font-semibold tabular-nums sm:text-base" data-testid={testId}>
         {children}
