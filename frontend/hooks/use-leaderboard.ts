@@ -75,6 +75,7 @@ function createPoller({ board, period, client, pageSize, onChange }: PollerOptio
   let snapshot: RankSnapshot | null = null
   let pagesShown = 1
   let failures = 0
+  let unchangedPolls = 0
   let generation = 0
   let dueAt: number | null = null
   let timer: ReturnType<typeof setTimeout> | null = null
@@ -126,6 +127,7 @@ function createPoller({ board, period, client, pageSize, onChange }: PollerOptio
       if (controller.signal.aborted || stopped) return
       // The same snapshot again carries no news: keep the arrows of the last change.
       const unchanged = state.page?.as_of === first.as_of
+      unchangedPolls = unchanged ? unchangedPolls + 1 : 0
       const movements = unchanged ? state.movements : rankMovements(snapshot, entries)
       snapshot = snapshotRanks(entries)
       failures = 0
@@ -139,7 +141,11 @@ function createPoller({ board, period, client, pageSize, onChange }: PollerOptio
         error: null,
         isRefreshing: false,
       })
-      scheduleIn(nextPollDelay(first.next_refresh_at, Date.now(), Math.random() * POLL_JITTER_MS))
+      // A snapshot that did not move although it was due (server cache behind):
+      // back off from the floor instead of asking again every 2 s.
+      const backoff = Math.min(POLL_CAP_MS, POLL_FLOOR_MS * 2 ** unchangedPolls)
+      const delay = nextPollDelay(first.next_refresh_at, Date.now(), Math.random() * POLL_JITTER_MS)
+      scheduleIn(unchangedPolls > 0 ? Math.max(delay, backoff) : delay)
     } catch (error) {
       if (controller.signal.aborted || stopped) return
       const apiError = toApiError(error)

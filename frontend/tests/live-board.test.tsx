@@ -195,3 +195,13 @@ describe("LiveBoard", () => {
     expect(api.fn).toHaveBeenCalledTimes(2)
   })
 })
+
+describe("nextPollDelay", () => {
+  it("waits until next_refresh_at plus jitter, within the floor and the cap", async () => {
+    const { nextPollDelay, POLL_CAP_MS, POLL_FLOOR_MS } = await import("@/hooks/use-leaderboard")
+    const now = Date.parse("2026-11-21T12:00:00Z")
+    expect(nextPollDelay("2026-11-21T12:00:30Z", now, 500)).toBe(30_500)
+    expect(nextPollDelay("2026-11-21T11:59:00Z", now, 0)).toBe(POLL_FLOOR_MS)
+    expect(nextPollDelay("2026-11-21T13:00:00Z", now, 0)).toBe(POLL_CAP_MS)
+  })
+})
