@@ -13,6 +13,8 @@ const nextConfig: NextConfig = {
   reactStrictMode: true,
   ...(isDev
     ? {
+        // Otherwise /v1/leaderboards would be redirected to /v1/leaderboards/ before the proxy.
+        skipTrailingSlashRedirect: true,
         async rewrites() {
           return proxiedPaths.map((source) => ({
             source,
