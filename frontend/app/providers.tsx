@@ -6,6 +6,7 @@ import { toast } from "sonner"
 
 import { Toaster } from "@/components/ui/sonner"
 import { useSessionSync } from "@/hooks/use-session"
+import { useTheme } from "@/hooks/use-theme"
 
 function SessionSync() {
   const onExpired = useCallback(() => toast.error("Your session expired. Please log in again."), [])
@@ -13,12 +14,17 @@ function SessionSync() {
   return null
 }
 
+function ThemedToaster() {
+  const { theme } = useTheme()
+  return <Toaster theme={theme} position="bottom-right" richColors closeButton />
+}
+
 export function Providers({ children }: { children: React.ReactNode }) {
   return (
     <JotaiProvider>
       <SessionSync />
       {children}
-      <Toaster position="bottom-right" richColors closeButton />
+      <ThemedToaster />
     </JotaiProvider>
   )
 }

@@ -26,7 +26,8 @@ export function HomeView() {
   const { board: requested, period, setParams } = useBoardParams()
   const { state: catalogState, retry } = useCatalog()
   const session = useSession()
-  const [asOf, setAsOf] = useState<string | null>(null)
+  // The rank card refreshes with each snapshot of the board and period on screen.
+  const [snapshot, setSnapshot] = useState<{ key: string; asOf: string } | null>(null)
   const [writes, setWrites] = useState(0)
   const onAccepted = useCallback(() => setWrites((n) => n + 1), [])
 
@@ -66,6 +67,8 @@ export function HomeView() {
   const periods = board.periods.length > 0 ? board.periods : undefined
   const activePeriod = periods && !periods.includes(period) ? periods[0]! : period
   const user = session.status === "authenticated" ? session.user : null
+  const boardKey = `${board.id}:${activePeriod}`
+  const asOf = snapshot?.key === boardKey ? snapshot.asOf : null
 
   return (
     <div className="grid gap-6 lg:grid-cols-[minmax(0,1fr)_22rem]">
@@ -93,23 +96,25 @@ export function HomeView() {
         </CardHeader>
         <CardContent>
           <LiveBoard
-            key={`${board.id}:${activePeriod}`}
+            key={boardKey}
             board={board}
             period={activePeriod}
             highlightUserId={user?.username}
-            onSnapshot={setAsOf}
+            onSnapshot={(next) => setSnapshot({ key: boardKey, asOf: next })}
           />
         </CardContent>
       </Card>
       <aside className="flex min-w-0 flex-col gap-6" aria-label="Your account">
         {user ? (
           <>
-            <RankCard
-              board={board}
-              period={activePeriod}
-              userId={user.username}
-              refreshKey={`${asOf}:${writes}`}
-            />
+            {asOf ? (
+              <RankCard
+                board={board}
+                period={activePeriod}
+                userId={user.username}
+                refreshKey={`${asOf}:${writes}`}
+              />
+            ) : null}
             {board.kind === "game" ? (
               <ScoreForm board={board} userId={user.username} onAccepted={onAccepted} />
             ) : (

@@ -32,10 +32,13 @@ export function LiveBoard({
   const leaderboard = useLeaderboard(board.id, period, { client, pageSize })
   const { status, page, entries, error, isStale } = leaderboard
 
+  // A ref, so a parent passing an inline callback does not re-run the effect each render.
+  const onSnapshotRef = useRef(onSnapshot)
+  onSnapshotRef.current = onSnapshot
   const asOf = page?.as_of
   useEffect(() => {
-    if (asOf) onSnapshot?.(asOf)
-  }, [asOf, onSnapshot])
+    if (asOf) onSnapshotRef.current?.(asOf)
+  }, [asOf])
 
   const loadMoreError = leaderboard.loadMoreError
   const shownLoadMoreError = useRef(loadMoreError)
