@@ -1,6 +1,7 @@
 "use client"
 
 import { useCallback, useState } from "react"
+import Link from "next/link"
 
 import { BoardIcon } from "@/components/board-icon"
 import { BoardPicker } from "@/components/board-picker"
@@ -130,9 +131,9 @@ export function HomeView() {
         ) : session.status === "anonymous" ? (
           <Card>
             <CardContent className="text-sm text-muted-foreground">
-              <a href="/login/" className="font-medium text-foreground underline underline-offset-4">
+              <Link href="/login/" className="font-medium text-foreground underline underline-offset-4">
                 Log in
-              </a>{" "}
+              </Link>{" "}
               to see your rank, post trades and scores.
             </CardContent>
           </Card>

@@ -48,7 +48,9 @@ export function StaleBanner({
       <AlertTriangleIcon aria-hidden />
       <AlertTitle>Stale data: showing the board as of {formatClock(asOf)}</AlertTitle>
       <AlertDescription>
-        <p data-testid="error-banner">{message} Retrying automatically.</p>
+        <p data-testid="error-banner">
+          {/[.!?]$/.test(message) ? message : `${message}.`} Retrying automatically.
+        </p>
         <Button
           variant="outline"
           size="sm"
