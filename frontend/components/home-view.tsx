@@ -59,7 +59,7 @@ export function HomeView() {
         title="Board not found"
         description={
           requested
-            ? `There is no board called "${requested}". Pick one from the list.`
+            ? `There is no board called "${requested}". Press Ctrl K to search the boards.`
             : "The API has no boards yet."
         }
       />

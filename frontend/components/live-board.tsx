@@ -34,7 +34,9 @@ export function LiveBoard({
 
   // A ref, so a parent passing an inline callback does not re-run the effect each render.
   const onSnapshotRef = useRef(onSnapshot)
-  onSnapshotRef.current = onSnapshot
+  useEffect(() => {
+    onSnapshotRef.current = onSnapshot
+  })
   const asOf = page?.as_of
   useEffect(() => {
     if (asOf) onSnapshotRef.current?.(asOf)

@@ -34,20 +34,21 @@ function loadCatalog(client: ApiClient): Promise<Catalog> {
 
 /** Boards and symbols, fetched once per page load, with a retry on failure. */
 export function useCatalog(client: ApiClient = api) {
-  const [state, setState] = useState<CatalogState>({ status: "loading" })
   const [attempt, setAttempt] = useState(0)
+  // Each result remembers its attempt: a retry shows "loading" until it settles.
+  const [result, setResult] = useState<{ attempt: number; state: CatalogState } | null>(null)
+  const state: CatalogState = result?.attempt === attempt ? result.state : { status: "loading" }
 
   useEffect(() => {
     let cancelled = false
-    setState({ status: "loading" })
     loadCatalog(client)
-      .then((catalog) => !cancelled && setState({ status: "ready", catalog }))
+      .then((catalog) => !cancelled && setResult({ attempt, state: { status: "ready", catalog } }))
       .catch((error: unknown) => {
         if (cancelled) return
         const apiError = isApiError(error)
           ? error
           : new ApiError(0, "unexpected_error", "Could not load the boards.")
-        setState({ status: "error", error: apiError })
+        setResult({ attempt, state: { status: "error", error: apiError } })
       })
     return () => {
       cancelled = true

@@ -15,43 +15,52 @@ type HistoryState =
 
 /** One archived day of a board, with "Load more". Archives never change: no polling. */
 export function useHistory(board: string, date: string, client: ApiClient = api) {
-  const [state, setState] = useState<HistoryState>({ status: "loading" })
   const [attempt, setAttempt] = useState(0)
+  const key = `${board}|${date}|${attempt}`
+  // Tagged with what it was loaded for, so a new board or date starts at "loading".
+  const [tagged, setTagged] = useState<{ key: string; state: HistoryState } | null>(null)
+  const state: HistoryState = tagged?.key === key ? tagged.state : { status: "loading" }
 
   useEffect(() => {
     const controller = new AbortController()
-    setState({ status: "loading" })
+    const settle = (next: HistoryState) => setTagged({ key, state: next })
     client
       .getHistory(board, date, { limit: HISTORY_PAGE_SIZE }, controller.signal)
       .then((page) =>
-        setState({ status: "ready", page, entries: page.entries, nextCursor: page.next_cursor, loadingMore: false })
+        settle({ status: "ready", page, entries: page.entries, nextCursor: page.next_cursor, loadingMore: false })
       )
       .catch((error: unknown) => {
         if (controller.signal.aborted) return
-        if (isApiError(error) && error.status === 404) return setState({ status: "missing" })
-        setState({
+        if (isApiError(error) && error.status === 404) return settle({ status: "missing" })
+        settle({
           status: "error",
           error: isApiError(error) ? error : new ApiError(0, "unexpected_error", "Could not load the archive."),
         })
       })
     return () => controller.abort()
-  }, [board, date, client, attempt])
+  }, [key, board, date, client])
 
-  const loadMore = useCallback(async () => {
+  const loadMore = async () => {
     if (state.status !== "ready" || !state.nextCursor || state.loadingMore) return
-    const { nextCursor } = state
-    setState({ ...state, loadingMore: true })
-    try {
-      const next = await client.getHistory(board, date, { limit: HISTORY_PAGE_SIZE, cursor: nextCursor })
-      setState((current) =>
-        current.status === "ready"
-          ? { ...current, entries: [...current.entries, ...next.entries], nextCursor: next.next_cursor, loadingMore: false }
+    const update = (change: (current: Extract<HistoryState, { status: "ready" }>) => HistoryState) =>
+      setTagged((current) =>
+        current?.key === key && current.state.status === "ready"
+          ? { key, state: change(current.state) }
           : current
       )
+    update((current) => ({ ...current, loadingMore: true }))
+    try {
+      const next = await client.getHistory(board, date, { limit: HISTORY_PAGE_SIZE, cursor: state.nextCursor })
+      update((current) => ({
+        ...current,
+        entries: [...current.entries, ...next.entries],
+        nextCursor: next.next_cursor,
+        loadingMore: false,
+      }))
     } catch {
-      setState((current) => (current.status === "ready" ? { ...current, loadingMore: false } : current))
+      update((current) => ({ ...current, loadingMore: false }))
     }
-  }, [state, client, board, date])
+  }
 
   const retry = useCallback(() => setAttempt((n) => n + 1), [])
   return { state, loadMore, retry }

@@ -215,15 +215,24 @@ export function useLeaderboard(
   period: Period,
   { client = api, pageSize = PAGE_SIZE }: UseLeaderboardOptions = {}
 ) {
-  const [state, setState] = useState<LeaderboardState>(INITIAL_STATE)
+  // State is tagged with the board and period it belongs to, so switching shows
+  // the first-load state at once instead of the previous board's rows.
+  const key = `${board}\u0000${period}`
+  const [tagged, setTagged] = useState<{ key: string; state: LeaderboardState } | null>(null)
+  const state = tagged?.key === key ? tagged.state : INITIAL_STATE
   const poller = useRef<ReturnType<typeof createPoller> | null>(null)
 
   useEffect(() => {
-    setState(INITIAL_STATE)
-    const instance = createPoller({ board, period, client, pageSize, onChange: setState })
+    const instance = createPoller({
+      board,
+      period,
+      client,
+      pageSize,
+      onChange: (next) => setTagged({ key, state: next }),
+    })
     poller.current = instance
     return () => instance.stop()
-  }, [board, period, client, pageSize])
+  }, [key, board, period, client, pageSize])
 
   return {
     ...state,
