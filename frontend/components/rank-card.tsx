@@ -31,7 +31,7 @@ export function RankCard({
   period,
   userId,
   refreshKey,
-  aroundSize = 2,
+  aroundSize = 3,
   client = api,
 }: RankCardProps) {
   const [state, setState] = useState<RankState>({ status: "loading" })

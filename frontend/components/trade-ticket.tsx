@@ -84,6 +84,18 @@ export function TradeTicket({ traderId, symbols, defaultSymbol, client = api, on
     }
   }
 
+  // Radio-group keyboard behaviour: arrows move the choice, one tab stop for the group.
+  const onSideKeyDown = (event: React.KeyboardEvent<HTMLButtonElement>) => {
+    if (!["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown"].includes(event.key)) return
+    event.preventDefault()
+    const next: Side = side === "buy" ? "sell" : "buy"
+    setSide(next)
+    const sibling = event.currentTarget.parentElement?.querySelector<HTMLButtonElement>(
+      `[data-testid="trade-side-${next}"]`
+    )
+    sibling?.focus()
+  }
+
   if (symbols.length === 0) return null
 
   return (
@@ -125,7 +137,9 @@ export function TradeTicket({ traderId, symbols, defaultSymbol, client = api, on
                     side === option && option === "buy" && "bg-emerald-600 text-white hover:bg-emerald-600/90",
                     side === option && option === "sell" && "bg-rose-600 text-white hover:bg-rose-600/90"
                   )}
+                  tabIndex={side === option ? 0 : -1}
                   onClick={() => setSide(option)}
+                  onKeyDown={onSideKeyDown}
                   data-testid={`trade-side-${option}`}
                 >
                   {option === "buy" ? "Buy" : "Sell"}

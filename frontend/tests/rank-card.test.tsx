@@ -43,7 +43,7 @@ describe("RankCard", () => {
 
     expect(fetchMock.fn.mock.calls[0]?.[0]).toBe("/v1/leaderboards/btc/members/carol?period=7d")
     expect(fetchMock.fn.mock.calls[1]?.[0]).toBe(
-      "/v1/leaderboards/btc/members/carol/around?period=7d&size=2"
+      "/v1/leaderboards/btc/members/carol/around?period=7d&size=3"
     )
   })
 

@@ -51,7 +51,10 @@ describe("TradeTicket", () => {
     const fetchMock = mockFetch().next(() => jsonResponse({ accepted: 1 }, 202))
     const { user, onAccepted } = renderTicket()
 
-    await user.click(screen.getByTestId("trade-side-sell"))
+    await user.click(screen.getByTestId("trade-side-buy"))
+    await user.keyboard("{ArrowRight}")
+    expect(screen.getByTestId("trade-side-sell")).toHaveAttribute("aria-checked", "true")
+    expect(screen.getByTestId("trade-side-sell")).toHaveFocus()
     await user.type(screen.getByTestId("trade-quantity"), "0.125")
     await user.type(screen.getByTestId("trade-price"), "3100.10")
     await user.click(screen.getByTestId("trade-submit"))
