@@ -1,6 +1,7 @@
 "use client"
 
 import { useCallback } from "react"
+import { useRouter } from "next/navigation"
 import { Provider as JotaiProvider } from "jotai"
 import { toast } from "sonner"
 
@@ -9,7 +10,14 @@ import { useSessionSync } from "@/hooks/use-session"
 import { useTheme } from "@/hooks/use-theme"
 
 function SessionSync() {
-  const onExpired = useCallback(() => toast.error("Your session expired. Please log in again."), [])
+  const router = useRouter()
+  const onExpired = useCallback(
+    () =>
+      toast.error("Your session expired. Please log in again.", {
+        action: { label: "Log in", onClick: () => router.push("/login/") },
+      }),
+    [router]
+  )
   useSessionSync(onExpired)
   return null
 }
