@@ -1,0 +1,5 @@
+import { LeaderboardTableSkeleton } from "@/components/leaderboard-table"
+
+export default function Loading() {
+  return <LeaderboardTableSkeleton />
+}

@@ -1,0 +1,144 @@
+"use client"
+
+import { useCallback, useState } from "react"
+import Link from "next/link"
+
+import { BoardIcon } from "@/components/board-icon"
+import { BoardPicker } from "@/components/board-picker"
+import { LeaderboardTableSkeleton } from "@/components/leaderboard-table"
+import { LiveBoard } from "@/components/live-board"
+import { PeriodTabs } from "@/components/period-tabs"
+import { RankCard } from "@/components/rank-card"
+import { ScoreForm } from "@/components/score-form"
+import { ErrorBanner, NotFoundView } from "@/components/state-views"
+import { TradeTicket } from "@/components/trade-ticket"
+import { Card, CardContent, CardHeader } from "@/components/ui/card"
+import { DEFAULT_BOARD, useBoardParams } from "@/hooks/use-board-params"
+import { useCatalog } from "@/hooks/use-catalog"
+import { useSession } from "@/hooks/use-session"
+import type { Board } from "@/lib/schemas"
+
+function resolveBoard(boards: readonly Board[], requested: string | null): Board | null {
+  if (requested) return boards.find((board) => board.id === requested) ?? null
+  return boards.find((board) => board.id === DEFAULT_BOARD) ?? boards[0] ?? null
+}
+
+export function HomeView() {
+  const { board: requested, period, setParams } = useBoardParams()
+  const { state: catalogState, retry } = useCatalog()
+  const session = useSession()
+  // The rank card refreshes with each snapshot of the board and period on screen.
+  const [snapshot, setSnapshot] = useState<{ key: string; asOf: string } | null>(null)
+  const [writes, setWrites] = useState(0)
+  const onAccepted = useCallback(() => setWrites((n) => n + 1), [])
+
+  if (catalogState.status === "loading") {
+    return (
+      <Card>
+        <CardContent>
+          <LeaderboardTableSkeleton />
+        </CardContent>
+      </Card>
+    )
+  }
+  if (catalogState.status === "error") {
+    return (
+      <ErrorBanner
+        title="Could not load the boards"
+        message={catalogState.error.message}
+        onRetry={retry}
+      />
+    )
+  }
+
+  const { boards, symbols } = catalogState.catalog
+  const board = resolveBoard(boards, requested)
+  if (!board) {
+    return (
+      <NotFoundView
+        title="Board not found"
+        description={
+          requested
+            ? `There is no board called "${requested}". Press Ctrl K to search the boards.`
+            : "The API has no boards yet."
+        }
+      />
+    )
+  }
+  const periods = board.periods.length > 0 ? board.periods : undefined
+  const activePeriod = periods && !periods.includes(period) ? periods[0]! : period
+  const user = session.status === "authenticated" ? session.user : null
+  const boardKey = `${board.id}:${activePeriod}`
+  const asOf = snapshot?.key === boardKey ? snapshot.asOf : null
+
+  return (
+    <div className="grid gap-6 lg:grid-cols-[minmax(0,1fr)_22rem]">
+      <Card className="min-w-0">
+        <CardHeader className="gap-3">
+          <div className="flex flex-col gap-3 sm:flex-row sm:items-center sm:justify-between">
+            <h1 className="flex items-center gap-2 text-xl font-semibold tracking-tight">
+              <BoardIcon board={board} className="size-6" />
+              {board.title}
+              <span className="text-sm font-normal text-muted-foreground">
+                {board.unit} · {board.mode === "best" ? "best score" : "total"}
+              </span>
+            </h1>
+            <BoardPicker
+              boards={boards}
+              value={board.id}
+              onChange={(id) => setParams({ board: id, period: activePeriod })}
+            />
+          </div>
+          <PeriodTabs
+            periods={periods ?? ["day", "24h", "3d", "7d", "all"]}
+            value={activePeriod}
+            onChange={(next) => setParams({ board: board.id, period: next })}
+          />
+        </CardHeader>
+        <CardContent>
+          <LiveBoard
+            key={boardKey}
+            board={board}
+            period={activePeriod}
+            highlightUserId={user?.username}
+            onSnapshot={(next) => setSnapshot({ key: boardKey, asOf: next })}
+          />
+        </CardContent>
+      </Card>
+      <aside className="flex min-w-0 flex-col gap-6" aria-label="Your account">
+        {user ? (
+          <>
+            {asOf ? (
+              <RankCard
+                board={board}
+                period={activePeriod}
+                userId={user.username}
+                refreshKey={`${asOf}:${writes}`}
+              />
+            ) : null}
+            {board.kind === "game" ? (
+              <ScoreForm board={board} userId={user.username} onAccepted={onAccepted} />
+            ) : (
+              <TradeTicket
+                key={board.id}
+                traderId={user.username}
+                symbols={symbols}
+                defaultSymbol={board.symbol}
+                onAccepted={onAccepted}
+              />
+            )}
+          </>
+        ) : session.status === "anonymous" ? (
+          <Card>
+            <CardContent className="text-sm text-muted-foreground">
+              <Link href="/login/" className="font-medium text-foreground underline underline-offset-4">
+                Log in
+              </Link>{" "}
+              to see your rank, post trades and scores.
+            </CardContent>
+          </Card>
+        ) : null}
+      </aside>
+    </div>
+  )
+}

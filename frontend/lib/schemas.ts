@@ -1,0 +1,179 @@
+// Mirrors the Leaderboard API's JSON. Scores are decimal strings in major units:
+// they are never converted to floats, so big values stay exact.
+
+export const PERIODS = ["day", "24h", "3d", "7d", "all"] as const
+export type Period = (typeof PERIODS)[number]
+
+export const PERIOD_LABELS: Record<Period, string> = {
+  day: "Today",
+  "24h": "24h",
+  "3d": "3d",
+  "7d": "7d",
+  all: "All time",
+}
+
+export type Role = "trader" | "service" | "admin"
+export type BoardMode = "sum" | "best"
+export type BoardKind = "symbol" | "aggregate" | "game"
+export type Side = "buy" | "sell"
+
+export interface ApiErrorBody {
+  error: { code: string; message: string; details?: Record<string, unknown> }
+}
+
+export interface TokenPair {
+  access_token: string
+  refresh_token: string
+  token_type: "Bearer"
+  expires_in: number
+}
+
+export interface User {
+  username: string
+  display_name: string
+  role: Role
+}
+
+export interface Board {
+  id: string
+  title: string
+  unit: string
+  decimals: number
+  mode: BoardMode
+  kind: BoardKind
+  symbol: string | null
+  icon: string | null
+  periods: Period[]
+}
+
+export interface SymbolInfo {
+  symbol: string
+  name: string
+  board: string
+  icon: string | null
+  price_decimals: number
+  quantity_decimals: number
+}
+
+export interface Entry {
+  rank: number
+  user_id: string
+  user_name: string
+  score: string
+}
+
+export interface LeaderboardPage {
+  board: string
+  period: Period
+  as_of: string
+  next_refresh_at: string
+  resets_at: string
+  total: number
+  entries: Entry[]
+  next_cursor: string | null
+}
+
+export interface HistoryPage extends LeaderboardPage {
+  date: string
+}
+
+export interface MemberRank {
+  board: string
+  period: Period
+  user_id: string
+  user_name: string
+  rank: number
+  score: string
+  percentile: number
+  total: number
+  as_of: string
+}
+
+export interface AroundMe {
+  board: string
+  period: Period
+  user_id: string
+  entries: Entry[]
+  total: number
+  as_of: string
+}
+
+export interface TradeInput {
+  trade_id: string
+  trader_id: string
+  symbol: string
+  side: Side
+  quantity: string
+  price: string
+}
+
+export interface Accepted {
+  accepted: number
+}
+
+export interface Action {
+  action_id: string
+  expires_at: string
+}
+
+export interface ScoreInput {
+  user_id: string
+  score: number
+  action_id: string
+  board?: string
+}
+
+export interface RegisterInput {
+  username: string
+  password: string
+  display_name?: string
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null
+}
+
+export function isPeriod(value: unknown): value is Period {
+  return typeof value === "string" && (PERIODS as readonly string[]).includes(value)
+}
+
+export function isApiErrorBody(value: unknown): value is ApiErrorBody {
+  return (
+    isObject(value) &&
+    isObject(value.error) &&
+    typeof value.error.code === "string" &&
+    typeof value.error.message === "string"
+  )
+}
+
+export function isEntry(value: unknown): value is Entry {
+  return (
+    isObject(value) &&
+    typeof value.rank === "number" &&
+    typeof value.user_id === "string" &&
+    typeof value.user_name === "string" &&
+    typeof value.score === "string"
+  )
+}
+
+export function isLeaderboardPage(value: unknown): value is LeaderboardPage {
+  return (
+    isObject(value) &&
+    typeof value.board === "string" &&
+    typeof value.as_of === "string" &&
+    typeof value.next_refresh_at === "string" &&
+    typeof value.resets_at === "string" &&
+    typeof value.total === "number" &&
+    Array.isArray(value.entries) &&
+    value.entries.every(isEntry) &&
+    (value.next_cursor === null || typeof value.next_cursor === "string")
+  )
+}
+
+export function isTokenPair(value: unknown): value is TokenPair {
+  return (
+    isObject(value) &&
+    typeof value.access_token === "string" &&
+    typeof value.refresh_token === "string"
+  )
+}

@@ -1,0 +1,58 @@
+import { render, screen, within } from "@testing-library/react"
+import { afterEach, describe, expect, it, vi } from "vitest"
+
+import { RankCard } from "@/components/rank-card"
+import { entry, errorResponse, mockFetch, usdBoard } from "./helpers"
+
+afterEach(() => vi.unstubAllGlobals())
+
+describe("RankCard", () => {
+  it("shows rank, score, percentile and the around-me slice with my row highlighted", async () => {
+    const fetchMock = mockFetch()
+      .reply({
+        board: "btc",
+        period: "7d",
+        user_id: "carol",
+        user_name: "Carol",
+        rank: 3,
+        score: "4500.5",
+        percentile: 92.31,
+        total: 40,
+        as_of: "2026-11-21T12:00:00Z",
+      })
+      .reply({
+        board: "btc",
+        period: "7d",
+        user_id: "carol",
+        total: 40,
+        as_of: "2026-11-21T12:00:00Z",
+        entries: [entry(2, "bob", "5000"), entry(3, "carol", "4500.5"), entry(4, "dave", "100")],
+      })
+    render(<RankCard board={usdBoard} period="7d" userId="carol" />)
+
+    expect(await screen.findByTestId("my-rank")).toHaveTextContent("#3")
+    expect(screen.getByTestId("my-rank")).toHaveTextContent("/ 40")
+    expect(screen.getByTestId("my-score")).toHaveTextContent("$4,500.50")
+    expect(screen.getByTestId("my-percentile")).toHaveTextContent("92.3")
+
+    const around = screen.getByTestId("around-me-table")
+    const rows = within(around).getAllByTestId("leaderboard-row")
+    expect(rows.map((r) => r.getAttribute("data-user-id"))).toEqual(["bob", "carol", "dave"])
+    expect(rows[1]).toHaveAttribute("data-current-user", "true")
+    expect(rows[0]).not.toHaveAttribute("data-current-user")
+
+    expect(fetchMock.fn.mock.calls[0]?.[0]).toBe("/v1/leaderboards/btc/members/carol?period=7d")
+    expect(fetchMock.fn.mock.calls[1]?.[0]).toBe(
+      "/v1/leaderboards/btc/members/carol/around?period=7d&size=3"
+    )
+  })
+
+  it("says 'not ranked yet' when the API has no score for the member", async () => {
+    mockFetch().next(() => errorResponse(404, "member_not_found", "no score"))
+    render(<RankCard board={usdBoard} period="day" userId="newbie" />)
+
+    expect(await screen.findByTestId("my-rank-unranked")).toHaveTextContent("Not ranked yet")
+    expect(screen.queryByTestId("my-rank")).not.toBeInTheDocument()
+    expect(screen.getByTestId("my-rank-card")).toHaveAttribute("data-state", "unranked")
+  })
+})
