@@ -53,6 +53,9 @@ def serve(bind: str | None, workers: int | None) -> None:
     configure_logging(settings.LOG_LEVEL)
     from . import create_app
     from .gunicorn_app import GunicornApp
+    from .ingest.runtime import install_worker_hooks
+
+    install_worker_hooks()
 
     with redis_for(settings) as url:
         os.environ["REDIS_URL"] = url  # workers build their app from the environment after fork
