@@ -53,6 +53,7 @@ class IngestDisabled(RuntimeError):
 class IngestRuntime:
     def __init__(self, settings: Settings, redis: Any | None = None) -> None:
         self.settings = settings
+        self._owns_redis = redis is None
         self.redis = redis if redis is not None else connect(settings)
         crash_point = str(settings.extra.get("INGEST_CRASH_POINT", ""))
         self.wal = WriteAheadLog(
@@ -135,6 +136,8 @@ class IngestRuntime:
         self.stopped = True
         flushed = self.flusher.stop(timeout)
         self.wal.close()
+        if self._owns_redis:
+            self.redis.close()
         log.info("ingest stopped", extra={"event": "ingest_stopped", "flushed_all": flushed,
                                           "left_in_wal": self.buffer.pending})
         return flushed
