@@ -111,6 +111,21 @@ def _stop_on_signals() -> Callable[[], bool]:
     return lambda: flag["stop"]
 
 
+@main.command()
+@click.option("--name", default=None, help="consumer name (default: host-pid)")
+@click.option("--group", default=None, help="consumer group (CONSUMER_GROUP)")
+def consume(name: str | None, group: str | None) -> None:
+    """Apply trades from the Redis Stream (consumer group; several consumers split the work). First
+    SIGTERM/SIGINT finishes the batch in hand; a second exits at once."""
+    settings = _settings()
+    configure_logging(settings.LOG_LEVEL)
+    if not settings.REDIS_URL:
+        raise click.ClickException("set REDIS_URL to the Redis holding the trade stream")
+    from .ingest.consumer import run_consumer
+
+    run_consumer(settings, name=name, group=group)
+
+
 # Child commands `run` supervises, after Redis: name -> argv after `leaderboard`.
 RUN_CHILDREN: dict[str, list[str]] = {"api": ["serve"]}
 
