@@ -108,3 +108,14 @@ def test_group_commit_under_always_policy_covers_concurrent_appends(tmp_path, mo
     assert wal._synced == 400
     assert len(fsyncs) <= 400
     wal.close()
+
+
+def test_a_fully_applied_active_segment_is_replaced_so_replays_stay_short(tmp_path, monkeypatch):
+    monkeypatch.setattr("leaderboard.ingest.wal.ROLL_WHEN_APPLIED_BYTES", 100)
+    wal = WriteAheadLog(tmp_path).open()
+    first, _ = wal.append([w(1), w(2)])
+    wal.release(first, 2)
+    assert not first.path.exists()
+    second, _ = wal.append([w(3)])
+    assert second.path != first.path
+    wal.close()

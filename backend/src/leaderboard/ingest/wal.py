@@ -46,6 +46,7 @@ from .writes import Write
 
 log = logging.getLogger(__name__)
 
+ROLL_WHEN_APPLIED_BYTES = 1024 * 1024  # an active segment this big whose writes are all applied is replaced
 LOCK_GLOB = "owner-*.lock"
 SEGMENT_GLOB = "wal-*.log"
 
@@ -256,6 +257,8 @@ class WriteAheadLog:
             if segment.pending == 0 and segment.sealed:
                 self._delete(segment)
                 self._drop_claimed_owner_if_empty(segment.owner)
+            elif segment is self._active and segment.pending == 0 and segment.size >= ROLL_WHEN_APPLIED_BYTES:
+                self._roll()  # all of it is in Redis: start afresh, so a replay never re-reads applied writes
 
     def _delete(self, segment: Segment) -> None:
         with contextlib.suppress(FileNotFoundError):
