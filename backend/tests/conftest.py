@@ -118,3 +118,12 @@ def _no_stray_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("REDIS_URL", "JWT_SECRET_KEY", "DEV_MODE", "DATA_DIR"):
         monkeypatch.delenv(name, raising=False)
     os.environ.setdefault("PYTHONHASHSEED", "0")
+
+
+@pytest.fixture(autouse=True)
+def _stop_ingest() -> Iterator[None]:
+    """Every write path (WAL + flusher) a test started is flushed and stopped before the next test."""
+    yield
+    from leaderboard.ingest import runtime
+
+    runtime.stop_all(timeout=5)

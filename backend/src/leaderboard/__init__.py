@@ -19,7 +19,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. `config` overrides environment settings (tests pass their own)."""
     from . import errors, extensions, redis_conn
     from .api import auth, compat, health, leaderboards, openapi, ui
+    from .api import scores as scores_api
+    from .api import trades as trades_api
     from .config import load_settings
+    from .ingest import runtime as ingest_runtime
 
     settings = load_settings(config)
     app = Flask(__name__)
@@ -48,5 +51,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(leaderboards.bp)
     app.register_blueprint(compat.bp)
+    app.register_blueprint(trades_api.bp)
+    app.register_blueprint(scores_api.bp)
+    ingest_runtime.init_app(app)
     app.register_blueprint(ui.bp)  # last: its catch-all must not shadow API routes
     return app

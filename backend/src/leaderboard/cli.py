@@ -53,6 +53,9 @@ def serve(bind: str | None, workers: int | None) -> None:
     configure_logging(settings.LOG_LEVEL)
     from . import create_app
     from .gunicorn_app import GunicornApp
+    from .ingest.runtime import install_worker_hooks
+
+    install_worker_hooks()
 
     with redis_for(settings) as url:
         os.environ["REDIS_URL"] = url  # workers build their app from the environment after fork
@@ -189,6 +192,21 @@ def _stop_on_signals() -> Callable[[], bool]:
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
     return lambda: flag["stop"]
+
+
+@main.command()
+@click.option("--name", default=None, help="consumer name (default: host-pid)")
+@click.option("--group", default=None, help="consumer group (CONSUMER_GROUP)")
+def consume(name: str | None, group: str | None) -> None:
+    """Apply trades from the Redis Stream (consumer group; several consumers split the work). First
+    SIGTERM/SIGINT finishes the batch in hand; a second exits at once."""
+    settings = _settings()
+    configure_logging(settings.LOG_LEVEL)
+    if not settings.REDIS_URL:
+        raise click.ClickException("set REDIS_URL to the Redis holding the trade stream")
+    from .ingest.consumer import run_consumer
+
+    run_consumer(settings, name=name, group=group)
 
 
 # Child commands `run` supervises, after Redis: name -> argv after `leaderboard`.

@@ -63,6 +63,14 @@ class Settings:
     MAX_SCORE: int = defaults.MAX_SCORE
     RETRY_AFTER_SECONDS: int = defaults.RETRY_AFTER_SECONDS
     INGEST_ENABLED: bool = True  # start the WAL + flusher in this process (off for read-only tools)
+    MAX_TRADE_NOTIONAL: int = defaults.MAX_TRADE_NOTIONAL
+    APPLY_CHUNK_WRITES: int = defaults.APPLY_CHUNK_WRITES
+    WAL_SEGMENT_MAX_BYTES: int = defaults.WAL_SEGMENT_MAX_BYTES
+    FLUSH_RETRY_MAX_SECONDS: float = defaults.FLUSH_RETRY_MAX_SECONDS
+    CONSUMER_GROUP: str = defaults.CONSUMER_GROUP
+    CONSUMER_COUNT: int = defaults.CONSUMER_COUNT
+    CONSUMER_BLOCK_MS: int = defaults.CONSUMER_BLOCK_MS
+    CONSUMER_CLAIM_IDLE_MS: int = defaults.CONSUMER_CLAIM_IDLE_MS
     # read path
     REFRESH_SECONDS: int = defaults.REFRESH_SECONDS
     SNAPSHOT_TOP_N: int = defaults.SNAPSHOT_TOP_N
@@ -146,6 +154,12 @@ def _validate(values: dict[str, Any]) -> None:
         raise ConfigError("MAX_SCORE must be below 2^53 so sorted-set doubles stay exact")
     if values["DEFAULT_LIMIT"] > values["MAX_LIMIT"]:
         raise ConfigError("DEFAULT_LIMIT must not exceed MAX_LIMIT")
+    for name in ("MAX_TRADE_NOTIONAL", "APPLY_CHUNK_WRITES", "WAL_SEGMENT_MAX_BYTES", "CONSUMER_COUNT",
+                 "CONSUMER_BLOCK_MS", "CONSUMER_CLAIM_IDLE_MS", "FLUSH_RETRY_MAX_SECONDS"):
+        if values[name] <= 0:
+            raise ConfigError(f"{name} must be > 0, got {values[name]!r}")
+    if values["MAX_TRADE_NOTIONAL"] >= defaults.MAX_SAFE_SCORE:
+        raise ConfigError("MAX_TRADE_NOTIONAL must be below 2^53 so sorted-set doubles stay exact")
     if values["REDIS_CLUSTER"] and not values["REDIS_URL"]:
         raise ConfigError("REDIS_CLUSTER=1 needs REDIS_URL pointing at a cluster node")
 

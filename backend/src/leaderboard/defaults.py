@@ -41,6 +41,19 @@ MAX_FUTURE_SKEW_SECONDS = 5  # writes dated further in the future are rejected
 ACTION_TTL_SECONDS = 600  # how long an action may wait for its score
 MAX_SCORE = 10**12  # largest single score accepted (points)
 RETRY_AFTER_SECONDS = 5  # Retry-After sent with 503 when the buffer is full
+MAX_TRADE_NOTIONAL = 10**13  # largest notional of one trade, minor units (cents): $100bn, far below 2^53
+MAX_TRADE_QUANTITY = 10**12  # largest quantity of one trade
+MAX_TRADE_PRICE = 10**12  # largest price of one trade
+MIN_EVENT_TS_MS = 946_684_800_000  # earliest event time accepted (2000-01-01): catches seconds sent as ms
+APPLY_CHUNK_WRITES = 500  # writes per board per transaction (EXEC blocks Redis: keep it to hundreds)
+WAL_SEGMENT_MAX_BYTES = 64 * 1024 * 1024  # a WAL segment is sealed and a new one started past this size
+WAL_CLAIM_INTERVAL_SECONDS = 5.0  # how often a process looks for WAL segments of dead processes
+FLUSH_RETRY_MAX_SECONDS = 5.0  # longest back-off between flush attempts while Redis is unreachable
+ACTION_EXPIRED_GRACE_SECONDS = 3600  # an expired action is kept this long to answer 410 rather than 404
+CONSUMER_GROUP = "leaderboard"  # consumer group of `leaderboard consume` on the trade stream
+CONSUMER_COUNT = 1000  # stream entries read per XREADGROUP
+CONSUMER_BLOCK_MS = 1000  # how long one XREADGROUP waits for entries
+CONSUMER_CLAIM_IDLE_MS = 30_000  # pending entries idle this long belong to a dead consumer and are claimed
 
 # --- Read path ---
 REFRESH_SECONDS = 60  # snapshot refresh period of the read cache

@@ -11,6 +11,7 @@ another process to take effect; revocations made in this process take effect at 
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -19,9 +20,12 @@ from typing import Any
 
 from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
+from redis.exceptions import RedisError
 
 from ..ranking import keys
 from .users import User
+
+log = logging.getLogger(__name__)
 
 
 def _settings() -> Any:
@@ -63,7 +67,14 @@ class RevocationList:
                 return True
             if self._not_revoked_until.get(jti, 0.0) > now:
                 return False
-        revoked = bool(self.redis.exists(keys.revoked_token(jti), keys.revoked_session(sid)))
+        try:
+            revoked = bool(self.redis.exists(keys.revoked_token(jti), keys.revoked_session(sid)))
+        except RedisError:
+            # Redis is down: writes must keep being accepted (WAL + buffer), so trust the token's signature
+            # and expiry alone until Redis is back; access tokens are short-lived (ACCESS_TOKEN_MINUTES).
+            log.warning("revocation list unreachable; token accepted on signature",
+                        extra={"event": "revocation_unchecked"})
+            return False
         if not revoked:
             with self._lock:
                 if len(self._not_revoked_until) > 100_000:  # bound the cache; drop expired entries

@@ -1,0 +1,179 @@
+"""POST /v1/actions and POST /v1/scores: single-use actions and the game scores they allow."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from flask import Blueprint, current_app
+from redis.exceptions import RedisError
+
+from .. import defaults
+from ..auth.guards import caller, can_post_for, roles_required
+from ..errors import ApiError, validation_error
+from ..http import json_response
+from ..ingest import runtime
+from ..ingest.actions import ActionStore
+from ..ingest.validation import InvalidWrite, parse_score, validate_id
+from ..ingest.writes import score_write
+from ..ranking.boards import SCORES, BoardRegistry
+from ..redis_conn import get_redis
+from .body import read_json_object
+from .trades import submit_or_503
+
+bp = Blueprint("scores", __name__, url_prefix="/v1")
+
+_CONSUME_ERRORS = {
+    "not_found": (404, "action_not_found", "No such action: ask POST /v1/actions for one."),
+    "expired": (410, "action_expired", "This action has expired: ask POST /v1/actions for a new one."),
+    "forbidden": (403, "forbidden", "This action belongs to another user."),
+    "used": (409, "action_used", "This action was already used: one action, one score."),
+}
+
+
+def _settings() -> Any:
+    return current_app.config["SETTINGS"]
+
+
+def _actions() -> ActionStore:
+    settings = _settings()
+    return ActionStore(get_redis(), settings.ACTION_TTL_SECONDS, defaults.ACTION_EXPIRED_GRACE_SECONDS,
+                       settings.DEDUPE_WINDOW_SECONDS)
+
+
+def _boards() -> BoardRegistry:
+    registry = current_app.extensions.get("leaderboard.write_boards")
+    if registry is None:
+        registry = current_app.extensions["leaderboard.write_boards"] = BoardRegistry(get_redis())
+    return registry  # type: ignore[no-any-return]
+
+
+def _redis_unavailable() -> ApiError:
+    return ApiError(503, "redis_unavailable", "Redis is unreachable; retry later.",
+                    headers={"Retry-After": str(_settings().RETRY_AFTER_SECONDS)})
+
+
+@bp.post("/actions")
+@roles_required()
+def create_action() -> Any:
+    """Get a single-use action: the right to post one score before `expires_at`.
+    ---
+    tags: [writes]
+    security: [{bearerAuth: []}]
+    responses:
+      201:
+        description: A new action
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                action_id: {type: string, example: "3xQk0f4mC2pV6dJb1nR8sT9u"}
+                expires_at: {type: string, format: date-time}
+      401: {$ref: "#/components/responses/Unauthorized"}
+      503: {$ref: "#/components/responses/Unavailable"}
+    """
+    username, _role = caller()
+    try:
+        action_id, expires_at = _actions().create(username)
+    except RedisError:
+        raise _redis_unavailable() from None
+    return json_response({"action_id": action_id, "expires_at": expires_at.isoformat().replace("+00:00", "Z")}, 201)
+
+
+@bp.post("/scores")
+@roles_required()
+def post_score() -> Any:
+    """Post a game score with an unused action of yours. `sum` boards add scores, `best` boards keep a
+    member's best. A trader posts for itself; a service posts for anyone.
+    ---
+    tags: [writes]
+    security: [{bearerAuth: []}]
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [user_id, score, action_id]
+            additionalProperties: false
+            properties:
+              user_id: {type: string, pattern: "^[A-Za-z0-9_.:-]{1,64}$", example: alice}
+              score: {type: integer, minimum: 0, example: 4200}
+              action_id: {type: string, example: "3xQk0f4mC2pV6dJb1nR8sT9u"}
+              board: {type: string, default: scores, description: a game board}
+    responses:
+      202:
+        description: The score is in the write-ahead log
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                accepted: {type: integer, example: 1}
+      400: {$ref: "#/components/responses/BadRequest"}
+      401: {$ref: "#/components/responses/Unauthorized"}
+      403: {$ref: "#/components/responses/Forbidden"}
+      404: {$ref: "#/components/responses/NotFound"}
+      409: {$ref: "#/components/responses/Conflict"}
+      410:
+        description: The action has expired
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/Error"}
+      415: {$ref: "#/components/responses/UnsupportedMediaType"}
+      422: {$ref: "#/components/responses/ValidationError"}
+      503: {$ref: "#/components/responses/Unavailable"}
+    """
+    settings = _settings()
+    body = read_json_object({"user_id", "score", "action_id", "board"})
+    try:
+        for name in ("user_id", "score", "action_id"):
+            if name not in body:
+                raise InvalidWrite(name, "is required")
+        user_id = validate_id(body["user_id"], "user_id")
+        action_id = validate_id(body["action_id"], "action_id")
+        score = parse_score(body["score"], settings.MAX_SCORE)
+        board_id = body.get("board", SCORES)
+        if not isinstance(board_id, str):
+            raise InvalidWrite("board", "must be a board id")
+    except InvalidWrite as exc:
+        raise validation_error(str(exc), **exc.details()) from None
+    if not can_post_for(user_id):
+        raise ApiError(403, "forbidden", "A trader may post only its own scores (user_id must be you).",
+                       {"field": "user_id"})
+    username, role = caller()
+    try:
+        board = _boards().get(board_id)
+        if board is None:
+            raise ApiError(404, "board_not_found", f"There is no board {board_id!r}.", {"field": "board"})
+        if board.kind != "game":
+            raise validation_error(f"board: {board_id!r} is a trading volume board; scores go to game boards.",
+                                   field="board", reason="not a game board")
+        ingest = _ingest()
+        ingest.ensure_room(1)
+        actions = _actions()
+        outcome = actions.consume(action_id, username, privileged=role in ("service", "admin"))
+    except runtime.BufferFull as exc:
+        raise ApiError(503, "buffer_full", f"The write buffer is full ({exc}); retry later.",
+                       headers={"Retry-After": str(exc.retry_after)}) from None
+    except RedisError:
+        raise _redis_unavailable() from None
+    if outcome != "ok":
+        status, code, message = _CONSUME_ERRORS[outcome]
+        raise ApiError(status, code, message, {"field": "action_id"})
+    try:
+        submit_or_503([score_write(board, user_id, score, write_id=action_id)])
+    except ApiError:
+        with contextlib.suppress(RedisError):  # if Redis is gone too, the client asks for a new action
+            actions.give_back(action_id)
+        raise
+    return json_response({"accepted": 1}, 202)
+
+
+def _ingest() -> runtime.IngestRuntime:
+    try:
+        return runtime.current()
+    except runtime.IngestDisabled:
+        raise ApiError(503, "ingest_disabled", "This server does not accept writes.",
+                       headers={"Retry-After": str(_settings().RETRY_AFTER_SECONDS)}) from None

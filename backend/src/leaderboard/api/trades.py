@@ -1,0 +1,106 @@
+"""POST /v1/trades: trades into the write path (WAL + buffer); never waits on Redis."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, current_app
+
+from ..auth.guards import can_post_for, roles_required
+from ..errors import ApiError, validation_error
+from ..http import json_response
+from ..ingest import runtime
+from ..ingest.validation import InvalidWrite, parse_trades
+from ..ingest.writes import Write, trade_write
+from .body import read_json
+
+bp = Blueprint("trades", __name__, url_prefix="/v1")
+
+
+def submit_or_503(writes: list[Write]) -> None:
+    """Hand writes to the write path; a full buffer or a disabled write path is a 503 with Retry-After."""
+    try:
+        runtime.submit(writes)
+    except runtime.BufferFull as exc:
+        raise ApiError(503, "buffer_full", f"The write buffer is full ({exc}); retry later.",
+                       headers={"Retry-After": str(exc.retry_after)}) from None
+    except runtime.IngestDisabled:
+        raise ApiError(503, "ingest_disabled", "This server does not accept writes.",
+                       headers={"Retry-After": str(current_app.config["SETTINGS"].RETRY_AFTER_SECONDS)}) from None
+
+
+@bp.post("/trades")
+@roles_required()
+def post_trades() -> Any:
+    """Post one trade, or a batch `{"trades": [...]}` (all-or-nothing). Acknowledged (202) once every trade
+    is in the write-ahead log; it reaches the boards within BUFFER_MAX_AGE_MS. A `trade_id` counts once.
+    ---
+    tags: [writes]
+    security: [{bearerAuth: []}]
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema:
+            oneOf:
+              - &trade
+                type: object
+                required: [trade_id, trader_id, symbol, side, quantity, price]
+                additionalProperties: false
+                properties:
+                  trade_id: {type: string, pattern: "^[A-Za-z0-9_.:-]{1,64}$", example: "t-000001"}
+                  trader_id: {type: string, pattern: "^[A-Za-z0-9_.:-]{1,64}$", example: alice}
+                  symbol: {type: string, enum: [BTC, ETH, SOL, USDC, ARB]}
+                  side: {type: string, enum: [buy, sell]}
+                  quantity:
+                    oneOf: [{type: number}, {type: string}]
+                    description: positive; at most the symbol's quantity decimals (BTC/ETH 8, others 6)
+                    example: "0.25"
+                  price:
+                    oneOf: [{type: number}, {type: string}]
+                    description: positive; at most the symbol's price decimals (BTC/ETH 2, others 4)
+                    example: "64000.50"
+                  ts:
+                    oneOf: [{type: string, format: date-time}, {type: integer}]
+                    description: ISO-8601 with a timezone or epoch milliseconds; default now
+              - type: object
+                required: [trades]
+                additionalProperties: false
+                properties:
+                  trades:
+                    type: array
+                    minItems: 1
+                    maxItems: 1000
+                    items: *trade
+    responses:
+      202:
+        description: Every trade is in the write-ahead log
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                accepted: {type: integer, example: 1}
+      400: {$ref: "#/components/responses/BadRequest"}
+      401: {$ref: "#/components/responses/Unauthorized"}
+      403: {$ref: "#/components/responses/Forbidden"}
+      413: {$ref: "#/components/responses/PayloadTooLarge"}
+      415: {$ref: "#/components/responses/UnsupportedMediaType"}
+      422: {$ref: "#/components/responses/ValidationError"}
+      503: {$ref: "#/components/responses/Unavailable"}
+    """
+    settings = current_app.config["SETTINGS"]
+    body = read_json()
+    try:
+        trades = parse_trades(body, datetime.now(UTC), settings.MAX_BATCH, settings.MAX_FUTURE_SKEW_SECONDS,
+                              settings.MAX_TRADE_NOTIONAL)
+    except InvalidWrite as exc:
+        raise validation_error(str(exc), **exc.details()) from None
+    is_batch = isinstance(body, dict) and "trades" in body
+    for index, trade in enumerate(trades):
+        if not can_post_for(trade.trader_id):
+            details: dict[str, Any] = {"field": "trader_id", **({"index": index} if is_batch else {})}
+            raise ApiError(403, "forbidden", "A trader may post only its own trades (trader_id must be you).", details)
+    submit_or_503([trade_write(trade) for trade in trades])
+    return json_response({"accepted": len(trades)}, 202)

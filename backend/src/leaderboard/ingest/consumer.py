@@ -1,0 +1,180 @@
+"""`leaderboard consume`: trades from a Redis Stream, through the same validation and apply step.
+
+The stream `keys.trade_stream()` holds entries with one field `trades`, a JSON array of trade objects (the
+shape POST /v1/trades takes). Consumers share the consumer group CONSUMER_GROUP, so several of them split
+the entries between them (XREADGROUP, up to CONSUMER_COUNT entries per read).
+
+Durability: here the stream's pending entries list plays the WAL's part. An entry stays pending until it
+is acknowledged, and XACK is sent in the same MULTI/EXEC as the last board transaction that applies the
+entry's trades (on Redis Cluster, where the stream lives in another slot, right after it). A consumer that
+dies leaves its entries pending; a live consumer claims entries idle for CONSUMER_CLAIM_IDLE_MS (XAUTOCLAIM)
+and applies them again, which counts nothing twice (the per-write markers of ranking/apply.py).
+
+An entry with an invalid trade is refused whole (like an API batch): it is copied to the dead-letter
+stream `keys.trade_stream_dead()` with the reason, and acknowledged, in one transaction.
+
+Signals, as in rq's worker: the first SIGTERM/SIGINT finishes the batch in hand and stops; a second one
+exits at once (the entries in hand stay pending and are claimed by another consumer).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from redis.exceptions import RedisError, ResponseError
+
+from ..config import Settings
+from ..ranking import keys
+from .flusher import Applier, StreamAck
+from .validation import InvalidWrite, parse_trades
+from .writes import Write, trade_write
+
+log = logging.getLogger(__name__)
+
+Entry = tuple[str, dict[bytes, bytes]]
+
+
+def default_consumer_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class TradeStreamConsumer:
+    def __init__(self, settings: Settings, redis: Any, name: str | None = None, group: str | None = None) -> None:
+        self.settings = settings
+        self.redis = redis
+        self.name = name or default_consumer_name()
+        self.group = group or settings.CONSUMER_GROUP
+        self.stream = keys.trade_stream()
+        self.dead_stream = keys.trade_stream_dead()
+        self.applier = Applier(
+            redis,
+            chunk_writes=settings.APPLY_CHUNK_WRITES,
+            marker_ttl=settings.DEDUPE_WINDOW_SECONDS,
+            history_days=settings.HISTORY_DAYS,
+            ack_in_transaction=not settings.REDIS_CLUSTER,
+            crash_point=str(settings.extra.get("INGEST_CRASH_POINT", "")),
+        )
+        self.applied_entries = 0
+        self.dead_entries = 0
+        self._last_claim = float("-inf")
+
+    def ensure_group(self) -> None:
+        try:
+            self.redis.xgroup_create(self.stream, self.group, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    def run(self, stopping: Callable[[], bool]) -> None:
+        """Read, validate, apply and acknowledge until `stopping()`; retries with back-off while Redis fails."""
+        backoff = 0.0
+        need_group = True  # at start, and after any failure (a Redis restarted without its data has no group)
+        while not stopping():
+            try:
+                if need_group:
+                    self.ensure_group()
+                    need_group = False
+                entries = self.claim_stale() or self.read_new()
+                if entries:
+                    self.process(entries)
+                backoff = 0.0
+            except RedisError as exc:
+                need_group = True
+                backoff = min(self.settings.FLUSH_RETRY_MAX_SECONDS, max(0.05, backoff * 2))
+                log.warning("stream consumer: redis failed", extra={"event": "consume_failed", "error": repr(exc)})
+                time.sleep(backoff)
+
+    def claim_stale(self) -> list[Entry]:
+        """Entries another (dead) consumer read but never acknowledged."""
+        if time.monotonic() - self._last_claim < self.settings.CONSUMER_CLAIM_IDLE_MS / 2000:
+            return []
+        self._last_claim = time.monotonic()
+        reply = self.redis.xautoclaim(self.stream, self.group, self.name, self.settings.CONSUMER_CLAIM_IDLE_MS,
+                                      start_id="0-0", count=self.settings.CONSUMER_COUNT)
+        entries = [(_text(entry_id), fields) for entry_id, fields in reply[1] if fields]
+        if entries:
+            log.info("claimed stale entries", extra={"event": "consume_claimed", "entries": len(entries)})
+        return entries
+
+    def read_new(self) -> list[Entry]:
+        reply = self.redis.xreadgroup(self.group, self.name, {self.stream: ">"}, count=self.settings.CONSUMER_COUNT,
+                                      block=self.settings.CONSUMER_BLOCK_MS)
+        return [(_text(entry_id), fields) for _stream, items in (reply or []) for entry_id, fields in items]
+
+    def process(self, entries: list[Entry]) -> None:
+        """Apply the valid entries (acknowledged with their last transaction); dead-letter the others."""
+        now = datetime.now(UTC)
+        writes: list[Write] = []
+        good: list[str] = []
+        dead: list[tuple[str, str, bytes]] = []
+        for entry_id, fields in entries:
+            payload = fields.get(b"trades", b"")
+            try:
+                body = {"trades": orjson.loads(payload)}
+                trades = parse_trades(body, now, self.settings.MAX_BATCH, self.settings.MAX_FUTURE_SKEW_SECONDS,
+                                      self.settings.MAX_TRADE_NOTIONAL)
+            except orjson.JSONDecodeError as exc:
+                dead.append((entry_id, f"trades: not valid JSON ({exc})", payload))
+            except InvalidWrite as exc:
+                dead.append((entry_id, str(exc), payload))
+            else:
+                writes.extend(trade_write(trade) for trade in trades)
+                good.append(entry_id)
+        if dead:
+            self.dead_letter(dead)
+        if good:
+            self.applier.apply(writes, StreamAck(self.stream, self.group, good))
+            self.applied_entries += len(good)
+
+    def dead_letter(self, dead: list[tuple[str, str, bytes]]) -> None:
+        with self.redis.pipeline(transaction=True) as pipe:
+            for entry_id, reason, payload in dead:
+                pipe.xadd(self.dead_stream, {"entry_id": entry_id, "reason": reason, "trades": payload})
+            pipe.xack(self.stream, self.group, *[entry_id for entry_id, _r, _p in dead])
+            pipe.execute()
+        self.dead_entries += len(dead)
+        log.warning("stream entries dead-lettered", extra={"event": "consume_dead_letter", "entries": len(dead)})
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def stop_on_signals() -> Callable[[], bool]:
+    """rq-style: the first SIGTERM/SIGINT asks for a stop after the batch in hand; a second exits now."""
+    state = {"signals": 0}
+
+    def handler(signum: int, _frame: object) -> None:
+        state["signals"] += 1
+        if state["signals"] > 1:
+            log.warning("second signal: exiting now", extra={"event": "consume_force_exit", "signal": signum})
+            raise SystemExit(1)
+        log.info("signal: finishing the batch in hand", extra={"event": "consume_stopping", "signal": signum})
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    return lambda: state["signals"] > 0
+
+
+def run_consumer(settings: Settings, name: str | None = None, group: str | None = None) -> None:
+    from ..redis_conn import connect
+
+    redis = connect(settings)
+    stopping = stop_on_signals()
+    consumer = TradeStreamConsumer(settings, redis, name, group)
+    log.info("stream consumer started", extra={"event": "consume_started", "consumer": consumer.name,
+                                               "group": consumer.group})
+    try:
+        consumer.run(stopping)
+    finally:
+        log.info("stream consumer stopped", extra={"event": "consume_stopped", "applied": consumer.applied_entries,
+                                                   "dead": consumer.dead_entries})
+        redis.close()

@@ -1,0 +1,262 @@
+"""The write path of one process: WAL + buffer + flusher, and the API other code uses to write.
+
+Using it (views, the compat route, tools):
+
+    from leaderboard.ingest import runtime
+    from leaderboard.ingest.writes import score_write
+
+    write = score_write(board, user_id, score, write_id=some_unique_id, ts=None)  # board: ranking.boards.Board
+    runtime.submit([write])   # returns once the write is in the WAL; raises runtime.BufferFull (-> 503 +
+                              # Retry-After: exc.retry_after) or runtime.IngestDisabled
+
+`submit` never talks to Redis: it reserves room in the buffer, appends to the WAL (waiting for the fsync
+under WAL_FSYNC=always), queues the writes and returns. The flusher thread applies them (see flusher.py);
+a write's id makes it count once (see ranking/apply.py), so callers may retry freely. Trades are built with
+`writes.trade_write(validation.parse_trade(...))`.
+
+Lifecycle: started per process in its run loop, never at import. Under gunicorn the `post_fork` hook starts
+it (so a new worker replays the WAL of dead ones at once) and `worker_exit` stops it (final flush); inside a
+Flask request `current()` starts one lazily for the app's settings (tests, `flask run`). `stop()` flushes
+what is buffered (retrying until its timeout) and closes the WAL; whatever could not be flushed stays in
+the WAL for the next process to replay.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from flask import Flask, current_app
+
+from .. import defaults
+from ..config import Settings, load_settings
+from ..redis_conn import connect
+from .buffer import BufferFull, Pending, WriteBuffer
+from .flusher import Applier, Flusher, release_to_wal
+from .wal import WriteAheadLog
+from .writes import Write
+
+__all__ = ["BufferFull", "IngestDisabled", "IngestRuntime", "current", "start", "stop", "submit"]
+
+log = logging.getLogger(__name__)
+
+EXTENSION_KEY = "leaderboard.ingest"
+
+
+class IngestDisabled(RuntimeError):
+    """INGEST_ENABLED is off in this process."""
+
+
+class IngestRuntime:
+    def __init__(self, settings: Settings, redis: Any | None = None) -> None:
+        self.settings = settings
+        self._owns_redis = redis is None
+        self.redis = redis if redis is not None else connect(settings)
+        crash_point = str(settings.extra.get("INGEST_CRASH_POINT", ""))
+        self.wal = WriteAheadLog(
+            settings.wal_dir, settings.WAL_FSYNC, settings.WAL_FSYNC_INTERVAL_MS, settings.WAL_SEGMENT_MAX_BYTES
+        )
+        self.buffer = WriteBuffer(settings.BUFFER_MAX_PENDING, settings.RETRY_AFTER_SECONDS)
+        self.applier = Applier(
+            self.redis,
+            chunk_writes=settings.APPLY_CHUNK_WRITES,
+            marker_ttl=settings.DEDUPE_WINDOW_SECONDS,
+            history_days=settings.HISTORY_DAYS,
+            crash_point=crash_point,
+        )
+        self.flusher = Flusher(
+            self.buffer,
+            self.applier,
+            max_writes=settings.BUFFER_MAX_TRADES,
+            max_age_ms=settings.BUFFER_MAX_AGE_MS,
+            retry_max_s=settings.FLUSH_RETRY_MAX_SECONDS,
+            on_applied=release_to_wal(self.wal.release),
+            periodic=self._claim_periodically,
+            crash_point=crash_point,
+        )
+        self._last_claim = float("-inf")
+        self.started = False
+        self.stopped = False
+
+    def start(self) -> IngestRuntime:
+        self.wal.open()
+        self.claim_orphans()
+        self.flusher.start()
+        self.started = True
+        return self
+
+    def submit(self, writes: Sequence[Write]) -> None:
+        """Durably accept `writes` (see the module docstring)."""
+        if not writes:
+            return
+        if self.stopped or not self.started:
+            raise IngestDisabled("the write path of this process is stopped")
+        self.buffer.reserve(len(writes))
+        try:
+            segment, position = self.wal.append(writes)
+        except BaseException:
+            self.buffer.cancel(len(writes))
+            raise
+        self.buffer.add([Pending(write, segment) for write in writes])
+        self.wal.wait_durable(position)
+
+    def ensure_room(self, count: int) -> None:
+        """Raise BufferFull now if `count` more writes would not fit (for callers that must do something
+        irreversible, like consuming an action, before they submit)."""
+        self.buffer.reserve(count)
+        self.buffer.cancel(count)
+
+    def claim_orphans(self) -> int:
+        """Queue the writes of WAL segments left by dead processes; returns how many."""
+        self._last_claim = time.monotonic()
+        replayed = 0
+        for segment, writes in self.wal.claim_orphans():
+            self.buffer.add([Pending(write, segment) for write in writes], reserved=False)
+            replayed += len(writes)
+        if replayed:
+            self.flusher.request_flush()
+        return replayed
+
+    def _claim_periodically(self) -> None:
+        if time.monotonic() - self._last_claim >= defaults.WAL_CLAIM_INTERVAL_SECONDS:
+            self.claim_orphans()
+
+    def drain(self, timeout: float = 10.0) -> bool:
+        """Flush now and wait until everything buffered is in Redis (tests, tools)."""
+        self.flusher.request_flush()
+        return self.buffer.wait_empty(timeout)
+
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Final flush (retrying up to `timeout`), then close the WAL. True if nothing was left behind."""
+        if self.stopped or not self.started:
+            return True
+        self.stopped = True
+        flushed = self.flusher.stop(timeout)
+        self.wal.close()
+        if self._owns_redis:
+            self.redis.close()
+        log.info("ingest stopped", extra={"event": "ingest_stopped", "flushed_all": flushed,
+                                          "left_in_wal": self.buffer.pending})
+        return flushed
+
+    def status(self) -> dict[str, Any]:
+        pending = self.buffer.pending
+        full = pending >= self.buffer.max_pending
+        state = "full" if full else self.flusher.state
+        status: dict[str, Any] = {
+            "ok": not full,
+            "state": state,
+            "pending": pending,
+            "limit": self.buffer.max_pending,
+            "oldest_pending_ms": round(self.buffer.oldest_age() * 1000),
+        }
+        if self.flusher.last_error:
+            status["last_error"] = self.flusher.last_error
+        if full:
+            status["reason"] = f"write buffer full ({pending} writes waiting for Redis)"
+        return status
+
+
+# --- the process's runtime and the app's ---------------------------------------------------------------
+_guard = threading.Lock()
+_process_runtime: IngestRuntime | None = None
+_started: list[IngestRuntime] = []
+
+
+def start(settings: Settings | None = None) -> IngestRuntime:
+    """Start (once) the runtime of this process, e.g. from gunicorn's post_fork or a CLI run loop."""
+    global _process_runtime
+    with _guard:
+        if _process_runtime is None or _process_runtime.stopped:
+            _process_runtime = _start_new(settings or load_settings())
+        return _process_runtime
+
+
+def _start_new(settings: Settings) -> IngestRuntime:
+    runtime = IngestRuntime(settings).start()
+    _started.append(runtime)
+    return runtime
+
+
+def stop(timeout: float = 10.0) -> bool:
+    """Stop the process's runtime (final flush); True if nothing was left in the WAL."""
+    with _guard:
+        runtime = _process_runtime
+    return runtime.stop(timeout) if runtime is not None else True
+
+
+def stop_all(timeout: float = 10.0) -> None:
+    """Stop every runtime this process started (tests, at exit)."""
+    with _guard:
+        runtimes = list(_started)
+        _started.clear()
+    for runtime in runtimes:
+        runtime.stop(timeout)
+
+
+def current() -> IngestRuntime:
+    """The runtime serving the current Flask app: the process's when it writes to the same WAL directory,
+    else one started now for the app's settings."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    runtime = app.extensions.get(EXTENSION_KEY)
+    if runtime is not None and not runtime.stopped:
+        return runtime  # type: ignore[no-any-return]
+    settings: Settings = app.config["SETTINGS"]
+    if not settings.INGEST_ENABLED:
+        raise IngestDisabled("INGEST_ENABLED is off in this process")
+    with _guard:
+        runtime = app.extensions.get(EXTENSION_KEY)
+        if runtime is None or runtime.stopped:
+            process = _process_runtime
+            if process is not None and not process.stopped and process.settings.wal_dir == settings.wal_dir:
+                runtime = process
+            else:
+                runtime = _start_new(settings)
+            app.extensions[EXTENSION_KEY] = runtime
+    return runtime  # type: ignore[no-any-return]
+
+
+def submit(writes: Sequence[Write]) -> None:
+    """Durably accept writes into the current app's write path (see the module docstring)."""
+    current().submit(writes)
+
+
+def ready_check() -> dict[str, Any]:
+    """/ready: the buffer is not full; `state` is "degraded" while flushes to Redis fail."""
+    runtime = current_app.extensions.get(EXTENSION_KEY) or _process_runtime
+    if not current_app.config["SETTINGS"].INGEST_ENABLED:
+        return {"ok": True, "state": "disabled"}
+    if runtime is None or runtime.stopped:
+        return {"ok": True, "state": "idle"}
+    return runtime.status()  # type: ignore[no-any-return]
+
+
+def init_app(app: Flask) -> None:
+    from ..api.health import add_ready_check
+
+    add_ready_check(app, "ingest", ready_check)
+
+
+# --- gunicorn wiring -----------------------------------------------------------------------------------
+def _post_fork(_server: Any, _worker: Any) -> None:
+    settings = load_settings()
+    if settings.INGEST_ENABLED:
+        start(settings)
+
+
+def _worker_exit(_server: Any, _worker: Any) -> None:
+    settings = load_settings()
+    # leave a margin inside gunicorn's graceful timeout, after which the master SIGKILLs the worker
+    stop(timeout=max(1.0, settings.WEB_GRACEFUL_TIMEOUT - 2.0))
+
+
+def install_worker_hooks() -> None:
+    """Start the write path in every gunicorn worker after fork; flush it when the worker exits."""
+    from ..gunicorn_app import WORKER_HOOKS
+
+    if _post_fork not in WORKER_HOOKS["post_fork"]:
+        WORKER_HOOKS["post_fork"].append(_post_fork)
+        WORKER_HOOKS["worker_exit"].append(_worker_exit)

@@ -1,0 +1,182 @@
+"""Validation of trades and scores, shared by the HTTP API and the stream consumer.
+
+Everything is checked before anything is written: types, ids' length and charset, known symbol, side,
+positive finite decimals with at most the symbol's decimals (JSON numbers or decimal strings, no exponent
+strings), bounded magnitudes so the notional stays far below 2^53 minor units, and the event time (ISO-8601
+with a timezone or integer epoch milliseconds, not more than MAX_FUTURE_SKEW_SECONDS in the future).
+A batch is all-or-nothing: the first bad item is reported with its index.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
+from typing import Any
+
+from .. import defaults
+from ..ranking.boards import SYMBOLS, default_boards
+from .writes import Trade, epoch_ms
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+ID_RULE = "1-64 characters of A-Z, a-z, 0-9, '_', '.', ':' or '-'"
+# digits, an optional fraction; no sign, exponent, spaces or leading zeros ("007")
+DECIMAL_TEXT = re.compile(r"^(?:0|[1-9][0-9]{0,15})(?:\.[0-9]{1,18})?$")
+TRADE_FIELDS = frozenset({"trade_id", "trader_id", "symbol", "side", "quantity", "price", "ts"})
+REQUIRED_TRADE_FIELDS = ("trade_id", "trader_id", "symbol", "side", "quantity", "price")
+SIDES = ("buy", "sell")
+_EXACT = Context(prec=60)  # enough digits that quantity x price is never rounded before we round it
+# minor-unit decimals of the boards a trade adds to (the volume boards are declared with the defaults)
+_VOLUME_DECIMALS = {board.id: board.decimals for board in default_boards() if board.kind != "game"}
+
+
+class InvalidWrite(ValueError):
+    """A write that must be refused: which field (and batch index) and why."""
+
+    def __init__(self, field: str, reason: str, index: int | None = None) -> None:
+        self.field = field
+        self.reason = reason
+        self.index = index
+        where = f"trades[{index}].{field}" if index is not None else field
+        super().__init__(f"{where}: {reason}")
+
+    def details(self) -> dict[str, Any]:
+        details: dict[str, Any] = {"field": self.field, "reason": self.reason}
+        if self.index is not None:
+            details["index"] = self.index
+        return details
+
+
+def validate_id(value: Any, field: str) -> str:
+    if not isinstance(value, str) or not ID_PATTERN.match(value):
+        raise InvalidWrite(field, f"must be a string of {ID_RULE}")
+    return value
+
+
+def parse_positive_decimal(value: Any, field: str, max_decimals: int, max_value: int) -> Decimal:
+    """A JSON number or decimal string as an exact Decimal in (0, max_value] with <= max_decimals digits."""
+    if isinstance(value, bool):
+        raise InvalidWrite(field, "must be a number or a decimal string, not a boolean")
+    if isinstance(value, int):
+        number = Decimal(value)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidWrite(field, "must be finite")
+        number = Decimal(repr(value))  # the shortest text that round-trips: 0.1 -> "0.1", not the binary value
+    elif isinstance(value, str):
+        if not DECIMAL_TEXT.match(value):
+            raise InvalidWrite(field, 'must be a plain decimal string like "12.5" (no sign, exponent or spaces)')
+        number = Decimal(value)
+    else:
+        raise InvalidWrite(field, "must be a number or a decimal string")
+    if not number.is_finite() or number <= 0:
+        raise InvalidWrite(field, "must be positive")
+    if number > max_value:
+        raise InvalidWrite(field, f"must be at most {max_value}")
+    exponent = number.normalize(_EXACT).as_tuple().exponent
+    decimals = max(0, -exponent) if isinstance(exponent, int) else 0
+    if decimals > max_decimals:
+        raise InvalidWrite(field, f"has {decimals} decimals; at most {max_decimals} allowed")
+    return number
+
+
+def to_minor_units(amount: Decimal, decimals: int) -> int:
+    """`amount` rounded half-up to 10^-decimals, as an integer count of that unit."""
+    try:
+        return int(amount.scaleb(decimals, _EXACT).quantize(Decimal(1), rounding=ROUND_HALF_UP, context=_EXACT))
+    except InvalidOperation as exc:  # pragma: no cover - amounts are bounded before this
+        raise InvalidWrite("notional", "cannot be represented") from exc
+
+
+def parse_event_time(value: Any, now: datetime, max_future_skew_s: int, field: str = "ts") -> int:
+    """Epoch milliseconds of an ISO-8601 time with a timezone or integer epoch ms; now when absent."""
+    if value is None:
+        return epoch_ms(now)
+    if isinstance(value, (bool, float)):
+        raise InvalidWrite(field, "must be an ISO-8601 string with a timezone or integer epoch milliseconds")
+    if isinstance(value, int):
+        ts_ms = value
+    elif isinstance(value, str):
+        if len(value) > 40:
+            raise InvalidWrite(field, "is too long for an ISO-8601 time")
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise InvalidWrite(field, "is not an ISO-8601 time") from None
+        if parsed.tzinfo is None:
+            raise InvalidWrite(field, "needs a timezone (e.g. 'Z' or '+00:00')")
+        ts_ms = epoch_ms(parsed)
+    else:
+        raise InvalidWrite(field, "must be an ISO-8601 string with a timezone or integer epoch milliseconds")
+    if ts_ms < defaults.MIN_EVENT_TS_MS:
+        raise InvalidWrite(field, "is before 2000-01-01 (epoch milliseconds expected, not seconds?)")
+    if ts_ms > epoch_ms(now) + max_future_skew_s * 1000:
+        raise InvalidWrite(field, f"is more than {max_future_skew_s} s in the future")
+    return ts_ms
+
+
+def parse_trade(raw: Any, now: datetime, max_future_skew_s: int, max_notional_minor: int) -> Trade:
+    """One trade object -> Trade, or InvalidWrite naming the first bad field."""
+    if not isinstance(raw, dict):
+        raise InvalidWrite("trade", "must be a JSON object")
+    unknown = sorted(set(raw) - TRADE_FIELDS)
+    if unknown:
+        raise InvalidWrite(unknown[0], "unknown field")
+    for name in REQUIRED_TRADE_FIELDS:
+        if name not in raw:
+            raise InvalidWrite(name, "is required")
+    trade_id = validate_id(raw["trade_id"], "trade_id")
+    trader_id = validate_id(raw["trader_id"], "trader_id")
+    symbol = SYMBOLS.get(raw["symbol"]) if isinstance(raw["symbol"], str) else None
+    if symbol is None:
+        raise InvalidWrite("symbol", f"must be one of {', '.join(SYMBOLS)}")
+    if raw["side"] not in SIDES:
+        raise InvalidWrite("side", "must be 'buy' or 'sell'")
+    quantity = parse_positive_decimal(
+        raw["quantity"], "quantity", symbol.quantity_decimals, defaults.MAX_TRADE_QUANTITY
+    )
+    price = parse_positive_decimal(raw["price"], "price", symbol.price_decimals, defaults.MAX_TRADE_PRICE)
+    ts_ms = parse_event_time(raw.get("ts"), now, max_future_skew_s)
+    notional = _EXACT.multiply(quantity, price)
+    minor = to_minor_units(notional, max(_VOLUME_DECIMALS[symbol.board], _VOLUME_DECIMALS["all-volume"]))
+    if minor > max_notional_minor:
+        raise InvalidWrite("notional", f"quantity x price is above the limit of {max_notional_minor} minor units")
+    return Trade(trade_id, trader_id, symbol.symbol, raw["side"], ts_ms, minor)
+
+
+def trade_items(body: Any, max_batch: int) -> tuple[list[Any], bool]:
+    """The trade objects of a body (one trade, or {"trades": [...]}) and whether it was a batch."""
+    if isinstance(body, dict) and "trades" in body:
+        extra = sorted(set(body) - {"trades"})
+        if extra:
+            raise InvalidWrite(extra[0], "unknown field (a batch body has only 'trades')")
+        items = body["trades"]
+        if not isinstance(items, list) or not items:
+            raise InvalidWrite("trades", "must be a non-empty array")
+        if len(items) > max_batch:
+            raise InvalidWrite("trades", f"at most {max_batch} trades per request")
+        return items, True
+    return [body], False
+
+
+def parse_trades(body: Any, now: datetime, max_batch: int, max_future_skew_s: int, max_notional: int) -> list[Trade]:
+    """Every trade of a body, or InvalidWrite for the first bad one (with its index in a batch)."""
+    items, is_batch = trade_items(body, max_batch)
+    trades = []
+    for index, item in enumerate(items):
+        try:
+            trades.append(parse_trade(item, now, max_future_skew_s, max_notional))
+        except InvalidWrite as exc:
+            if is_batch:
+                raise InvalidWrite(exc.field, exc.reason, index) from None
+            raise
+    return trades
+
+
+def parse_score(value: Any, max_score: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidWrite("score", "must be an integer")
+    if not 0 <= value <= max_score:
+        raise InvalidWrite("score", f"must be between 0 and {max_score}")
+    return value

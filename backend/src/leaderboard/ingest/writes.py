@@ -1,0 +1,80 @@
+"""A write: the unit the WAL stores, the buffer holds and the flusher applies.
+
+One write has an id (its exactly-once key), a member, an event time and the boards it adds to. A trade
+adds its notional to its symbol's board and to `all-volume`; a score adds to one board. Ids are namespaced
+(`t:` trades, `s:` scores) so a trade id and an action id can never collide.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ..defaults import MAX_SAFE_SCORE
+from ..ranking.boards import ALL_VOLUME, SYMBOLS, Board
+
+TRADE_PREFIX = "t:"
+SCORE_PREFIX = "s:"
+
+
+@dataclass(frozen=True)
+class Increment:
+    """`amount` integer minor units onto `board`, added (mode `sum`) or kept if higher (mode `best`)."""
+
+    board: str
+    mode: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class Write:
+    write_id: str
+    member: str
+    ts_ms: int
+    increments: tuple[Increment, ...]
+
+    def to_record(self) -> dict[str, Any]:
+        """The WAL form (compact JSON keys; readable with `jq`)."""
+        return {
+            "id": self.write_id,
+            "m": self.member,
+            "ts": self.ts_ms,
+            "inc": [[i.board, i.mode, i.amount] for i in self.increments],
+        }
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Write:
+        increments = tuple(Increment(str(b), str(mode), int(amount)) for b, mode, amount in record["inc"])
+        return cls(str(record["id"]), str(record["m"]), int(record["ts"]), increments)
+
+
+@dataclass(frozen=True)
+class Trade:
+    """A validated trade; `notional_minor` is quantity x price in cents (the volume boards' minor unit)."""
+
+    trade_id: str
+    trader_id: str
+    symbol: str
+    side: str
+    ts_ms: int
+    notional_minor: int
+
+
+def epoch_ms(ts: datetime) -> int:
+    return int(ts.timestamp() * 1000)
+
+
+def trade_write(trade: Trade) -> Write:
+    board = SYMBOLS[trade.symbol].board
+    increments = (Increment(board, "sum", trade.notional_minor), Increment(ALL_VOLUME, "sum", trade.notional_minor))
+    return Write(TRADE_PREFIX + trade.trade_id, trade.trader_id, trade.ts_ms, increments)
+
+
+def score_write(board: Board, user_id: str, score: int, write_id: str, ts: datetime | None = None) -> Write:
+    """A score of `score` minor units (points) for `user_id` on `board`, counted once per `write_id`
+    (an action id, or any id the caller makes unique). `ts` defaults to now (UTC)."""
+    if not 0 <= score < MAX_SAFE_SCORE:
+        raise ValueError("score must be within 0 .. 2^53-1")
+    when = ts or datetime.now(UTC)
+    return Write(SCORE_PREFIX + write_id, user_id, epoch_ms(when), (Increment(board.id, board.mode, score),))
