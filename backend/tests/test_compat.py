@@ -92,3 +92,40 @@ def test_symbol_leaderboard_has_the_trading_seed_shape(client, redis_client, sym
 
 def test_unknown_symbol_is_404_json(client):
     assert_error(client.get("/leaderboard/dogecoin"), 404, "symbol_not_found")
+
+
+# --- POST /api/leaderboard/score: the seed's write, through the real write path ---
+
+
+def test_seed_score_posts_keep_each_players_best_and_create_the_game(app, client, redis_client):
+    from .write_helpers import drain, token_headers
+
+    service = token_headers(app, "venue", "service")
+    for payload in SEED_SCORES:
+        response = client.post("/api/leaderboard/score", json=payload, headers=service)
+        assert response.status_code == 200, response.json
+        assert response.json == {"accepted": 1}
+    # a client retry of the same payload counts once (and a best score is idempotent anyway)
+    assert client.post("/api/leaderboard/score", json=SEED_SCORES[0], headers=service).status_code == 200
+    drain(app)
+    assert client.get("/v1/leaderboards/game-1").json["board"] == "game-1"  # declared on first score
+    assert redis_client.zscore("lb:{game-1}:all", "42") == 1000  # 800 later did not lower the best
+    top = client.get("/api/leaderboard/top/1?limit=10").json
+    # tie inside rank 2 in the documented order: member id, descending bytes ("9" > "42")
+    assert [(e["user_id"], e["score"], e["rank"]) for e in top["leaders"]] == [(7, 1500, 1), (9, 1000, 2),
+                                                                               (42, 1000, 2)]
+    assert top["total_players"] == 3
+
+
+def test_seed_score_needs_a_service_token_and_valid_fields(app, client, redis_client):
+    from .write_helpers import token_headers
+
+    trader = token_headers(app, "alice", "trader")
+    assert_error(client.post("/api/leaderboard/score", json=SEED_SCORES[0]), 401)
+    assert_error(client.post("/api/leaderboard/score", json=SEED_SCORES[0], headers=trader), 403, "forbidden")
+    service = token_headers(app, "venue", "service")
+    for bad in ({**SEED_SCORES[0], "score": -1}, {**SEED_SCORES[0], "score": 1.5},
+                {**SEED_SCORES[0], "timestamp": "yesterday"}, {**SEED_SCORES[0], "extra": 1},
+                {"game_id": 1, "score": 10}, {**SEED_SCORES[0], "game_id": "Not A Game!"}):
+        assert_error(client.post("/api/leaderboard/score", json=bad, headers=service), 422, "validation_error")
+    assert redis_client.hget("lb:boards", "game-1") is None  # nothing was declared by bad input

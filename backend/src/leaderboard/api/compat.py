@@ -1,27 +1,39 @@
-"""Seed-compatible read routes, so the seeds' clients keep working (their bugs are not copied).
+"""Seed-compatible routes, so the seeds' clients keep working (their bugs are not copied).
 
 - go-leader-board (seed 000): game `{gameId}` is the board `game-{gameId}` (a `best` board in points). The
   board must exist (POST /api/leaderboard/score creates it on a game's first score): an unknown game is a
   404, never an empty list. `window` is 24h, 3d, 7d, or all (the default); anything else is a 400, not the
   seed's silent fallback to all time. Numeric ids come back as JSON numbers, as the seed sends them.
+- `POST /api/leaderboard/score` (service or admin token) `{game_id, user_id, score, timestamp}`: best-score
+  semantics on `game-{game_id}`, created as a `best` points board on the game's first score. The seed answered
+  200 even when it dropped a score; we answer 200 `{"accepted": 1}` only once the score is in the WAL, and a
+  4xx/503 otherwise. A best score is idempotent, and the write id is derived from the whole payload, so a
+  client retry counts once.
 - trading-leaderboard (seed 001): `/leaderboard/{symbol}` is the symbol's `day` board (the seed's board reset
   at midnight), symbol as ticker ("BTC", "btc") or the seed's slug ("bitcoin").
 """
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint, current_app, request
 
 from .. import __version__
-from ..errors import ApiError
+from ..auth.guards import roles_required
+from ..clock import app_clock
+from ..errors import ApiError, validation_error
 from ..http import json_response
+from ..ingest.validation import InvalidWrite, parse_event_time, parse_score, validate_id
+from ..ingest.writes import score_write
 from ..ranking import store
 from ..ranking.boards import BOARD_ID_PATTERN, SYMBOLS, Board
 from ..ranking.periods import Period
-from .params import board_or_404, limit_arg, member_id, reads
+from .body import read_json_object
+from .params import board_or_404, get_boards, limit_arg, member_id, reads
+from .trades import submit_or_503
 
 bp = Blueprint("compat", __name__)
 
@@ -33,6 +45,84 @@ def _game_board(game_id: str) -> Board:
     if not BOARD_ID_PATTERN.match(board_id):
         raise ApiError(404, "board_not_found", f"There is no game {game_id!r}.", {"game_id": game_id})
     return board_or_404(board_id)
+
+
+def _game_board_for_write(game_id: str) -> Board:
+    """The game's board, declared on its first score (a `best` board in points)."""
+    board_id = f"game-{game_id}"
+    if not BOARD_ID_PATTERN.match(board_id):
+        raise validation_error("game_id: 1-43 characters of a-z, 0-9, '_' or '-'", field="game_id")
+    registry = get_boards()
+    board = registry.get(board_id)
+    if board is None:
+        registry.create(Board(board_id, f"Game {game_id}", "points", 0, "best", "game"))
+        board = registry.get(board_id)
+        assert board is not None
+    return board
+
+
+def _seed_value(body: dict[str, Any], field: str) -> str:
+    """The seed sends ids as numbers or strings; members are their string form."""
+    value = body.get(field)
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    return validate_id(value, field)
+
+
+@bp.post("/api/leaderboard/score")
+@roles_required("service", "admin")
+def game_score() -> Any:
+    """Submit a game score (go-leader-board shape); a member keeps its best score per game.
+    ---
+    tags: [compat]
+    security: [{bearerAuth: []}]
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [game_id, user_id, score]
+            additionalProperties: false
+            properties:
+              game_id: {oneOf: [{type: integer, minimum: 0}, {type: string}], example: 1}
+              user_id: {oneOf: [{type: integer, minimum: 0}, {type: string}], example: 42}
+              score: {type: integer, minimum: 0, example: 1000}
+              timestamp: {type: string, format: date-time, example: "2026-11-22T10:00:00Z"}
+    responses:
+      200:
+        description: The score is in the write-ahead log
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                accepted: {type: integer, example: 1}
+      400: {$ref: "#/components/responses/BadRequest"}
+      401: {$ref: "#/components/responses/Unauthorized"}
+      403: {$ref: "#/components/responses/Forbidden"}
+      413: {$ref: "#/components/responses/PayloadTooLarge"}
+      415: {$ref: "#/components/responses/UnsupportedMediaType"}
+      422: {$ref: "#/components/responses/ValidationError"}
+      503: {$ref: "#/components/responses/Unavailable"}
+    """
+    settings = current_app.config["SETTINGS"]
+    body = read_json_object({"game_id", "user_id", "score", "timestamp"})
+    try:
+        for name in ("game_id", "user_id", "score"):
+            if name not in body:
+                raise InvalidWrite(name, "is required")
+        game_id = _seed_value(body, "game_id")
+        user_id = _seed_value(body, "user_id")
+        score = parse_score(body["score"], settings.MAX_SCORE)
+        ts_ms = parse_event_time(body.get("timestamp"), app_clock()(), settings.MAX_FUTURE_SKEW_SECONDS,
+                                 "timestamp")
+    except InvalidWrite as exc:
+        raise validation_error(str(exc), **exc.details()) from None
+    board = _game_board_for_write(game_id)
+    write_id = "glb:" + hashlib.sha256(f"{board.id}|{user_id}|{score}|{ts_ms}".encode()).hexdigest()[:32]
+    submit_or_503([score_write(board, user_id, score, write_id, datetime.fromtimestamp(ts_ms / 1000, UTC))])
+    return json_response({"accepted": 1})
 
 
 def _window() -> tuple[str, Period]:

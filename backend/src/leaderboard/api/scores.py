@@ -16,9 +16,10 @@ from ..ingest import runtime
 from ..ingest.actions import ActionStore
 from ..ingest.validation import InvalidWrite, parse_score, validate_id
 from ..ingest.writes import score_write
-from ..ranking.boards import SCORES, BoardRegistry
+from ..ranking.boards import SCORES
 from ..redis_conn import get_redis
 from .body import read_json_object
+from .params import get_boards
 from .trades import submit_or_503
 
 bp = Blueprint("scores", __name__, url_prefix="/v1")
@@ -39,13 +40,6 @@ def _actions() -> ActionStore:
     settings = _settings()
     return ActionStore(get_redis(), settings.ACTION_TTL_SECONDS, defaults.ACTION_EXPIRED_GRACE_SECONDS,
                        settings.DEDUPE_WINDOW_SECONDS)
-
-
-def _boards() -> BoardRegistry:
-    registry = current_app.extensions.get("leaderboard.write_boards")
-    if registry is None:
-        registry = current_app.extensions["leaderboard.write_boards"] = BoardRegistry(get_redis())
-    return registry  # type: ignore[no-any-return]
 
 
 def _redis_unavailable() -> ApiError:
@@ -144,7 +138,7 @@ def post_score() -> Any:
                        {"field": "user_id"})
     username, role = caller()
     try:
-        board = _boards().get(board_id)
+        board = get_boards().get(board_id)
         if board is None:
             raise ApiError(404, "board_not_found", f"There is no board {board_id!r}.", {"field": "board"})
         if board.kind != "game":
