@@ -81,6 +81,8 @@ class Settings:
     CORS_ORIGINS: tuple[str, ...] = ()
     LOG_LEVEL: str = "INFO"
     METRICS_TOKEN: str = ""
+    ACCESS_LOG: bool = True  # one JSON line per request at info
+    WRITE_RATE_LIMIT: str = defaults.WRITE_RATE_LIMIT
     extra: Mapping[str, Any] = field(default_factory=dict)  # test-only knobs, never from the environment
 
     @property
