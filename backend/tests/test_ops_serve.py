@@ -96,7 +96,8 @@ def test_metrics_are_summed_across_gunicorn_workers_and_the_token_is_enforced(se
 def test_logs_are_json_lines_with_one_access_line_per_request_and_no_secrets(service):
     base, _data_dir, log_path = service
     password = "a-very-secret-password-42"
-    assert requests.post(f"{base}/v1/auth/register", json={"username": "loggy", "password": password}).status_code == 201
+    registered = requests.post(f"{base}/v1/auth/register", json={"username": "loggy", "password": password})
+    assert registered.status_code == 201
     request_id = f"req-{uuid.uuid4().hex}"
     login = requests.post(f"{base}/v1/login", json={"username": "loggy", "password": password},
                           headers={"X-Request-ID": request_id}, timeout=5)
