@@ -4,10 +4,7 @@ the metrics token, JSON logs (gunicorn's own and one access line per request), h
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -16,8 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from leaderboard.embedded_redis import free_port
-
+from .serving import serve
 from .test_metrics import value
 
 pytestmark = pytest.mark.slow
@@ -27,33 +23,8 @@ METRICS_TOKEN = "scrape-token-for-the-test-0123456789"
 
 @pytest.fixture()
 def service(tmp_path):
-    data_dir, port = tmp_path / "data", free_port()
-    env = {**os.environ, "DATA_DIR": str(data_dir), "DEV_MODE": "1", "BIND": f"127.0.0.1:{port}",
-           "WEB_WORKERS": "2", "LOG_LEVEL": "INFO", "METRICS_TOKEN": METRICS_TOKEN}
-    env.pop("REDIS_URL", None)
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    log_path = tmp_path / "serve.log"
-    with log_path.open("wb") as log_file:
-        proc = subprocess.Popen([sys.executable, "-m", "leaderboard", "serve"], env=env, stderr=log_file)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"{base}/ready", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert proc.poll() is None, log_path.read_text()
-            assert time.monotonic() < deadline, "serve did not become ready"
-            time.sleep(0.1)
-        yield base, data_dir, log_path
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with serve(tmp_path, METRICS_TOKEN=METRICS_TOKEN) as served:
+        yield served.base, served.data_dir, served.log_path
 
 
 def scrape(base: str) -> str:
