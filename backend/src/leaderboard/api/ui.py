@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, abort, current_app, send_from_directory
+from flask.blueprints import BlueprintSetupState
 from werkzeug.routing import PathConverter
 
 from ..http import json_response
@@ -24,7 +25,9 @@ class DashboardPath(PathConverter):
     regex = r"(?!(?:v1|api|apidocs|openapi\.json|flasgger_static|metrics|leaderboard)(?:/|$))[^/].*?"
 
 
-bp.record_once(lambda state: state.app.url_map.converters.setdefault("dashboard_path", DashboardPath))
+@bp.record_once
+def _register_converter(state: BlueprintSetupState) -> None:
+    state.app.url_map.converters.setdefault("dashboard_path", DashboardPath)
 
 
 def default_ui_dir() -> Path:
