@@ -14,7 +14,7 @@ UI_SOURCES := $(shell find $(FRONTEND) -path $(FRONTEND)/node_modules -prune -o 
 HAS_UI := $(wildcard $(FRONTEND)/package.json)
 PYTEST_ARGS ?=
 
-.PHONY: help run test test-backend test-frontend lint ui ui-dev install install-ui compose-check bench clean
+.PHONY: help run test test-backend test-frontend lint ui ui-dev install install-ui compose-check bench clean fuzz
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -51,6 +51,9 @@ test: test-backend test-frontend ## the whole suite: backend on a real Redis, da
 
 test-backend: install ui
 	cd backend && ../$(BIN)/pytest $(PYTEST_ARGS)
+
+fuzz: install ## only the schemathesis run against a live server (part of make test too); prints its counts
+	cd backend && ../$(BIN)/pytest -q -s tests/test_fuzz.py
 
 test-frontend: install-ui
 ifneq ($(HAS_UI),)

@@ -16,6 +16,8 @@ from leaderboard import create_app
 from leaderboard.auth.users import UserStore
 from leaderboard.embedded_redis import EmbeddedRedis
 
+from .cluster import LocalRedisCluster
+
 TEST_SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 
 
@@ -25,6 +27,20 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedR
     server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), appendonly=False).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRedisCluster]:
+    """A local 3-master Redis Cluster (started on first use, shared by the session)."""
+    with LocalRedisCluster(tmp_path_factory.mktemp("redis-cluster")) as cluster:
+        yield cluster
+
+
+@pytest.fixture()
+def redis_cluster(redis_cluster_server: LocalRedisCluster) -> LocalRedisCluster:
+    """The session's cluster, emptied for this test. Apps use it with REDIS_CLUSTER=1, REDIS_URL=.url."""
+    redis_cluster_server.flushall()
+    return redis_cluster_server
 
 
 @pytest.fixture()

@@ -41,6 +41,11 @@ def test_wrong_method_is_405_json(client):
     response = client.delete("/v1/login")
     assert_error(response, 405, "method_not_allowed")
     assert "POST" in response.headers["Allow"]
+    # GET too: the dashboard's catch-all must not claim API paths
+    response = client.get("/v1/logout")
+    assert_error(response, 405, "method_not_allowed")
+    assert "GET" not in response.headers["Allow"]
+    assert "GET" not in client.options("/v1/login").headers["Allow"]
 
 
 def test_unexpected_errors_are_500_without_a_stack_trace(app):

@@ -14,10 +14,9 @@ def test_health_is_alive_with_version(client):
 
 def test_ready_follows_redis_without_restarting_the_api(tmp_path):
     server = EmbeddedRedis(tmp_path / "redis", appendonly=False).start()
+    app = create_app({"REDIS_URL": server.url, "JWT_SECRET_KEY": TEST_SECRET, "DATA_DIR": tmp_path})
     try:
-        client = create_app(
-            {"REDIS_URL": server.url, "JWT_SECRET_KEY": TEST_SECRET, "DATA_DIR": tmp_path}
-        ).test_client()
+        client = app.test_client()
         assert client.get("/ready").status_code == 200
         server.stop()
         down = client.get("/ready")
@@ -27,4 +26,6 @@ def test_ready_follows_redis_without_restarting_the_api(tmp_path):
         server.start()  # same port, same directory
         assert client.get("/ready").status_code == 200
     finally:
+        if "leaderboard.redis" in app.extensions:
+            app.extensions["leaderboard.redis"].close()  # its sockets, before GC warns about them
         server.stop()

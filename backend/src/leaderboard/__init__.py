@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. `config` overrides environment settings (tests pass their own)."""
-    from . import errors, extensions, redis_conn
+    from . import access, errors, extensions, metrics, redis_conn, security
     from .api import auth, compat, health, leaderboards, openapi, ui
     from .api import scores as scores_api
     from .api import trades as trades_api
@@ -36,18 +36,21 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         JWT_TOKEN_LOCATION=["headers"],
         JWT_ALGORITHM="HS256",
         RATELIMIT_ENABLED=settings.RATELIMIT_ENABLED,
-        RATELIMIT_STORAGE_URI=settings.REDIS_URL or "memory://",
+        RATELIMIT_STORAGE_URI=extensions.ratelimit_storage_uri(settings),
         RATELIMIT_STRATEGY="fixed-window",
         RATELIMIT_HEADERS_ENABLED=True,
         RATELIMIT_SWALLOW_ERRORS=True,
         RATELIMIT_KEY_PREFIX="lb:ratelimit",
     )
     redis_conn.init_app(app)
+    access.init_app(app)
+    security.init_app(app)
     errors.init_app(app)
     extensions.init_app(app)
     openapi.init_app(app)
 
     app.register_blueprint(health.bp)
+    metrics.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(leaderboards.bp)
     app.register_blueprint(compat.bp)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import click
 
@@ -44,6 +46,14 @@ def main() -> None:
     """Leaderboard: real-time leaderboards for trading venues and games."""
 
 
+def _use_metrics_dir(path: Path) -> None:
+    """Multiprocess Prometheus metrics: an empty directory every worker (forked later) writes samples to.
+    Must run before prometheus_client is imported: it picks its storage at import."""
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path.resolve())
+
+
 @main.command()
 @click.option("--bind", help="host:port to listen on (BIND)")
 @click.option("--workers", type=int, help="gunicorn worker processes (WEB_WORKERS)")
@@ -52,10 +62,15 @@ def serve(bind: str | None, workers: int | None) -> None:
     settings = _settings(BIND=bind, WEB_WORKERS=workers)
     configure_logging(settings.LOG_LEVEL)
     from . import create_app
-    from .gunicorn_app import GunicornApp
+    from .gunicorn_app import WORKER_HOOKS, GunicornApp
     from .ingest.runtime import install_worker_hooks
 
     install_worker_hooks()
+    _use_metrics_dir(settings.DATA_DIR / "prometheus")  # before importing metrics: it picks the mode
+    from .metrics import mark_worker_dead
+
+    WORKER_HOOKS["worker_exit"].append(mark_worker_dead)
+    WORKER_HOOKS["child_exit"].append(mark_worker_dead)  # in the master: also covers SIGKILLed workers
 
     with redis_for(settings) as url:
         os.environ["REDIS_URL"] = url  # workers build their app from the environment after fork

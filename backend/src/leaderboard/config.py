@@ -95,6 +95,8 @@ class Settings:
     PRODUCER_PASSWORD: str = ""
     PRODUCER_RATE: float = defaults.PRODUCER_RATE
     PRODUCER_STREAM_MAXLEN: int = defaults.PRODUCER_STREAM_MAXLEN
+    ACCESS_LOG: bool = True  # one JSON line per request at info
+    WRITE_RATE_LIMIT: str = defaults.WRITE_RATE_LIMIT
     extra: Mapping[str, Any] = field(default_factory=dict)  # test-only knobs, never from the environment
 
     @property

@@ -27,6 +27,7 @@ DISPLAY_NAME_MAX_LENGTH = 64  # longest display name
 LOGIN_RATE_LIMIT = "5 per minute"  # failed logins per username
 LOGIN_ADDRESS_RATE_LIMIT = "30 per minute"  # failed logins per client address
 REGISTER_RATE_LIMIT = "20 per hour"  # registrations per client address
+WRITE_RATE_LIMIT = "100 per second"  # write requests per account (token subject), shared by all write endpoints
 REVOCATION_CACHE_SECONDS = 2.0  # how long a worker may trust "token not revoked" (revocation bound)
 
 # --- Write path ---

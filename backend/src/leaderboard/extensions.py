@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 from flask import Flask, current_app, request
-from flask_jwt_extended import JWTManager
+from flask_jwt_extended import JWTManager, get_jwt, verify_jwt_in_request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
+from .config import Settings
 from .errors import error_response
 from .redis_conn import get_redis
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 jwt = JWTManager()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
@@ -65,6 +71,42 @@ def username_from_body() -> str:
     if isinstance(body, dict) and isinstance(body.get("username"), str):
         return "user:" + body["username"][:64].lower()
     return "addr:" + (get_remote_address() or "unknown")
+
+
+def ratelimit_storage_uri(settings: Settings) -> str:
+    """flask-limiter's storage: the service's Redis (`redis+cluster://` on a cluster), memory without one."""
+    if not settings.REDIS_URL:
+        return "memory://"
+    if not settings.REDIS_CLUSTER:
+        return settings.REDIS_URL
+    parts = urlsplit(settings.REDIS_URL)
+    return urlunsplit(("redis+cluster", parts.netloc, "", "", ""))  # a cluster has no database number
+
+
+def _write_limit() -> str:
+    return str(current_app.config["SETTINGS"].WRITE_RATE_LIMIT)
+
+
+def _token_subject() -> str:
+    return "account:" + str(get_jwt()["sub"])
+
+
+def write_rate_limited(view: F) -> F:
+    """Per-account write limit (WRITE_RATE_LIMIT), keyed by the access token's subject: 429 + Retry-After.
+
+    Put it under `@roles_required(...)` so the token is verified once; on its own it verifies the token."""
+    # one budget per account shared by every write endpoint
+    limited = limiter.shared_limit(_write_limit, "write", key_func=_token_subject)(view)
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            get_jwt()
+        except RuntimeError:  # no verified token in this request yet
+            verify_jwt_in_request()
+        return limited(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def init_app(app: Flask) -> None:

@@ -7,11 +7,15 @@ from collections.abc import Callable
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
 
 from .config import Settings
+from .logs import JsonFormatter
 
 # name -> hook(server/worker...) added by components that own per-worker state
-WORKER_HOOKS: dict[str, list[Callable[..., Any]]] = {"post_fork": [], "worker_exit": [], "on_exit": []}
+WORKER_HOOKS: dict[str, list[Callable[..., Any]]] = {
+    "post_fork": [], "worker_exit": [], "on_exit": [], "child_exit": [],
+}
 
 
 def _post_fork(server: Any, worker: Any) -> None:
@@ -22,6 +26,22 @@ def _post_fork(server: Any, worker: Any) -> None:
 def _worker_exit(server: Any, worker: Any) -> None:
     for callback in WORKER_HOOKS["worker_exit"]:
         callback(server, worker)
+
+
+def _child_exit(server: Any, worker: Any) -> None:
+    """In the master, after it reaped a worker (also one killed with SIGKILL)."""
+    for callback in WORKER_HOOKS["child_exit"]:
+        callback(server, worker)
+
+
+class JsonLogger(Logger):  # type: ignore[misc]
+    """gunicorn's own log lines (boot, worker starts and exits) in the service's JSON line format."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for logger in (self.error_log, self.access_log):
+            for handler in logger.handlers:
+                handler.setFormatter(JsonFormatter())
 
 
 def _on_exit(server: Any) -> None:
@@ -51,6 +71,8 @@ class GunicornApp(BaseApplication):  # type: ignore[misc]
             "post_fork": _post_fork,
             "worker_exit": _worker_exit,
             "on_exit": _on_exit,
+            "child_exit": _child_exit,
+            "logger_class": JsonLogger,
         }
         for key, value in options.items():
             self.cfg.set(key, value)

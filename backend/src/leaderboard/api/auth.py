@@ -55,7 +55,12 @@ def register() -> Any:
             properties:
               username: {type: string, pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$", example: alice}
               password: {type: string, minLength: 8, maxLength: 256, example: correct-horse-battery}
-              display_name: {type: string, maxLength: 64, example: Alice}
+              display_name:
+                type: string
+                minLength: 1
+                maxLength: 64
+                description: printable characters (no control or unassigned code points), not only spaces
+                example: Alice
     responses:
       201:
         description: Created

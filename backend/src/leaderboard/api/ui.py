@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, abort, current_app, send_from_directory
+from flask.blueprints import BlueprintSetupState
+from werkzeug.routing import PathConverter
 
 from ..http import json_response
 
@@ -14,6 +16,18 @@ bp = Blueprint("ui", __name__)
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 # paths that belong to the API: never answered with a dashboard page
 _API_PREFIXES = ("v1/", "api/", "apidocs", "openapi.json", "flasgger_static", "metrics", "leaderboard/")
+
+
+class DashboardPath(PathConverter):
+    """A path that is not the API's: the catch-all never matches /v1/..., so a wrong method on an API route
+    is a 405 with the right Allow header (not a 404 from the dashboard) and unknown API paths stay 404."""
+
+    regex = r"(?!(?:v1|api|apidocs|openapi\.json|flasgger_static|metrics|leaderboard)(?:/|$))[^/].*?"
+
+
+@bp.record_once
+def _register_converter(state: BlueprintSetupState) -> None:
+    state.app.url_map.converters.setdefault("dashboard_path", DashboardPath)
 
 
 def default_ui_dir() -> Path:
@@ -33,7 +47,7 @@ def assets(filename: str) -> Any:
 
 
 @bp.get("/", defaults={"path": ""})
-@bp.get("/<path:path>")
+@bp.get("/<dashboard_path:path>")
 def dashboard(path: str) -> Any:
     if path.startswith(_API_PREFIXES):
         abort(404)

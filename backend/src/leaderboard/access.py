@@ -1,0 +1,66 @@
+"""Per-request bookkeeping: a request id, the latency, one access log line and the HTTP metrics.
+
+The request id comes from the client's `X-Request-ID` when it is a short safe token, else a new one; it is
+sent back in `X-Request-ID`. The access line carries only method, route, path (no query string), status,
+latency and request id: never headers, tokens, passwords or bodies.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from flask import Flask, Response, current_app, g, request
+
+from . import metrics
+
+log = logging.getLogger("leaderboard.access")
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def request_id() -> str:
+    """This request's id (also usable from views and domain code that log)."""
+    return str(g.get("request_id", ""))
+
+
+def _begin() -> None:
+    g.request_started = time.perf_counter()
+    given = request.headers.get(REQUEST_ID_HEADER, "")
+    g.request_id = given if _SAFE_REQUEST_ID.match(given) else uuid.uuid4().hex
+
+
+def _finish(response: Response) -> Response:
+    started = g.pop("request_started", None)
+    if started is None:  # a request that never reached the hooks (should not happen); record nothing
+        return response
+    seconds = time.perf_counter() - started
+    route = request.url_rule.rule if request.url_rule is not None else metrics.UNMATCHED_ROUTE
+    metrics.record_request(route, request.method, response.status_code, seconds)
+    response.headers[REQUEST_ID_HEADER] = request_id()
+    if current_app.config["SETTINGS"].ACCESS_LOG:
+        log.info(
+            "%s %s %s",
+            request.method,
+            request.path,
+            response.status_code,
+            extra={
+                "event": "http_request",
+                "request_id": request_id(),
+                "method": request.method,
+                "route": route,
+                "path": request.path[:256],
+                "status": response.status_code,
+                "latency_ms": round(seconds * 1000, 3),
+            },
+        )
+    return response
+
+
+def init_app(app: Flask) -> None:
+    # first before_request hook: timing starts before the rate limiter (or anything else) can answer early
+    app.before_request_funcs.setdefault(None, []).insert(0, _begin)
+    app.after_request(_finish)

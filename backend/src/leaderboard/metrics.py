@@ -1,0 +1,148 @@
+"""Prometheus metrics: the objects every part of the service records into, and the /metrics endpoint.
+
+Multiprocess-safe: `leaderboard serve` sets PROMETHEUS_MULTIPROC_DIR (under DATA_DIR, wiped at start)
+before gunicorn forks, so each worker writes its samples to mmap files there and a scrape of any worker
+sums them. Without that variable (tests, one process) the default in-process registry is used.
+
+prometheus_client picks its storage when it is first imported, so `serve` sets the variable before
+anything imports this module.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+from .errors import ApiError
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+# --- HTTP (recorded here, by the request hooks) ---
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+HTTP_REQUESTS = Counter(
+    "leaderboard_http_requests", "HTTP requests answered, by route (URL rule), method and status.",
+    ["route", "method", "status"],
+)
+HTTP_LATENCY = Histogram(
+    "leaderboard_http_request_duration_seconds", "Time from request start to response, by route and method.",
+    ["route", "method"], buckets=LATENCY_BUCKETS,
+)
+
+# --- write path (recorded by ingest/ after merge) ---
+TRADES_ACCEPTED = Counter(
+    "leaderboard_trades_accepted", "Writes (trades, scores) accepted into the WAL, by source (http, stream).",
+    ["source"],
+)
+TRADES_REJECTED = Counter(
+    "leaderboard_trades_rejected", "Writes refused, by reason (validation, too_old, future, buffer_full, ...).",
+    ["reason"],
+)
+TRADES_DUPLICATE = Counter(
+    "leaderboard_trades_duplicate", "Writes skipped because their trade_id/action_id was already applied.",
+    ["source"],
+)
+BUFFER_DEPTH = Gauge(
+    "leaderboard_buffer_depth", "Writes held in the in-memory buffer, waiting for a flush (summed over live workers).",
+    multiprocess_mode="livesum",
+)
+WAL_BYTES = Gauge(
+    "leaderboard_wal_bytes", "Bytes in the write-ahead log segments not yet truncated (summed over live workers).",
+    multiprocess_mode="livesum",
+)
+WAL_SEGMENTS = Gauge(
+    "leaderboard_wal_segments", "Write-ahead log segment files on disk (summed over live workers).",
+    multiprocess_mode="livesum",
+)
+FLUSH_BATCH_SIZE = Histogram(
+    "leaderboard_flush_batch_size", "Writes per flush into Redis (one MULTI/EXEC per board).",
+    buckets=(1, 5, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000),
+)
+FLUSH_LATENCY = Histogram(
+    "leaderboard_flush_duration_seconds", "Time one flush took, Redis round trips included.",
+    buckets=LATENCY_BUCKETS,
+)
+FLUSH_FAILURES = Counter(
+    "leaderboard_flush_failures", "Flushes that failed (the writes stay buffered and in the WAL), by reason.",
+    ["reason"],
+)
+REDIS_ERRORS = Counter(
+    "leaderboard_redis_errors", "Redis calls that raised, by operation (flush, snapshot, lock, auth, ...).",
+    ["operation"],
+)
+
+# --- read path and scheduler (recorded by read_cache / jobs after merge) ---
+SNAPSHOT_AGE = Gauge(
+    "leaderboard_snapshot_age_seconds", "Age of the top-N snapshot a worker serves, by board and period "
+    "(the oldest over live workers).",
+    ["board", "period"], multiprocess_mode="livemax",
+)
+JOB_RUNS = Counter(
+    "leaderboard_job_runs", "Scheduler job runs, by job and outcome (ok, error, skipped_locked).",
+    ["job", "outcome"],
+)
+JOB_DURATION = Histogram(
+    "leaderboard_job_duration_seconds", "Time a scheduler job run took, by job.",
+    ["job"], buckets=(0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
+)
+
+UNMATCHED_ROUTE = "<unmatched>"  # 404s: one label value, never the raw path (bounded cardinality)
+
+bp = Blueprint("metrics", __name__)
+
+
+def mark_worker_dead(_server: Any, worker: Any) -> None:
+    """gunicorn worker_exit/child_exit hook: drop the live gauges of a worker that is gone."""
+    if os.environ.get(MULTIPROC_ENV):
+        multiprocess.mark_process_dead(worker.pid)
+
+
+def exposition() -> bytes:
+    """The text format of every metric, summed across worker processes when multiprocess."""
+    if os.environ.get(MULTIPROC_ENV):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return bytes(generate_latest(registry))
+    return bytes(generate_latest(REGISTRY))
+
+
+@bp.get("/metrics")
+def metrics() -> Any:
+    """Prometheus metrics (text exposition format). Needs `Authorization: Bearer METRICS_TOKEN` when set.
+    ---
+    tags: [ops]
+    responses:
+      200:
+        description: Metrics in the Prometheus text format
+        content:
+          text/plain:
+            schema: {type: string}
+      401: {$ref: "#/components/responses/Unauthorized"}
+    """
+    expected = current_app.config["SETTINGS"].METRICS_TOKEN
+    if expected:
+        given = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {expected}".encode()):
+            raise ApiError(401, "unauthorized", "Metrics need the metrics bearer token.")
+    return Response(exposition(), content_type=CONTENT_TYPE_LATEST)
+
+
+def record_request(route: str, method: str, status: int, seconds: float) -> None:
+    HTTP_REQUESTS.labels(route, method, str(status)).inc()
+    HTTP_LATENCY.labels(route, method).observe(seconds)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

@@ -1,0 +1,59 @@
+"""Browser-facing hardening: security headers on every response and CORS only for configured origins."""
+
+from __future__ import annotations
+
+from flask import Flask, Response
+from flask_cors import CORS
+
+# The dashboard is a Next.js static export served from this origin. Its pages carry inline bootstrap
+# scripts (self.__next_f.push) and inline styles whose hashes change every build, hence 'unsafe-inline'
+# for scripts and styles; everything else is same-origin only and nothing may frame us.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self' 'unsafe-inline'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
+}
+
+# what a browser on another allowed origin may send and read
+CORS_ALLOW_HEADERS = ["Authorization", "Content-Type", "X-Request-ID"]
+CORS_EXPOSE_HEADERS = ["Retry-After", "X-Request-ID", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"]
+CORS_MAX_AGE_SECONDS = 600
+
+
+def _add_security_headers(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.after_request(_add_security_headers)
+    origins = list(app.config["SETTINGS"].CORS_ORIGINS)
+    if origins:  # no origins configured: no CORS headers at all, so browsers keep the same-origin policy
+        CORS(
+            app,
+            origins=origins,
+            allow_headers=CORS_ALLOW_HEADERS,
+            expose_headers=CORS_EXPOSE_HEADERS,
+            methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            max_age=CORS_MAX_AGE_SECONDS,
+            supports_credentials=False,  # bearer tokens, never cookies
+        )

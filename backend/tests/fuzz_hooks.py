@@ -1,0 +1,38 @@
+"""Schemathesis hooks (loaded by `st run` through SCHEMATHESIS_HOOKS=tests.fuzz_hooks): an auth provider
+that gives every generated request a freshly minted token of an existing admin account (a refresh token
+for the refresh endpoint), so a logout or a rotation in one case cannot starve the next ones. Being an
+auth provider (not a header hook), schemathesis still sends its own missing/invalid-auth cases.
+
+Tokens are minted with the service's own code and secret (env FUZZ_REDIS_URL / FUZZ_JWT_SECRET)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import schemathesis
+
+from leaderboard import create_app
+from leaderboard.auth.tokens import issue_tokens
+from leaderboard.auth.users import User
+
+FUZZ_USER = User("fuzz-admin", "Fuzz Admin", "admin")
+
+
+@schemathesis.auth(refresh_interval=None)  # None: get() on every request, nothing cached
+class FreshTokenAuth:
+    def __init__(self) -> None:
+        self.app: Any = None
+
+    def get(self, case: Any, _ctx: Any) -> str:
+        if self.app is None:
+            self.app = create_app({
+                "REDIS_URL": os.environ["FUZZ_REDIS_URL"], "JWT_SECRET_KEY": os.environ["FUZZ_JWT_SECRET"],
+                "DEV_MODE": False, "DATA_DIR": os.environ["FUZZ_DATA_DIR"],
+            })
+        kind = "refresh_token" if case.path.endswith("/token/refresh") else "access_token"
+        with self.app.app_context():
+            return str(issue_tokens(FUZZ_USER)[kind])
+
+    def set(self, case: Any, token: str, _ctx: Any) -> None:
+        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}

@@ -1,0 +1,119 @@
+"""Security headers, CORS only for configured origins, the per-account write limit, the access log line."""
+
+from __future__ import annotations
+
+import logging
+
+import orjson
+
+from leaderboard import create_app
+from leaderboard.auth.guards import roles_required
+from leaderboard.extensions import write_rate_limited
+from leaderboard.http import json_response
+from leaderboard.logs import JsonFormatter
+
+from .conftest import AuthActions, bearer
+from .test_auth import assert_error
+
+
+def test_every_response_has_the_security_headers(client):
+    for response in (client.get("/health"), client.get("/v1/me"), client.get("/nope/x"), client.get("/openapi.json")):
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["X-Frame-Options"] == "DENY"
+        csp = response.headers["Content-Security-Policy"]
+        assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp and "object-src 'none'" in csp
+        assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+
+
+def test_no_cors_headers_without_configured_origins(client):
+    response = client.get("/health", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in response.headers
+    preflight = client.options("/v1/login", headers={"Origin": "https://evil.example",
+                                                     "Access-Control-Request-Method": "POST"})
+    assert "Access-Control-Allow-Origin" not in preflight.headers
+
+
+def test_cors_only_for_configured_origins(app_config):
+    client = create_app({**app_config, "CORS_ORIGINS": ("https://venue.example",)}).test_client()
+    allowed = client.options("/v1/login", headers={"Origin": "https://venue.example",
+                                                   "Access-Control-Request-Method": "POST",
+                                                   "Access-Control-Request-Headers": "Authorization, Content-Type"})
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://venue.example"
+    assert "authorization" in allowed.headers["Access-Control-Allow-Headers"].lower()
+    assert "Access-Control-Allow-Credentials" not in allowed.headers
+    simple = client.get("/health", headers={"Origin": "https://venue.example"})
+    assert simple.headers["Access-Control-Allow-Origin"] == "https://venue.example"
+    assert "Retry-After" in simple.headers["Access-Control-Expose-Headers"]
+    other = client.get("/health", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers
+
+
+def _app_with_write_route(app_config, limit: str):
+    app = create_app({**app_config, "WRITE_RATE_LIMIT": limit})
+
+    @app.post("/v1/_test_write")
+    @roles_required("trader", "service")
+    @write_rate_limited
+    def test_write():
+        return json_response({"ok": True}, 202)
+
+    @app.post("/v1/_test_write_other")
+    @write_rate_limited
+    def test_write_other():
+        return json_response({"ok": True}, 202)
+
+    return app
+
+
+def test_write_rate_limit_is_per_account_shared_by_write_endpoints_with_retry_after(app_config):
+    app = _app_with_write_route(app_config, "3 per minute")
+    client = app.test_client()
+    auth = AuthActions(client, app)
+    alice, bob = auth.headers(), auth.headers()
+    assert [client.post("/v1/_test_write", headers=alice).status_code for _ in range(2)] == [202, 202]
+    assert client.post("/v1/_test_write_other", headers=alice).status_code == 202  # same budget
+    limited = client.post("/v1/_test_write", headers=alice)
+    assert_error(limited, 429, "rate_limited")
+    assert int(limited.headers["Retry-After"]) > 0
+    assert client.post("/v1/_test_write_other", headers=alice).status_code == 429
+    # another account (same client address) has its own budget
+    assert client.post("/v1/_test_write", headers=bob).status_code == 202
+
+
+def test_write_rate_limit_needs_a_valid_token_first(app_config):
+    client = _app_with_write_route(app_config, "1 per minute").test_client()
+    for _ in range(3):
+        assert_error(client.post("/v1/_test_write_other"), 401, "unauthorized")
+        assert_error(client.post("/v1/_test_write_other", headers=bearer("not.a.token")), 401, "unauthorized")
+
+
+def test_login_access_line_has_the_fields_and_no_password_or_token(client, auth, caplog):
+    username = auth.register()
+    with caplog.at_level(logging.INFO, logger="leaderboard.access"):
+        response = client.post("/v1/login", json={"username": username, "password": auth.password},
+                               headers={"X-Request-ID": "abc-123"})
+    tokens = response.json
+    lines = [JsonFormatter().format(r) for r in caplog.records if r.name == "leaderboard.access"]
+    assert len(lines) == 1
+    line = lines[0]
+    assert auth.password not in line
+    assert tokens["access_token"] not in line and tokens["refresh_token"] not in line
+    entry = orjson.loads(line)
+    assert entry["event"] == "http_request" and entry["request_id"] == "abc-123"
+    assert entry["method"] == "POST" and entry["route"] == "/v1/login" and entry["status"] == 200
+    assert entry["latency_ms"] > 0 and entry["level"] == "info"
+
+
+def test_unsafe_request_ids_are_replaced(client):
+    for unsafe in ("bad id <script>", "x" * 500):
+        response = client.get("/health", headers={"X-Request-ID": unsafe})
+        assert response.headers["X-Request-ID"] != unsafe
+    assert len(response.headers["X-Request-ID"]) == 32
+    assert client.get("/health").headers["X-Request-ID"]
+
+
+def test_access_log_can_be_turned_off(app_config, caplog):
+    client = create_app({**app_config, "ACCESS_LOG": False}).test_client()
+    with caplog.at_level(logging.INFO, logger="leaderboard.access"):
+        client.get("/health")
+    assert not [r for r in caplog.records if r.name == "leaderboard.access"]
