@@ -11,11 +11,13 @@ import ast
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from redis.crc import key_slot
 
 from leaderboard.ranking import keys
+from leaderboard.ranking.apply import BoardWrite, build_board_batch
 
 SOURCE = Path(__file__).resolve().parent.parent / "src" / "leaderboard"
 
@@ -44,6 +46,66 @@ ALLOWLIST: dict[tuple[str, str], Proof] = {
     ("auth/tokens.py", "self.redis.exists(keys.revoked_token(jti), keys.revoked_session(sid))"): Proof(
         "revocation keys all carry the {auth} hash tag (keys.revoked_token / keys.revoked_session)",
         lambda: [keys.revoked_token("some-jti"), keys.revoked_session("some-sid")],
+    ),
+    ("ingest/actions.py", "redis.register_script(CONSUME_ACTION_LUA)"): Proof(
+        "the script touches one key: the action hash (used flag is a field of it, not a key of its own)",
+        lambda: [keys.action("some-action")],
+    ),
+    ("ingest/actions.py", "redis.register_script(GIVE_BACK_ACTION_LUA)"): Proof(
+        "the script touches one key: the action hash",
+        lambda: [keys.action("some-action")],
+    ),
+    ("ingest/actions.py", "self.redis.pipeline(transaction=True)"): Proof(
+        "HSET and EXPIRE of the one action hash",
+        lambda: [keys.action("some-action")],
+    ),
+    ("ingest/consumer.py", 'self.redis.xreadgroup(self.group, self.name, {self.stream: ">"}, '
+     "count=self.settings.CONSUMER_COUNT, block=self.settings.CONSUMER_BLOCK_MS)"): Proof(
+        "reads one stream (the trade stream)",
+        lambda: [keys.trade_stream()],
+    ),
+    ("ingest/consumer.py", "self.redis.pipeline(transaction=True)"): Proof(
+        "XADD to the dead-letter stream and XACK of the trade stream: both carry the {trades} hash tag",
+        lambda: [keys.trade_stream(), keys.trade_stream_dead()],
+    ),
+    ("ingest/flusher.py", "redis.register_script(APPLY_BOARD_BATCH_LUA)"): Proof(
+        "build_board_batch gives it one board's sets and seen markers, all tagged {board}",
+        lambda: build_board_batch("volume", "sum", [BoardWrite("t-1", "alice", 5, 1_700_000_000_000)],
+                                  marker_ttl=60, history_days=30, now=datetime(2023, 11, 14, tzinfo=UTC)).keys,
+    ),
+    ("ingest/flusher.py", "self.redis.pipeline(transaction=True)"): Proof(
+        "one board's batch script (tagged {board}); the XACK joins it only when ack_in_transaction, which the "
+        "consumer turns off on Redis Cluster (REDIS_CLUSTER) so the stream's slot never meets a board's",
+        lambda: build_board_batch("volume", "sum", [BoardWrite("t-1", "alice", 5, 1_700_000_000_000)],
+                                  marker_ttl=60, history_days=30, now=datetime(2023, 11, 14, tzinfo=UTC)).keys,
+    ),
+    ("jobs/lock.py", "self.redis.register_script(RELEASE_LUA)"): Proof(
+        "compare-and-delete of one key: the job's lock",
+        lambda: [keys.job_lock("snapshots")],
+    ),
+    ("ranking/snapshots.py", "redis.register_script(SAVE_IF_NEWER_LUA)"): Proof(
+        "one key: the board period's snapshot hash",
+        lambda: [keys.snapshot("volume", "24h")],
+    ),
+    ("ranking/store.py", "redis.register_script(MATERIALIZE_LUA)"): Proof(
+        "one board's window, scratch, stamp and hour buckets: all tagged {board}",
+        lambda: [keys.window("volume", "7d"), keys.window_scratch("volume", "7d"), keys.window_stamp("volume", "7d"),
+                 keys.hour("volume", datetime(2026, 11, 22, 10, tzinfo=UTC))],
+    ),
+    ("ranking/store.py", "redis.pipeline(transaction=True)"): Proof(
+        "ZCARD+ZREVRANGE of one sorted set, or EXPIREAT of a day board with ZADD to that board's history "
+        "index: both tagged {board}",
+        lambda: [keys.day("volume", date(2026, 11, 21)), keys.history_index("volume")],
+    ),
+    ("ranking/store.py", "redis.register_script(RANKS_LUA)"): Proof(
+        "reads one sorted set", lambda: [keys.all_time("volume")],
+    ),
+    ("ranking/store.py", "redis.register_script(AROUND_LUA)"): Proof(
+        "reads one sorted set", lambda: [keys.all_time("volume")],
+    ),
+    ("ranking/store.py", "redis.unlink(*hour_keys, *day_keys)"): Proof(
+        "one board's hour buckets and day boards: all tagged {board}",
+        lambda: [keys.hour("volume", datetime(2026, 11, 1, 3, tzinfo=UTC)), keys.day("volume", date(2026, 10, 1))],
     ),
 }
 

@@ -99,3 +99,10 @@ def test_responses_carry_security_headers_and_no_server_version(service):
         assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
         assert response.headers["Referrer-Policy"]
         assert not re.search(r"\d", response.headers.get("Server", "")), response.headers.get("Server")
+
+
+def test_an_overlong_request_line_is_refused_by_gunicorn_and_the_service_goes_on(service):
+    base, _data_dir, _log = service
+    response = requests.get(f"{base}/health", params={"q": "x" * 5000}, timeout=5)
+    assert response.status_code == 414  # gunicorn's limit_request_line, before the app (not fuzzed for this)
+    assert requests.get(f"{base}/health", timeout=5).status_code == 200

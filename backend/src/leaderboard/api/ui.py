@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, abort, current_app, send_from_directory
+from flask import Blueprint, Response, abort, current_app, send_from_directory
 from flask.blueprints import BlueprintSetupState
 from werkzeug.routing import PathConverter
 
@@ -70,6 +70,7 @@ def dashboard(path: str) -> Any:
         return send_from_directory(root, path)
     if (candidate / "index.html").is_file():
         return send_from_directory(root, f"{path.rstrip('/')}/index.html" if path else "index.html")
-    if (root / "404.html").is_file():
-        return send_from_directory(root, "404.html"), 404
+    not_found = root / "404.html"
+    if not_found.is_file():  # read whole: a streamed file under a replaced status is never closed
+        return Response(not_found.read_bytes(), 404, mimetype="text/html")
     abort(404)

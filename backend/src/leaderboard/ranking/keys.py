@@ -86,10 +86,6 @@ def action(action_id: str) -> str:
     return f"{PREFIX}:action:{action_id}"
 
 
-def action_used(action_id: str) -> str:
-    return f"{PREFIX}:action:{action_id}:used"
-
-
 _AUTH_TAG = "{auth}"
 
 
