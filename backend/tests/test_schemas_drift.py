@@ -36,6 +36,7 @@ COMPONENTS: list[tuple[str, str, dict[str, str]]] = [
 # (method, path, status, a property to descend into ("symbols[]" = the items of `symbols`) or None, TS type)
 RESPONSES: list[tuple[str, str, str, str | None, str]] = [
     ("get", "/v1/leaderboards/{board_id}/members/{user_id}/around", "200", None, "AroundMe"),
+    ("get", "/v1/leaderboards/{board_id}/members", "200", None, "MemberList"),
     ("get", "/v1/symbols", "200", "symbols[]", "SymbolInfo"),
     ("post", "/v1/actions", "201", None, "Action"),
     ("post", "/v1/trades", "202", None, "Accepted"),

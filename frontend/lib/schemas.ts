@@ -96,6 +96,20 @@ export interface MemberRank {
   as_of: string
 }
 
+export interface MemberEntry extends Entry {
+  percentile: number
+}
+
+/** Ranks of a list of members; ids without a score are in `missing` (no 404 for them). */
+export interface MemberList {
+  board: string
+  period: Period
+  entries: MemberEntry[]
+  missing: string[]
+  total: number
+  as_of: string
+}
+
 export interface AroundMe {
   board: string
   period: Period
