@@ -25,16 +25,18 @@ class Served:
 
 
 @contextlib.contextmanager
-def serve(tmp_path: Path, **env_overrides: str) -> Iterator[Served]:
-    """`leaderboard serve` with 2 workers on a free port; stderr (JSON logs) goes to tmp_path/serve.log.
-    Without REDIS_URL in `env_overrides` it starts its embedded Redis (DEV_MODE=1)."""
-    data_dir, port = tmp_path / "data", free_port()
+def serve(
+    tmp_path: Path, port: int | None = None, log_name: str = "serve.log", **env_overrides: str
+) -> Iterator[Served]:
+    """`leaderboard serve` with 2 workers on `port` (default: a free one); stderr (JSON logs) goes to
+    tmp_path/`log_name`. Without REDIS_URL in `env_overrides` it starts its embedded Redis (DEV_MODE=1)."""
+    data_dir, port = tmp_path / "data", port or free_port()
     env = {**os.environ, "DATA_DIR": str(data_dir), "DEV_MODE": "1", "BIND": f"127.0.0.1:{port}",
            "WEB_WORKERS": "2", "LOG_LEVEL": "INFO"}
     for name in ("REDIS_URL", "PROMETHEUS_MULTIPROC_DIR", "JWT_SECRET_KEY"):
         env.pop(name, None)
     env.update(env_overrides)
-    log_path = tmp_path / "serve.log"
+    log_path = tmp_path / log_name
     with log_path.open("wb") as log_file:
         proc = subprocess.Popen([sys.executable, "-m", "leaderboard", "serve"], env=env, stderr=log_file)
     base = f"http://127.0.0.1:{port}"

@@ -5,14 +5,14 @@ import { useEffect, useState } from "react"
 import { LeaderboardTable } from "@/components/leaderboard-table"
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card"
 import { Skeleton } from "@/components/ui/skeleton"
-import { api, isApiError, type ApiClient } from "@/lib/api"
+import { api, type ApiClient } from "@/lib/api"
 import { formatScore } from "@/lib/decimal"
 import { cn } from "@/lib/utils"
-import { PERIOD_LABELS, type AroundMe, type Board, type MemberRank, type Period } from "@/lib/schemas"
+import { PERIOD_LABELS, type AroundMe, type Board, type MemberEntry, type Period } from "@/lib/schemas"
 
 type RankState =
   | { status: "loading" }
-  | { status: "ranked"; member: MemberRank; around: AroundMe | null }
+  | { status: "ranked"; member: MemberEntry; total: number; around: AroundMe | null }
   | { status: "unranked" }
   | { status: "error"; message: string }
 
@@ -40,22 +40,25 @@ export function RankCard({
     const controller = new AbortController()
     const load = async () => {
       try {
-        const member = await client.getMember(board.id, userId, period, controller.signal)
+        // The list endpoint answers an unranked member in `missing` (200), not with a 404 that the
+        // browser would log as an error on every page of a new trader.
+        const list = await client.getMembers(board.id, [userId], period, controller.signal)
+        const member = list.entries.find((entry) => entry.user_id === userId)
+        if (!member) {
+          if (!controller.signal.aborted) setState({ status: "unranked" })
+          return
+        }
         // The slice is a nice-to-have: the rank alone is still worth showing.
         const around = await client
           .getAround(board.id, userId, { period, size: aroundSize }, controller.signal)
           .catch(() => null)
-        if (!controller.signal.aborted) setState({ status: "ranked", member, around })
+        if (!controller.signal.aborted) setState({ status: "ranked", member, total: list.total, around })
       } catch (error) {
         if (controller.signal.aborted) return
-        if (isApiError(error) && error.status === 404 && error.code === "member_not_found") {
-          setState({ status: "unranked" })
-        } else {
-          setState({
-            status: "error",
-            message: error instanceof Error ? error.message : "Could not load your rank.",
-          })
-        }
+        setState({
+          status: "error",
+          message: error instanceof Error ? error.message : "Could not load your rank.",
+        })
       }
     }
     void load()
@@ -94,7 +97,7 @@ export function RankCard({
             <dl className="grid grid-cols-2 gap-3 text-center">
               <Stat label="Rank" testId="my-rank">
                 #{state.member.rank}
-                <span className="text-xs font-normal text-muted-foreground"> / {state.member.total}</span>
+                <span className="text-xs font-normal text-muted-foreground"> / {state.total}</span>
               </Stat>
               <Stat label="Percentile" testId="my-percentile">
                 {state.member.percentile.toFixed(1)}

@@ -9,6 +9,7 @@ import {
   type Board,
   type HistoryPage,
   type LeaderboardPage,
+  type MemberList,
   type MemberRank,
   type Period,
   type RegisterInput,
@@ -198,6 +199,12 @@ export function createApiClient(options: ApiClientOptions = {}) {
     getMember: (board: string, userId: string, period: Period, signal?: AbortSignal) =>
       request<MemberRank>(`/v1/leaderboards/${seg(board)}/members/${seg(userId)}`, {
         query: { period },
+        signal,
+      }),
+
+    getMembers: (board: string, userIds: readonly string[], period: Period, signal?: AbortSignal) =>
+      request<MemberList>(`/v1/leaderboards/${seg(board)}/members`, {
+        query: { ids: userIds.join(","), period },
         signal,
       }),
 

@@ -18,7 +18,7 @@ export type BoardKind = "symbol" | "aggregate" | "game"
 export type Side = "buy" | "sell"
 
 export interface ApiErrorBody {
-  error: { code: string; message: string; details?: Record<string, unknown> }
+  error: { code: string; message: string; details: Record<string, unknown> }
 }
 
 export interface TokenPair {
@@ -49,8 +49,9 @@ export interface Board {
 export interface SymbolInfo {
   symbol: string
   name: string
+  slug: string
   board: string
-  icon: string | null
+  icon: string
   price_decimals: number
   quantity_decimals: number
 }
@@ -60,7 +61,11 @@ export interface Entry {
   user_id: string
   user_name: string
   score: string
+  /** Only in lists of members (`members?ids=`). */
+  percentile?: number
 }
+
+export type Source = "snapshot" | "live"
 
 export interface LeaderboardPage {
   board: string
@@ -71,6 +76,8 @@ export interface LeaderboardPage {
   total: number
   entries: Entry[]
   next_cursor: string | null
+  /** "live": rebuilt from the boards because no fresh snapshot existed. */
+  source: Source
 }
 
 export interface HistoryPage extends LeaderboardPage {
@@ -85,6 +92,20 @@ export interface MemberRank {
   rank: number
   score: string
   percentile: number
+  total: number
+  as_of: string
+}
+
+export interface MemberEntry extends Entry {
+  percentile: number
+}
+
+/** Ranks of a list of members; ids without a score are in `missing` (no 404 for them). */
+export interface MemberList {
+  board: string
+  period: Period
+  entries: MemberEntry[]
+  missing: string[]
   total: number
   as_of: string
 }

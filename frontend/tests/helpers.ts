@@ -39,6 +39,7 @@ export function page(entries: Entry[], overrides: Partial<LeaderboardPage> = {})
     total: entries.length,
     entries,
     next_cursor: null,
+    source: "snapshot",
     ...overrides,
   }
 }

@@ -12,11 +12,8 @@ describe("RankCard", () => {
       .reply({
         board: "btc",
         period: "7d",
-        user_id: "carol",
-        user_name: "Carol",
-        rank: 3,
-        score: "4500.5",
-        percentile: 92.31,
+        entries: [{ rank: 3, user_id: "carol", user_name: "Carol", score: "4500.5", percentile: 92.31 }],
+        missing: [],
         total: 40,
         as_of: "2026-11-21T12:00:00Z",
       })
@@ -41,18 +38,34 @@ describe("RankCard", () => {
     expect(rows[1]).toHaveAttribute("data-current-user", "true")
     expect(rows[0]).not.toHaveAttribute("data-current-user")
 
-    expect(fetchMock.fn.mock.calls[0]?.[0]).toBe("/v1/leaderboards/btc/members/carol?period=7d")
+    expect(fetchMock.fn.mock.calls[0]?.[0]).toBe("/v1/leaderboards/btc/members?ids=carol&period=7d")
     expect(fetchMock.fn.mock.calls[1]?.[0]).toBe(
       "/v1/leaderboards/btc/members/carol/around?period=7d&size=3"
     )
   })
 
-  it("says 'not ranked yet' when the API has no score for the member", async () => {
-    mockFetch().next(() => errorResponse(404, "member_not_found", "no score"))
+  it("says 'not ranked yet' when the API lists the member as missing, without a failed request", async () => {
+    const fetchMock = mockFetch().reply({
+      board: "btc",
+      period: "day",
+      entries: [],
+      missing: ["newbie"],
+      total: 12,
+      as_of: "2026-11-21T12:00:00Z",
+    })
     render(<RankCard board={usdBoard} period="day" userId="newbie" />)
 
     expect(await screen.findByTestId("my-rank-unranked")).toHaveTextContent("Not ranked yet")
     expect(screen.queryByTestId("my-rank")).not.toBeInTheDocument()
     expect(screen.getByTestId("my-rank-card")).toHaveAttribute("data-state", "unranked")
+    expect(fetchMock.fn).toHaveBeenCalledTimes(1) // no around-me for an unranked member
+  })
+
+  it("shows the API's error when the rank cannot be loaded", async () => {
+    mockFetch().next(() => errorResponse(503, "redis_unavailable", "Redis is unreachable"))
+    render(<RankCard board={usdBoard} period="day" userId="carol" />)
+
+    expect(await screen.findByRole("alert")).toHaveTextContent("Redis is unreachable")
+    expect(screen.getByTestId("my-rank-card")).toHaveAttribute("data-state", "error")
   })
 })

@@ -9,8 +9,8 @@ import { memoryTokenStore } from "@/lib/session"
 import { errorResponse, jsonResponse, mockFetch } from "./helpers"
 
 const symbols: SymbolInfo[] = [
-  { symbol: "BTC", name: "Bitcoin", board: "btc", icon: null, price_decimals: 2, quantity_decimals: 4 },
-  { symbol: "ETH", name: "Ether", board: "eth", icon: null, price_decimals: 2, quantity_decimals: 3 },
+  { symbol: "BTC", name: "Bitcoin", slug: "bitcoin", board: "btc", icon: "/assets/icons/btc.svg", price_decimals: 2, quantity_decimals: 4 },
+  { symbol: "ETH", name: "Ether", slug: "ethereum", board: "eth", icon: "/assets/icons/eth.svg", price_decimals: 2, quantity_decimals: 3 },
 ]
 
 function renderTicket() {

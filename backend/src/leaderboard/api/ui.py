@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, send_from_directory
+from flask import Blueprint, Response, abort, current_app, redirect, request, send_from_directory
 from flask.blueprints import BlueprintSetupState
 from werkzeug.routing import PathConverter
 
@@ -69,7 +69,10 @@ def dashboard(path: str) -> Any:
     if candidate.is_file():
         return send_from_directory(root, path)
     if (candidate / "index.html").is_file():
-        return send_from_directory(root, f"{path.rstrip('/')}/index.html" if path else "index.html")
+        if path and not path.endswith("/"):  # /login -> /login/: the export (trailingSlash) links its pages there
+            query = request.query_string.decode("latin-1")
+            return redirect(f"/{path}/" + (f"?{query}" if query else ""), code=308)
+        return send_from_directory(root, f"{path}index.html")
     not_found = root / "404.html"
     if not_found.is_file():  # read whole: a streamed file under a replaced status is never closed
         return Response(not_found.read_bytes(), 404, mimetype="text/html")
