@@ -141,6 +141,11 @@ class Stack:
 @pytest.fixture()
 def stack(tmp_path: Path, redis_url: str, redis_client: redis_lib.Redis, ui_build: Path) -> Iterator[Stack]:
     """Settings shared by the API runs, and the scheduler (2 s refresh) running for the whole test."""
+    # the "Today" board resets at UTC midnight: never let the test straddle it
+    until_midnight = (datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+                      - datetime.now(UTC)).total_seconds()
+    if until_midnight < 120:
+        time.sleep(until_midnight + 2)
     env = {"REDIS_URL": redis_url, "JWT_SECRET_KEY": TEST_SECRET, "DEV_MODE": "0", "UI_DIST_DIR": str(ui_build),
            "REFRESH_SECONDS": REFRESH_SECONDS, "LOG_LEVEL": "WARNING"}
     scheduler_env = {**os.environ, **env, "DATA_DIR": str(tmp_path / "scheduler")}
