@@ -35,6 +35,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from .. import metrics
 from ..ranking.apply import APPLY_BOARD_BATCH_LUA, BoardWrite, build_board_batch, chunked
 from .buffer import Pending, WriteBuffer, count_by_source
 from .writes import Write
@@ -69,7 +70,7 @@ class Applier:
 
     def __init__(
         self, redis: Any, *, chunk_writes: int, marker_ttl: int, history_days: int,
-        ack_in_transaction: bool = True, crash_point: str = "",
+        ack_in_transaction: bool = True, crash_point: str = "", source: str = "http",
     ) -> None:
         self.redis = redis
         self.chunk_writes = chunk_writes
@@ -78,21 +79,44 @@ class Applier:
         self.ack_in_transaction = ack_in_transaction  # False on Redis Cluster: the stream is another slot
         self.crash_point = crash_point
         self.script = redis.register_script(APPLY_BOARD_BATCH_LUA)
+        self._duplicates = metrics.TRADES_DUPLICATE.labels(source)  # "http" (API writes) or "stream"
 
     def apply(self, writes: Sequence[Write], ack: StreamAck | None = None) -> int:
         """Apply every write (raises RedisError if any transaction failed: retrying is safe). Returns how
-        many (write, board) pairs counted, i.e. were not applied before."""
+        many (write, board) pairs counted, i.e. were not applied before. Records the flush metrics."""
+        started = time.perf_counter()
+        try:
+            counted, duplicates = self._apply(writes, ack)
+        except RedisError as exc:
+            metrics.FLUSH_FAILURES.labels(exc.__class__.__name__).inc()
+            metrics.REDIS_ERRORS.labels("flush").inc()
+            raise
+        except Exception:
+            metrics.FLUSH_FAILURES.labels("internal_error").inc()
+            raise
+        if writes:
+            metrics.FLUSH_LATENCY.observe(time.perf_counter() - started)
+            metrics.FLUSH_BATCH_SIZE.observe(len(writes))
+            if duplicates:
+                self._duplicates.inc(duplicates)
+        return counted
+
+    def _apply(self, writes: Sequence[Write], ack: StreamAck | None) -> tuple[int, int]:
+        """(write, board) pairs counted, and writes found already applied (on their first board)."""
         per_board: dict[tuple[str, str], list[BoardWrite]] = defaultdict(list)
+        first_boards: set[tuple[str, str]] = set()  # a write's first board decides whether it is a duplicate
+        other_boards: set[tuple[str, str]] = set()
         for write in writes:
-            for inc in write.increments:
+            for position, inc in enumerate(write.increments):
                 board_write = BoardWrite(write.write_id, write.member, inc.amount, write.ts_ms)
                 per_board[(inc.board, inc.mode)].append(board_write)
+                (other_boards if position else first_boards).add((inc.board, inc.mode))
         transactions = [
             (board, mode, chunk)
             for (board, mode), board_writes in sorted(per_board.items())
             for chunk in chunked(board_writes, self.chunk_writes)
         ]
-        counted = 0
+        counted = duplicates = 0
         for number, (board, mode, chunk) in enumerate(transactions, start=1):
             is_last = number == len(transactions)
             batch = build_board_batch(board, mode, chunk, marker_ttl=self.marker_ttl, history_days=self.history_days)
@@ -102,11 +126,13 @@ class Applier:
                     pipe.xack(ack.stream, ack.group, *ack.entry_ids)
                 replies = pipe.execute()
             counted += int(replies[0])
+            if (board, mode) in first_boards and (board, mode) not in other_boards:
+                duplicates += len(chunk) - int(replies[0])  # repeats inside the chunk included
             if number == 1 and not is_last:
                 crash_here(CRASH_BETWEEN_BOARDS, self.crash_point)
         if ack and ack.entry_ids and (not transactions or not self.ack_in_transaction):
             self.redis.xack(ack.stream, ack.group, *ack.entry_ids)
-        return counted
+        return counted, duplicates
 
 
 class Flusher:

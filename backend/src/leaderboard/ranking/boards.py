@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 from redis.exceptions import RedisError
 
+from .. import metrics
 from . import keys
 from .periods import PERIODS
 
@@ -154,6 +155,7 @@ class BoardRegistry:
         try:
             raw = self.redis.hgetall(keys.boards_registry())
         except RedisError:
+            metrics.REDIS_ERRORS.labels("boards").inc()
             if self._boards:
                 return self._boards  # Redis is down: the last known registry beats refusing every write
             raise
