@@ -93,9 +93,9 @@ def test_job_runs_are_counted_by_outcome_and_timed(redis_client, app):
     assert timed() - timed_before == 1  # only the run that did the work is timed
 
 
-def start_scheduler(redis_url: str, tmp_path) -> subprocess.Popen[bytes]:
+def start_scheduler(redis_url: str, tmp_path, **env_overrides: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "REDIS_URL": redis_url, "JWT_SECRET_KEY": TEST_SECRET, "DATA_DIR": str(tmp_path),
-           "REFRESH_SECONDS": "1", "LOG_LEVEL": "WARNING"}
+           "REFRESH_SECONDS": "1", "LOG_LEVEL": "WARNING", **env_overrides}
     return subprocess.Popen([sys.executable, "-m", "leaderboard", "scheduler"], env=env)
 
 

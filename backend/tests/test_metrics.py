@@ -100,7 +100,7 @@ def test_writes_are_counted_accepted_rejected_and_duplicate_and_flushes_observed
     before = _scrape(client)
     posted = [
         client.post("/v1/trades", json=trade("m1"), headers=service),
-        client.post("/v1/trades", json={"trades": [trade("m2"), trade("m3"), trade("m1")]}, headers=service),  # m1 again
+        client.post("/v1/trades", json={"trades": [trade("m2"), trade("m3"), trade("m1")]}, headers=service),  # m1 2x
         client.post("/v1/trades", json={"trades": [trade("m2"), trade("m2")]}, headers=service),  # twice more
         client.post("/v1/trades", json=trade("bad1", quantity="-1"), headers=service),
         client.post("/v1/trades", json={"trades": [trade("bad2"), trade("bad3", symbol="DOGE"), trade("bad4")]},
