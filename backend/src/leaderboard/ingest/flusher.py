@@ -1,8 +1,10 @@
 """From the buffer into Redis: the apply step and the flusher thread.
 
 `Applier.apply(writes)` groups writes per board, cuts each board's writes into chunks of APPLY_CHUNK_WRITES
-and sends one MULTI/EXEC per chunk holding the board's apply script (ranking/apply.py) and, for writes
-that came from the trade stream, the XACK of their entries in the last transaction of the call.
+and runs the board's apply script (ranking/apply.py) once per chunk: a script is atomic on its own (its
+run is the "EXEC" below). For writes that came from the trade stream, the last chunk's script and the XACK
+of their entries go in one MULTI/EXEC; on Redis Cluster, where the stream is another slot (and redis-py's
+cluster pipelines refuse EVALSHA), the XACK follows the last script instead.
 
 Exactly once, at every crash point (markers are set by the same script that adds, so there is no window
 between "marked" and "added"):
@@ -120,14 +122,16 @@ class Applier:
         for number, (board, mode, chunk) in enumerate(transactions, start=1):
             is_last = number == len(transactions)
             batch = build_board_batch(board, mode, chunk, marker_ttl=self.marker_ttl, history_days=self.history_days)
-            with self.redis.pipeline(transaction=True) as pipe:
-                self.script(keys=batch.keys, args=batch.args, client=pipe)
-                if is_last and ack and self.ack_in_transaction:
+            if is_last and ack and self.ack_in_transaction:
+                with self.redis.pipeline(transaction=True) as pipe:
+                    self.script(keys=batch.keys, args=batch.args, client=pipe)
                     pipe.xack(ack.stream, ack.group, *ack.entry_ids)
-                replies = pipe.execute()
-            counted += int(replies[0])
+                    applied = int(pipe.execute()[0])
+            else:
+                applied = int(self.script(keys=batch.keys, args=batch.args))
+            counted += applied
             if (board, mode) in first_boards and (board, mode) not in other_boards:
-                duplicates += len(chunk) - int(replies[0])  # repeats inside the chunk included
+                duplicates += len(chunk) - applied  # repeats inside the chunk included
             if number == 1 and not is_last:
                 crash_here(CRASH_BETWEEN_BOARDS, self.crash_point)
         if ack and ack.entry_ids and (not transactions or not self.ack_in_transaction):
