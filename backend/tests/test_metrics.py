@@ -135,18 +135,22 @@ def test_writes_are_counted_accepted_rejected_and_duplicate_and_flushes_observed
 
 
 def test_a_failed_flush_is_counted_with_its_reason_and_as_a_redis_error():
-    import pytest
     import redis
 
     from leaderboard.embedded_redis import free_port
-    from leaderboard.ingest.flusher import Applier
+    from leaderboard.ingest.buffer import Pending, WriteBuffer
+    from leaderboard.ingest.flusher import Applier, Flusher
     from leaderboard.ingest.writes import Increment, Write
 
     before = metrics.exposition().decode()
     unreachable = redis.Redis(port=free_port(), socket_connect_timeout=0.2)
     applier = Applier(unreachable, chunk_writes=10, marker_ttl=60, history_days=2)
-    with pytest.raises(redis.ConnectionError):
-        applier.apply([Write("t:x", "alice", 1_800_000_000_000, (Increment("btc", "sum", 5),))])
+    buffer = WriteBuffer(max_pending=10, retry_after=1)
+    flusher = Flusher(buffer, applier, max_writes=10, max_age_ms=10, retry_max_s=1, on_applied=lambda _batch: None)
+    buffer.add([Pending(Write("t:x", "alice", 1_800_000_000_000, (Increment("btc", "sum", 5),)), None)],
+               reserved=False)
+    assert flusher.flush_once() is False  # the write is back in the buffer
+    assert buffer.queued() == 1 and flusher.state == "degraded"
     unreachable.close()
     after = metrics.exposition().decode()
     assert value(after, "leaderboard_flush_failures_total", reason="ConnectionError") - value(

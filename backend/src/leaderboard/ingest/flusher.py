@@ -90,8 +90,7 @@ class Applier:
         try:
             counted, duplicates = self._apply(writes, ack)
         except RedisError as exc:
-            metrics.FLUSH_FAILURES.labels(exc.__class__.__name__).inc()
-            metrics.REDIS_ERRORS.labels("flush").inc()
+            metrics.FLUSH_FAILURES.labels(exc.__class__.__name__).inc()  # its caller counts the Redis error
             raise
         except Exception:
             metrics.FLUSH_FAILURES.labels("internal_error").inc()
@@ -217,6 +216,7 @@ class Flusher:
         try:
             self.applier.apply([item.write for item in batch])
         except RedisError as exc:
+            metrics.REDIS_ERRORS.labels("flush").inc()
             self.buffer.requeue(batch)
             if self.state != "degraded":
                 log.warning("flush failed; retrying with back-off", extra={"event": "flush_failed", "error": repr(exc)})
