@@ -155,8 +155,8 @@ class BoardRegistry:
         try:
             raw = self.redis.hgetall(keys.boards_registry())
         except RedisError:
-            metrics.REDIS_ERRORS.labels("boards").inc()
             if self._boards:
+                metrics.REDIS_ERRORS.labels("boards").inc()  # re-raised ones are counted by the caller
                 return self._boards  # Redis is down: the last known registry beats refusing every write
             raise
         if not raw:  # first start: the registry is declared, never implicit
