@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -107,3 +108,40 @@ def _consumer_has_pending(redis, name: str) -> bool:
     except Exception:
         return False
     return any((c["name"] in (name, name.encode())) and c["pending"] > 0 for c in consumers)
+
+
+@pytest.mark.slow
+def test_the_consumer_process_serves_its_metrics_on_metrics_bind(redis_client, redis_url):
+    import requests
+
+    from leaderboard.embedded_redis import free_port
+
+    from .test_metrics import value
+
+    first = [trade("k1", "ann"), trade("k2", "ben", "ETH")]
+    add_entry(redis_client, first)
+    add_entry(redis_client, [trade("k1", "ann"), trade("k3", "ann", "SOL")])  # k1 re-sent
+    add_entry(redis_client, [trade("k4"), {**trade("k5"), "side": "hold"}])  # refused whole: 2 trades
+    port, token = free_port(), "consumer-scrape-token-0123456789"
+    env = {**os.environ, "REDIS_URL": redis_url, "JWT_SECRET_KEY": "x" * 40, "CONSUMER_BLOCK_MS": "100",
+           "LOG_LEVEL": "WARNING", "METRICS_BIND": f"127.0.0.1:{port}", "METRICS_TOKEN": token}
+    consumer = subprocess.Popen([sys.executable, "-m", "leaderboard", "consume", "--name", "scraped"], env=env)
+    try:
+        deadline, text = time.monotonic() + 20, ""
+        while time.monotonic() < deadline:
+            with contextlib.suppress(requests.ConnectionError):  # not listening yet
+                text = requests.get(f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {token}"},
+                                    timeout=2).text
+            if value(text, "leaderboard_trades_rejected_total", reason="dead_letter") and \
+                    value(text, "leaderboard_trades_accepted_total", source="stream") == 4:
+                break
+            time.sleep(0.1)
+        assert requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).status_code == 401
+    finally:
+        consumer.send_signal(signal.SIGTERM)
+        assert consumer.wait(15) == 0
+    assert value(text, "leaderboard_trades_accepted_total", source="stream") == 4
+    assert value(text, "leaderboard_trades_duplicate_total", source="stream") == 1
+    assert value(text, "leaderboard_trades_rejected_total", reason="dead_letter") == 2
+    assert value(text, "leaderboard_flush_batch_size_sum") == 4
+    assert all_time_totals(redis_client) == oracle([*first, trade("k3", "ann", "SOL")])

@@ -66,9 +66,36 @@ def test_job_state_is_visible_in_ready(client, redis_client, app):
     assert redis_client.hexists(keys.snapshot("btc", "7d"), "json")
 
 
-def start_scheduler(redis_url: str, tmp_path) -> subprocess.Popen[bytes]:
+def test_job_runs_are_counted_by_outcome_and_timed(redis_client, app):
+    from leaderboard import metrics
+    from leaderboard.jobs.scheduler import run_job
+
+    from .test_metrics import value
+
+    settings = app.config["SETTINGS"]
+
+    def runs(outcome: str) -> float:
+        return value(metrics.exposition().decode(), "leaderboard_job_runs_total", job=tasks.REFRESH, outcome=outcome)
+
+    def timed() -> float:
+        return value(metrics.exposition().decode(), "leaderboard_job_duration_seconds_count", job=tasks.REFRESH)
+
+    before = {outcome: runs(outcome) for outcome in ("ok", "skipped_done", "skipped_locked")}
+    timed_before = timed()
+    assert run_job(tasks.REFRESH, redis_client, settings, lambda: NOON) == "ran"
+    assert run_job(tasks.REFRESH, redis_client, settings, lambda: NOON) == "done-elsewhere"
+    holder = JobLock(redis_client, tasks.REFRESH, 10_000)
+    assert holder.acquire()
+    assert run_job(tasks.REFRESH, redis_client, settings, lambda: NOON) == "locked"
+    assert holder.release()
+    assert {outcome: runs(outcome) - before[outcome] for outcome in before} == {
+        "ok": 1, "skipped_done": 1, "skipped_locked": 1}
+    assert timed() - timed_before == 1  # only the run that did the work is timed
+
+
+def start_scheduler(redis_url: str, tmp_path, **env_overrides: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "REDIS_URL": redis_url, "JWT_SECRET_KEY": TEST_SECRET, "DATA_DIR": str(tmp_path),
-           "REFRESH_SECONDS": "1", "LOG_LEVEL": "WARNING"}
+           "REFRESH_SECONDS": "1", "LOG_LEVEL": "WARNING", **env_overrides}
     return subprocess.Popen([sys.executable, "-m", "leaderboard", "scheduler"], env=env)
 
 

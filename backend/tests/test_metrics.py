@@ -87,3 +87,86 @@ def test_metrics_token_is_enforced_when_set(app_config):
     assert allowed.status_code == 200
     assert allowed.headers["Content-Type"].startswith("text/plain")
     assert "leaderboard_http_requests_total" in allowed.get_data(as_text=True)
+
+
+def _scrape(client) -> str:
+    return client.get("/metrics").get_data(as_text=True)
+
+
+def test_writes_are_counted_accepted_rejected_and_duplicate_and_flushes_observed(client, app):
+    from .write_helpers import drain, token_headers, trade
+
+    service, alice = token_headers(app, "venue", "service"), token_headers(app, "alice", "trader")
+    before = _scrape(client)
+    posted = [
+        client.post("/v1/trades", json=trade("m1"), headers=service),
+        client.post("/v1/trades", json={"trades": [trade("m2"), trade("m3"), trade("m1")]}, headers=service),  # m1 2x
+        client.post("/v1/trades", json={"trades": [trade("m2"), trade("m2")]}, headers=service),  # twice more
+        client.post("/v1/trades", json=trade("bad1", quantity="-1"), headers=service),
+        client.post("/v1/trades", json={"trades": [trade("bad2"), trade("bad3", symbol="DOGE"), trade("bad4")]},
+                    headers=service),  # refused whole: 3 writes
+        client.post("/v1/trades", json=trade("m4", trader="bob"), headers=alice),  # not hers
+        client.post("/v1/trades", data="{", headers={**service, "Content-Type": "application/json"}),
+    ]
+    assert [r.status_code for r in posted] == [202, 202, 202, 422, 422, 403, 400]
+    action = client.post("/v1/actions", json={}, headers=alice).json["action_id"]
+    score = {"user_id": "alice", "score": 10, "action_id": action}
+    assert client.post("/v1/scores", json=score, headers=alice).status_code == 202
+    assert client.post("/v1/scores", json=score, headers=alice).status_code == 409  # one action, one score
+    drain(app)
+    after = _scrape(client)
+
+    def delta(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert delta("leaderboard_trades_accepted_total", source="http") == 1 + 3 + 2 + 1  # 6 trades + 1 score
+    # found already applied when flushed: m1 once, m2 twice; plus the reused action
+    assert delta("leaderboard_trades_duplicate_total", source="http") == 3 + 1
+    assert delta("leaderboard_trades_rejected_total", reason="validation_error") == 1 + 3
+    assert delta("leaderboard_trades_rejected_total", reason="forbidden") == 1
+    assert delta("leaderboard_trades_rejected_total", reason="bad_json") == 1
+    flushes = delta("leaderboard_flush_batch_size_count")
+    assert flushes >= 1
+    assert delta("leaderboard_flush_batch_size_sum") == 7  # every accepted write went through one flush
+    assert delta("leaderboard_flush_duration_seconds_count") == flushes
+    assert delta("leaderboard_flush_duration_seconds_bucket", le="+Inf") == flushes
+    assert value(after, "leaderboard_buffer_depth") == 0  # drained
+    assert value(after, "leaderboard_wal_segments") >= 1  # the active segment
+
+
+def test_a_failed_flush_is_counted_with_its_reason_and_as_a_redis_error():
+    import redis
+
+    from leaderboard.embedded_redis import free_port
+    from leaderboard.ingest.buffer import Pending, WriteBuffer
+    from leaderboard.ingest.flusher import Applier, Flusher
+    from leaderboard.ingest.writes import Increment, Write
+
+    before = metrics.exposition().decode()
+    unreachable = redis.Redis(port=free_port(), socket_connect_timeout=0.2)
+    applier = Applier(unreachable, chunk_writes=10, marker_ttl=60, history_days=2)
+    buffer = WriteBuffer(max_pending=10, retry_after=1)
+    flusher = Flusher(buffer, applier, max_writes=10, max_age_ms=10, retry_max_s=1, on_applied=lambda _batch: None)
+    buffer.add([Pending(Write("t:x", "alice", 1_800_000_000_000, (Increment("btc", "sum", 5),)), None)],
+               reserved=False)
+    assert flusher.flush_once() is False  # the write is back in the buffer
+    assert buffer.queued() == 1 and flusher.state == "degraded"
+    unreachable.close()
+    after = metrics.exposition().decode()
+    assert value(after, "leaderboard_flush_failures_total", reason="ConnectionError") - value(
+        before, "leaderboard_flush_failures_total", reason="ConnectionError") == 1
+    assert value(after, "leaderboard_redis_errors_total", operation="flush") - value(
+        before, "leaderboard_redis_errors_total", operation="flush") == 1
+
+
+def test_the_age_of_the_served_snapshot_is_recorded_per_board_and_period(app_config, redis_client):
+    from .board_writes import ManualClock
+    from .read_helpers import NOON
+
+    clock = ManualClock(NOON)
+    client = create_app({**app_config, "CLOCK": clock}).test_client()
+    assert client.get("/v1/leaderboards/btc?period=all").status_code == 200  # built live now: age 0
+    assert value(_scrape(client), "leaderboard_snapshot_age_seconds", board="btc", period="all") == 0
+    clock.advance(seconds=25)
+    assert client.get("/v1/leaderboards/btc?period=all").status_code == 200  # the same snapshot, 25 s later
+    assert value(_scrape(client), "leaderboard_snapshot_age_seconds", board="btc", period="all") == 25

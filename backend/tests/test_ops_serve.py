@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -106,3 +107,111 @@ def test_an_overlong_request_line_is_refused_by_gunicorn_and_the_service_goes_on
     response = requests.get(f"{base}/health", params={"q": "x" * 5000}, timeout=5)
     assert response.status_code == 414  # gunicorn's limit_request_line, before the app (not fuzzed for this)
     assert requests.get(f"{base}/health", timeout=5).status_code == 200
+
+
+def _samples_present(text: str, name: str) -> bool:
+    return any(line.startswith(name) for line in text.splitlines())
+
+
+def _post(base: str, headers: dict[str, str], body: object) -> int:
+    # a fresh connection per request, so both workers take writes
+    response = requests.post(f"{base}/v1/trades", json=body, headers={**headers, "Connection": "close"}, timeout=10)
+    return response.status_code
+
+
+def test_a_small_load_through_gunicorn_shows_in_the_domain_metrics_and_the_scheduler_serves_its_own(
+    tmp_path, redis_url, redis_client
+):
+    from leaderboard.auth.users import UserStore
+    from leaderboard.embedded_redis import free_port
+
+    from .conftest import TEST_SECRET
+    from .test_jobs import start_scheduler
+    from .write_helpers import all_time_totals, oracle, trade
+
+    UserStore(redis_client).create("venue", "venue-password-123", "Venue", "service")
+    with serve(tmp_path, REDIS_URL=redis_url, JWT_SECRET_KEY=TEST_SECRET, DEV_MODE="0",
+               METRICS_TOKEN=METRICS_TOKEN, BUFFER_MAX_AGE_MS="50") as served:
+        base = served.base
+
+        def login(username: str, password: str) -> dict[str, str]:
+            response = requests.post(f"{base}/v1/login", json={"username": username, "password": password}, timeout=10)
+            assert response.status_code == 200, response.text
+            return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+        venue = login("venue", "venue-password-123")
+        assert requests.post(f"{base}/v1/auth/register", json={"username": "alice", "password": "alice-password-1"},
+                             timeout=10).status_code == 201
+        alice = login("alice", "alice-password-1")
+        singles = [trade(f"s{i}", f"trader{i % 7}", ["BTC", "ETH", "SOL", "USDC", "ARB"][i % 5]) for i in range(40)]
+        batches = [[trade(f"b{b}-{j}", f"trader{j % 5}", "ETH", "0.5", "2000") for j in range(10)] for b in range(10)]
+        retries = singles[:10]  # a client retrying: accepted again, counted once
+        invalid = [trade(f"bad{i}", quantity="-1") for i in range(5)]
+        own = [trade(f"a{i}", "alice") for i in range(3)]
+        with ThreadPoolExecutor(4) as pool:
+            first = list(pool.map(lambda body: _post(base, venue, body), [*singles, *({"trades": b} for b in batches)]))
+            second = list(pool.map(lambda body: _post(base, venue, body), [*retries, *invalid]))
+            third = list(pool.map(lambda body: _post(base, alice, body), [*own, trade("x", "bob")]))
+        assert set(first) == {202} and second == [202] * 10 + [422] * 5 and third == [202] * 3 + [403]
+        accepted = [*singles, *(t for b in batches for t in b), *retries, *own]
+        posts = len(first) + len(second) + len(third)
+
+        deadline = time.monotonic() + 20
+        while True:  # until both workers flushed everything (a duplicate is seen when its copy is flushed)
+            text = scrape(base)
+            flushed = value(text, "leaderboard_flush_batch_size_sum")
+            if flushed == len(accepted) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert flushed == len(accepted)
+        assert all_time_totals(redis_client) == oracle(accepted)
+        assert value(text, "leaderboard_trades_accepted_total", source="http") == len(accepted)
+        assert value(text, "leaderboard_trades_duplicate_total", source="http") == len(retries)
+        assert value(text, "leaderboard_trades_rejected_total", reason="validation_error") == len(invalid)
+        assert value(text, "leaderboard_trades_rejected_total", reason="forbidden") == 1
+        flushes = value(text, "leaderboard_flush_duration_seconds_count")
+        assert flushes >= 1 and value(text, "leaderboard_flush_batch_size_count") == flushes
+        assert value(text, "leaderboard_flush_duration_seconds_bucket", le="+Inf") == flushes
+        assert value(text, "leaderboard_flush_duration_seconds_bucket", le="1.0") >= 1
+        assert value(text, "leaderboard_flush_batch_size_bucket", le="+Inf") == flushes
+        assert _samples_present(text, "leaderboard_buffer_depth ")
+        assert value(text, "leaderboard_buffer_depth") == 0
+        assert value(text, "leaderboard_wal_segments") >= 1 and value(text, "leaderboard_wal_bytes") > 0
+        assert value(text, "leaderboard_http_request_duration_seconds_count", route="/v1/trades",
+                     method="POST") == posts
+        assert value(text, "leaderboard_http_request_duration_seconds_bucket", route="/v1/trades", method="POST",
+                     le="+Inf") == posts
+        assert value(text, "leaderboard_http_requests_total", route="/v1/trades", method="POST", status="202") == \
+            len(first) + 10 + 3
+
+        # the scheduler process serves its own /metrics (METRICS_BIND), with the same token
+        port = free_port()
+        scheduler = start_scheduler(redis_url, tmp_path / "scheduler", METRICS_BIND=f"127.0.0.1:{port}",
+                                    METRICS_TOKEN=METRICS_TOKEN)
+        try:
+            deadline, job_text = time.monotonic() + 20, ""
+            while time.monotonic() < deadline:
+                try:
+                    reply = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2,
+                                         headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+                    job_text = reply.text
+                    if value(job_text, "leaderboard_job_runs_total", job="refresh_snapshots", outcome="ok") >= 2:
+                        break
+                except requests.ConnectionError:  # not listening yet
+                    pass
+                time.sleep(0.2)
+            assert requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).status_code == 401
+        finally:
+            scheduler.send_signal(signal.SIGTERM)
+            assert scheduler.wait(timeout=30) == 0
+        assert value(job_text, "leaderboard_job_runs_total", job="refresh_snapshots", outcome="ok") >= 2
+        assert value(job_text, "leaderboard_job_runs_total", job="rollover", outcome="ok") == 1
+        assert value(job_text, "leaderboard_job_duration_seconds_count", job="refresh_snapshots") >= 2
+        assert value(job_text, "leaderboard_job_duration_seconds_bucket", job="refresh_snapshots", le="+Inf") >= 2
+
+        # a list served from the scheduler's snapshot: its age per board and period
+        listed = requests.get(f"{base}/v1/leaderboards/all-volume?period=all", timeout=5)
+        assert listed.status_code == 200 and listed.json()["total"] == 8  # trader0-6 and alice
+        age = value(scrape(base), "leaderboard_snapshot_age_seconds", board="all-volume", period="all")
+        assert _samples_present(scrape(base), 'leaderboard_snapshot_age_seconds{board="all-volume",period="all"}')
+        assert 0 <= age < 10

@@ -117,3 +117,66 @@ def test_access_log_can_be_turned_off(app_config, caplog):
     with caplog.at_level(logging.INFO, logger="leaderboard.access"):
         client.get("/health")
     assert not [r for r in caplog.records if r.name == "leaderboard.access"]
+
+
+def _limited_app(app_config, **overrides):
+    app = create_app({**app_config, "WRITE_RATE_LIMIT": "3 per minute", **overrides})
+    return app, app.test_client()
+
+
+def test_a_trader_over_the_write_limit_gets_429_with_retry_after_and_nothing_is_written(app_config, redis_client):
+    from leaderboard import metrics
+    from leaderboard.ranking import keys
+
+    from .test_metrics import value
+    from .write_helpers import all_time_totals, drain, oracle, token_headers, trade
+
+    app, client = _limited_app(app_config)
+    alice = token_headers(app, "alice", "trader")
+    accepted = [trade(f"ok{i}") for i in range(3)]
+    for item in accepted:
+        assert client.post("/v1/trades", json=item, headers=alice).status_code == 202
+    rejected_before = value(metrics.exposition().decode(), "leaderboard_trades_rejected_total", reason="rate_limited")
+    refused = client.post("/v1/trades", json=trade("refused", quantity="1000"), headers=alice)
+    assert_error(refused, 429, "rate_limited")
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
+    # the budget is shared by every write endpoint of the account
+    assert_error(client.post("/v1/actions", json={}, headers=alice), 429, "rate_limited")
+    assert_error(client.post("/v1/scores", json={"user_id": "alice", "score": 1, "action_id": "a1"}, headers=alice),
+                 429, "rate_limited")
+    assert value(metrics.exposition().decode(), "leaderboard_trades_rejected_total", reason="rate_limited") - \
+        rejected_before == 3
+    # another trader has a budget of its own
+    assert client.post("/v1/trades", json=trade("bob1", trader="bob"),
+                       headers=token_headers(app, "bob", "trader")).status_code == 202
+    drain(app)
+    assert all_time_totals(redis_client) == oracle([*accepted, trade("bob1", trader="bob")])
+    assert not redis_client.exists(keys.seen("btc", "t:refused"))
+
+
+def test_service_accounts_skip_the_write_limit_without_touching_its_storage(app_config, redis_client):
+    from .write_helpers import token_headers, trade
+
+    app, client = _limited_app(app_config)
+    venue = token_headers(app, "venue", "service")
+    for i in range(8):
+        assert client.post("/v1/trades", json=trade(f"v{i}"), headers=venue).status_code == 202
+    assert client.post("/api/leaderboard/score", json={"game_id": 1, "user_id": 7, "score": 5},
+                       headers=venue).status_code == 200
+    assert redis_client.keys("*ratelimit*") == []  # not one limiter call for the exempt account
+    # admins are limited (not in the default exempt roles), on the compat write route too
+    admin = token_headers(app, "root", "admin")
+    codes = [client.post("/api/leaderboard/score", json={"game_id": 1, "user_id": 7, "score": 5 + i},
+                         headers=admin).status_code for i in range(4)]
+    assert codes == [200, 200, 200, 429]
+    assert [key.decode() for key in redis_client.keys("*ratelimit*")] == [
+        "LIMITS:LIMITER/lb:ratelimit/account:root/write/3/1/minute"]
+
+
+def test_the_exempt_roles_are_configurable(app_config):
+    from .write_helpers import token_headers, trade
+
+    app, client = _limited_app(app_config, WRITE_RATE_LIMIT_EXEMPT_ROLES=())
+    venue = token_headers(app, "venue", "service")
+    codes = [client.post("/v1/trades", json=trade(f"v{i}"), headers=venue).status_code for i in range(4)]
+    assert codes == [202, 202, 202, 429]

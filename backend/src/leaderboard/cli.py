@@ -61,13 +61,13 @@ def serve(bind: str | None, workers: int | None) -> None:
     """Run the API under gunicorn (starts an embedded Redis when REDIS_URL is unset)."""
     settings = _settings(BIND=bind, WEB_WORKERS=workers)
     configure_logging(settings.LOG_LEVEL)
+    _use_metrics_dir(settings.DATA_DIR / "prometheus")  # before anything imports metrics: it picks the mode
     from . import create_app
     from .gunicorn_app import WORKER_HOOKS, GunicornApp
     from .ingest.runtime import install_worker_hooks
+    from .metrics import mark_worker_dead
 
     install_worker_hooks()
-    _use_metrics_dir(settings.DATA_DIR / "prometheus")  # before importing metrics: it picks the mode
-    from .metrics import mark_worker_dead
 
     WORKER_HOOKS["worker_exit"].append(mark_worker_dead)
     WORKER_HOOKS["child_exit"].append(mark_worker_dead)  # in the master: also covers SIGKILLed workers

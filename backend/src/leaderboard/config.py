@@ -97,6 +97,8 @@ class Settings:
     PRODUCER_STREAM_MAXLEN: int = defaults.PRODUCER_STREAM_MAXLEN
     ACCESS_LOG: bool = True  # one JSON line per request at info
     WRITE_RATE_LIMIT: str = defaults.WRITE_RATE_LIMIT
+    WRITE_RATE_LIMIT_EXEMPT_ROLES: tuple[str, ...] = defaults.WRITE_RATE_LIMIT_EXEMPT_ROLES
+    METRICS_BIND: str = defaults.METRICS_BIND  # host:port of /metrics in `scheduler` and `consume` ("" = off)
     extra: Mapping[str, Any] = field(default_factory=dict)  # test-only knobs, never from the environment
 
     @property
@@ -162,6 +164,12 @@ def _validate(values: dict[str, Any]) -> None:
             raise ConfigError(f"{name} must be > 0, got {values[name]!r}")
     if values["MAX_TRADE_NOTIONAL"] >= defaults.MAX_SAFE_SCORE:
         raise ConfigError("MAX_TRADE_NOTIONAL must be below 2^53 so sorted-set doubles stay exact")
+    unknown_roles = set(values["WRITE_RATE_LIMIT_EXEMPT_ROLES"]) - {"trader", "service", "admin"}
+    if unknown_roles:
+        raise ConfigError(f"WRITE_RATE_LIMIT_EXEMPT_ROLES: unknown role(s) {sorted(unknown_roles)}")
+    bind_port = values["METRICS_BIND"].rpartition(":")[2]
+    if values["METRICS_BIND"] and not (bind_port.isdigit() and 0 < int(bind_port) < 65536):
+        raise ConfigError(f"METRICS_BIND must be host:port, got {values['METRICS_BIND']!r}")
     if values["REDIS_CLUSTER"] and not values["REDIS_URL"]:
         raise ConfigError("REDIS_CLUSTER=1 needs REDIS_URL pointing at a cluster node")
 

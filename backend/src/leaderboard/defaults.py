@@ -28,6 +28,7 @@ LOGIN_RATE_LIMIT = "5 per minute"  # failed logins per username
 LOGIN_ADDRESS_RATE_LIMIT = "30 per minute"  # failed logins per client address
 REGISTER_RATE_LIMIT = "20 per hour"  # registrations per client address
 WRITE_RATE_LIMIT = "100 per second"  # write requests per account (token subject), shared by all write endpoints
+WRITE_RATE_LIMIT_EXEMPT_ROLES = ("service",)  # roles the write limit skips (venue back-ends, the producer)
 REVOCATION_CACHE_SECONDS = 2.0  # how long a worker may trust "token not revoked" (revocation bound)
 
 # --- Write path ---
@@ -73,6 +74,9 @@ JOB_LOCK_SECONDS = 120  # a job's Redis lock expires after this even if its hold
 JOB_RUNS_KEPT = 100  # recent runs kept per job in keys.job_runs
 ROLLOVER_DELAY_SECONDS = 5  # the midnight rollover runs this long after 00:00 UTC
 SCHEDULER_STOP_TIMEOUT = 60  # seconds the scheduler waits for its current job after SIGTERM
+
+# --- Operations ---
+METRICS_BIND = ""  # host:port where `leaderboard scheduler` / `consume` serve /metrics; "" = not served
 
 # --- Scores ---
 MAX_SAFE_SCORE = 2**53  # sorted-set scores are doubles: exact only below this (minor units)

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response
+from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
 from .http import json_response
@@ -76,6 +77,10 @@ def _handle_http_exception(exc: HTTPException) -> Response:
 
 
 def _handle_unexpected(exc: Exception) -> Response:
+    if isinstance(exc, RedisError):
+        from .metrics import REDIS_ERRORS  # metrics imports this module
+
+        REDIS_ERRORS.labels("request").inc()
     log.exception("unhandled error", extra={"event": "unhandled_error"})
     return error_response(500, "internal_error", "Internal server error.")
 

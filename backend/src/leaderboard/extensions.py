@@ -9,11 +9,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 from flask import Flask, current_app, request
 from flask_jwt_extended import JWTManager, get_jwt, verify_jwt_in_request
-from flask_limiter import Limiter
+from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 
 from .config import Settings
 from .errors import error_response
+from .metrics import TRADES_REJECTED
 from .redis_conn import get_redis
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -93,6 +94,8 @@ def _token_subject() -> str:
 
 def write_rate_limited(view: F) -> F:
     """Per-account write limit (WRITE_RATE_LIMIT), keyed by the access token's subject: 429 + Retry-After.
+    Roles in WRITE_RATE_LIMIT_EXEMPT_ROLES (service accounts by default) skip it without touching the
+    limiter's storage. A refused request is counted in leaderboard_trades_rejected{reason="rate_limited"}.
 
     Put it under `@roles_required(...)` so the token is verified once; on its own it verifies the token."""
     # one budget per account shared by every write endpoint
@@ -101,10 +104,17 @@ def write_rate_limited(view: F) -> F:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            get_jwt()
+            claims = get_jwt()
         except RuntimeError:  # no verified token in this request yet
             verify_jwt_in_request()
-        return limited(*args, **kwargs)
+            claims = get_jwt()
+        if claims.get("role", "trader") in current_app.config["SETTINGS"].WRITE_RATE_LIMIT_EXEMPT_ROLES:
+            return view(*args, **kwargs)
+        try:
+            return limited(*args, **kwargs)
+        except RateLimitExceeded:
+            TRADES_REJECTED.labels("rate_limited").inc()
+            raise
 
     return wrapper  # type: ignore[return-value]
 

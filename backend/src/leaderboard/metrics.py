@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import hmac
 import os
+import threading
+from collections.abc import Callable, Iterable
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
+import orjson
 from flask import Blueprint, Flask, Response, current_app, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -41,13 +45,14 @@ HTTP_LATENCY = Histogram(
     ["route", "method"], buckets=LATENCY_BUCKETS,
 )
 
-# --- write path (recorded by ingest/ after merge) ---
+# --- write path (recorded by ingest/ and the write views) ---
 TRADES_ACCEPTED = Counter(
     "leaderboard_trades_accepted", "Writes (trades, scores) accepted into the WAL, by source (http, stream).",
     ["source"],
 )
 TRADES_REJECTED = Counter(
-    "leaderboard_trades_rejected", "Writes refused, by reason (validation, too_old, future, buffer_full, ...).",
+    "leaderboard_trades_rejected", "Writes refused, by reason: the error code answered (validation_error, forbidden, "
+    "buffer_full, rate_limited, ...) or dead_letter for invalid stream entries.",
     ["reason"],
 )
 TRADES_DUPLICATE = Counter(
@@ -83,14 +88,15 @@ REDIS_ERRORS = Counter(
     ["operation"],
 )
 
-# --- read path and scheduler (recorded by read_cache / jobs after merge) ---
+# --- read path and scheduler (recorded by read_cache and jobs/scheduler) ---
 SNAPSHOT_AGE = Gauge(
     "leaderboard_snapshot_age_seconds", "Age of the top-N snapshot a worker serves, by board and period "
     "(the oldest over live workers).",
     ["board", "period"], multiprocess_mode="livemax",
 )
 JOB_RUNS = Counter(
-    "leaderboard_job_runs", "Scheduler job runs, by job and outcome (ok, error, skipped_locked).",
+    "leaderboard_job_runs", "Scheduler job runs, by job and outcome (ok, error, skipped_locked: another process "
+    "holds the job's lock, skipped_done: another process already ran this tick).",
     ["job", "outcome"],
 )
 JOB_DURATION = Histogram(
@@ -131,12 +137,48 @@ def metrics() -> Any:
             schema: {type: string}
       401: {$ref: "#/components/responses/Unauthorized"}
     """
-    expected = current_app.config["SETTINGS"].METRICS_TOKEN
-    if expected:
-        given = request.headers.get("Authorization", "")
-        if not hmac.compare_digest(given.encode(), f"Bearer {expected}".encode()):
-            raise ApiError(401, "unauthorized", "Metrics need the metrics bearer token.")
+    if not _authorized(request.headers.get("Authorization", ""), current_app.config["SETTINGS"].METRICS_TOKEN):
+        raise ApiError(401, "unauthorized", "Metrics need the metrics bearer token.")
     return Response(exposition(), content_type=CONTENT_TYPE_LATEST)
+
+
+def _authorized(header: str, token: str) -> bool:
+    return not token or hmac.compare_digest(header.encode(), f"Bearer {token}".encode())
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def serve_process_metrics(bind: str, token: str) -> Callable[[], None]:
+    """Serve this process's metrics at http://BIND/metrics from a daemon thread, for the processes without a
+    Flask app (scheduler, stream consumer); METRICS_TOKEN applies as on the API. Returns `stop()`."""
+    host, _, port = bind.rpartition(":")
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != "/metrics":
+            status, code, message = "404 Not Found", "not_found", "Only /metrics is served here."
+        elif not _authorized(environ.get("HTTP_AUTHORIZATION", ""), token):
+            status, code, message = "401 Unauthorized", "unauthorized", "Metrics need the metrics bearer token."
+        else:
+            body = exposition()
+            start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST), ("Content-Length", str(len(body)))])
+            return [body]
+        error = orjson.dumps({"error": {"code": code, "message": message, "details": {}}})
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(error)))])
+        return [error]
+
+    server = make_server(host or "0.0.0.0", int(port), app, handler_class=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, name="metrics-server", daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+    return stop
 
 
 def record_request(route: str, method: str, status: int, seconds: float) -> None:

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from redis.exceptions import RedisError
 
-from . import defaults
+from . import defaults, metrics
 from .clock import Clock
 from .errors import ApiError
 from .ranking import snapshots
@@ -56,20 +56,21 @@ class ReadCache:
         now = self.clock()
         cached = self._snapshots.get((board.id, period))
         if cached and self._serves(cached, period, now, at_least):
-            return cached.snapshot
+            return _served(cached.snapshot, now)
         with self._lock:  # one fetch per process at a time: a refresh touches Redis once, not once per thread
             cached = self._snapshots.get((board.id, period))
             if cached and self._serves(cached, period, now, at_least):
-                return cached.snapshot
+                return _served(cached.snapshot, now)
             try:
                 snapshot = self._fetch(board, period, now)
             except RedisError:
+                metrics.REDIS_ERRORS.labels("snapshot").inc()
                 if cached and cached.snapshot.serves(period, now, timedelta.max):
-                    return cached.snapshot  # Redis is down: the last list, with its age in as_of
+                    return _served(cached.snapshot, now)  # Redis is down: the last list, with its age in as_of
                 raise ApiError(503, "unavailable", "The leaderboard store is unreachable; try again shortly.",
                                headers={"Retry-After": str(defaults.READ_RETRY_AFTER_SECONDS)}) from None
             self._snapshots[(board.id, period)] = _Cached(snapshot, self._expiry(snapshot, now))
-            return snapshot
+            return _served(snapshot, now)
 
     def _serves(self, cached: _Cached, period: Period, now: datetime, at_least: datetime | None) -> bool:
         if at_least is not None and cached.snapshot.as_of < at_least:
@@ -109,6 +110,13 @@ class ReadCache:
         with self._lock:
             self._snapshots.clear()
             self._members.clear()
+
+
+def _served(snapshot: Snapshot, now: datetime) -> Snapshot:
+    """Record the age of the snapshot about to be served (leaderboard_snapshot_age_seconds)."""
+    age = max(0.0, (now - snapshot.as_of).total_seconds())
+    metrics.SNAPSHOT_AGE.labels(snapshot.board, snapshot.period.value).set(age)
+    return snapshot
 
 
 EXTENSION_KEY = "leaderboard.read_cache"

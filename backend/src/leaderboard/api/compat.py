@@ -25,6 +25,7 @@ from .. import __version__
 from ..auth.guards import roles_required
 from ..clock import app_clock
 from ..errors import ApiError, validation_error
+from ..extensions import write_rate_limited
 from ..http import json_response
 from ..ingest.validation import InvalidWrite, parse_event_time, parse_score, validate_id
 from ..ingest.writes import score_write
@@ -33,7 +34,7 @@ from ..ranking.boards import BOARD_ID_PATTERN, SYMBOLS, Board
 from ..ranking.periods import Period
 from .body import read_json_object
 from .params import board_or_404, get_boards, limit_arg, member_id, reads
-from .trades import submit_or_503
+from .trades import count_rejected, submit_or_503
 
 bp = Blueprint("compat", __name__)
 
@@ -71,6 +72,7 @@ def _seed_value(body: dict[str, Any], field: str) -> str:
 
 @bp.post("/api/leaderboard/score")
 @roles_required("service", "admin")
+@write_rate_limited
 def game_score() -> Any:
     """Submit a game score (go-leader-board shape); a member keeps its best score per game.
     ---
@@ -104,8 +106,19 @@ def game_score() -> Any:
       413: {$ref: "#/components/responses/PayloadTooLarge"}
       415: {$ref: "#/components/responses/UnsupportedMediaType"}
       422: {$ref: "#/components/responses/ValidationError"}
+      429: {$ref: "#/components/responses/RateLimited"}
       503: {$ref: "#/components/responses/Unavailable"}
     """
+    try:
+        accept_game_score()
+    except ApiError as exc:
+        count_rejected(exc)
+        raise
+    return json_response({"accepted": 1})
+
+
+def accept_game_score() -> None:
+    """Validate a seed-shaped score and hand it to the write path (its board is declared on first use)."""
     settings = current_app.config["SETTINGS"]
     body = read_json_object({"game_id", "user_id", "score", "timestamp"})
     try:
@@ -122,7 +135,6 @@ def game_score() -> Any:
     board = _game_board_for_write(game_id)
     write_id = "glb:" + hashlib.sha256(f"{board.id}|{user_id}|{score}|{ts_ms}".encode()).hexdigest()[:32]
     submit_or_503([score_write(board, user_id, score, write_id, datetime.fromtimestamp(ts_ms / 1000, UTC))])
-    return json_response({"accepted": 1})
 
 
 def _window() -> tuple[str, Period]:

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, Flask, current_app
 from redis.exceptions import RedisError
 
-from .. import __version__
+from .. import __version__, metrics
 from ..http import json_response
 from ..redis_conn import get_redis
 
@@ -32,6 +32,7 @@ def redis_check() -> dict[str, Any]:
     try:
         get_redis().ping()
     except RedisError as exc:
+        metrics.REDIS_ERRORS.labels("health").inc()
         return {"ok": False, "reason": f"redis unreachable: {exc.__class__.__name__}"}
     return {"ok": True, "latency_ms": round((time.perf_counter() - started) * 1000, 3)}
 

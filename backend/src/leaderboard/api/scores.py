@@ -8,9 +8,10 @@ from typing import Any
 from flask import Blueprint, current_app
 from redis.exceptions import RedisError
 
-from .. import defaults
+from .. import defaults, metrics
 from ..auth.guards import caller, can_post_for, roles_required
 from ..errors import ApiError, validation_error
+from ..extensions import write_rate_limited
 from ..http import json_response
 from ..ingest import runtime
 from ..ingest.actions import ActionStore
@@ -20,7 +21,7 @@ from ..ranking.boards import SCORES
 from ..redis_conn import get_redis
 from .body import read_json_object
 from .params import get_boards
-from .trades import submit_or_503
+from .trades import count_rejected, submit_or_503
 
 bp = Blueprint("scores", __name__, url_prefix="/v1")
 
@@ -43,12 +44,14 @@ def _actions() -> ActionStore:
 
 
 def _redis_unavailable() -> ApiError:
+    metrics.REDIS_ERRORS.labels("actions").inc()
     return ApiError(503, "redis_unavailable", "Redis is unreachable; retry later.",
                     headers={"Retry-After": str(_settings().RETRY_AFTER_SECONDS)})
 
 
 @bp.post("/actions")
 @roles_required()
+@write_rate_limited
 def create_action() -> Any:
     """Get a single-use action: the right to post one score before `expires_at`.
     ---
@@ -65,6 +68,7 @@ def create_action() -> Any:
                 action_id: {type: string, example: "3xQk0f4mC2pV6dJb1nR8sT9u"}
                 expires_at: {type: string, format: date-time}
       401: {$ref: "#/components/responses/Unauthorized"}
+      429: {$ref: "#/components/responses/RateLimited"}
       503: {$ref: "#/components/responses/Unavailable"}
     """
     username, _role = caller()
@@ -77,6 +81,7 @@ def create_action() -> Any:
 
 @bp.post("/scores")
 @roles_required()
+@write_rate_limited
 def post_score() -> Any:
     """Post a game score with an unused action of yours. `sum` boards add scores, `best` boards keep a
     member's best. A trader posts for itself; a service posts for anyone.
@@ -117,8 +122,22 @@ def post_score() -> Any:
             schema: {$ref: "#/components/schemas/Error"}
       415: {$ref: "#/components/responses/UnsupportedMediaType"}
       422: {$ref: "#/components/responses/ValidationError"}
+      429: {$ref: "#/components/responses/RateLimited"}
       503: {$ref: "#/components/responses/Unavailable"}
     """
+    try:
+        accept_score()
+    except ApiError as exc:
+        if exc.code == "action_used":  # one action, one score: a retried score is a duplicate
+            metrics.TRADES_DUPLICATE.labels("http").inc()
+        else:
+            count_rejected(exc)
+        raise
+    return json_response({"accepted": 1}, 202)
+
+
+def accept_score() -> None:
+    """Validate the body, consume its action and hand the score to the write path."""
     settings = _settings()
     body = read_json_object({"user_id", "score", "action_id", "board"})
     try:
@@ -162,7 +181,6 @@ def post_score() -> Any:
         with contextlib.suppress(RedisError):  # if Redis is gone too, the client asks for a new action
             actions.give_back(action_id)
         raise
-    return json_response({"accepted": 1}, 202)
 
 
 def _ingest() -> runtime.IngestRuntime:

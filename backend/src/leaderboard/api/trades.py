@@ -7,8 +7,10 @@ from typing import Any
 
 from flask import Blueprint, current_app
 
+from .. import metrics
 from ..auth.guards import can_post_for, roles_required
 from ..errors import ApiError, validation_error
+from ..extensions import write_rate_limited
 from ..http import json_response
 from ..ingest import runtime
 from ..ingest.validation import InvalidWrite, parse_trades
@@ -32,6 +34,7 @@ def submit_or_503(writes: list[Write]) -> None:
 
 @bp.post("/trades")
 @roles_required()
+@write_rate_limited
 def post_trades() -> Any:
     """Post one trade, or a batch `{"trades": [...]}` (all-or-nothing). Acknowledged (202) once every trade
     is in the write-ahead log; it reaches the boards within BUFFER_MAX_AGE_MS. A `trade_id` counts once.
@@ -88,10 +91,22 @@ def post_trades() -> Any:
       413: {$ref: "#/components/responses/PayloadTooLarge"}
       415: {$ref: "#/components/responses/UnsupportedMediaType"}
       422: {$ref: "#/components/responses/ValidationError"}
+      429: {$ref: "#/components/responses/RateLimited"}
       503: {$ref: "#/components/responses/Unavailable"}
     """
+    body = None
+    try:
+        body = read_json()
+        accepted = accept_trades(body)
+    except ApiError as exc:
+        count_rejected(exc, trade_count(body))
+        raise
+    return json_response({"accepted": accepted}, 202)
+
+
+def accept_trades(body: Any) -> int:
+    """Validate the body's trades and hand them to the write path; how many were accepted."""
     settings = current_app.config["SETTINGS"]
-    body = read_json()
     try:
         trades = parse_trades(body, datetime.now(UTC), settings.MAX_BATCH, settings.MAX_FUTURE_SKEW_SECONDS,
                               settings.MAX_TRADE_NOTIONAL)
@@ -103,4 +118,16 @@ def post_trades() -> Any:
             details: dict[str, Any] = {"field": "trader_id", **({"index": index} if is_batch else {})}
             raise ApiError(403, "forbidden", "A trader may post only its own trades (trader_id must be you).", details)
     submit_or_503([trade_write(trade) for trade in trades])
-    return json_response({"accepted": len(trades)}, 202)
+    return len(trades)
+
+
+def trade_count(body: Any) -> int:
+    """Trades a refused request carried: a batch's length, else 1."""
+    if isinstance(body, dict) and isinstance(body.get("trades"), list) and body["trades"]:
+        return len(body["trades"])
+    return 1
+
+
+def count_rejected(error: ApiError, writes: int = 1) -> None:
+    """leaderboard_trades_rejected, labelled with the error code the client got (a bounded set)."""
+    metrics.TRADES_REJECTED.labels(error.code).inc(writes)

@@ -22,6 +22,7 @@ from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
 from redis.exceptions import RedisError
 
+from .. import metrics
 from ..ranking import keys
 from .users import User
 
@@ -70,6 +71,7 @@ class RevocationList:
         try:
             revoked = bool(self.redis.exists(keys.revoked_token(jti), keys.revoked_session(sid)))
         except RedisError:
+            metrics.REDIS_ERRORS.labels("auth").inc()
             # Redis is down: writes must keep being accepted (WAL + buffer), so trust the token's signature
             # and expiry alone until Redis is back; access tokens are short-lived (ACCESS_TOKEN_MINUTES).
             log.warning("revocation list unreachable; token accepted on signature",

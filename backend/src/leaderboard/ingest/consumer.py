@@ -31,6 +31,7 @@ from typing import Any
 import orjson
 from redis.exceptions import RedisError, ResponseError
 
+from .. import metrics
 from ..config import Settings
 from ..ranking import keys
 from .flusher import Applier, StreamAck
@@ -61,6 +62,7 @@ class TradeStreamConsumer:
             history_days=settings.HISTORY_DAYS,
             ack_in_transaction=not settings.REDIS_CLUSTER,
             crash_point=str(settings.extra.get("INGEST_CRASH_POINT", "")),
+            source="stream",
         )
         self.applied_entries = 0
         self.dead_entries = 0
@@ -87,6 +89,7 @@ class TradeStreamConsumer:
                     self.process(entries)
                 backoff = 0.0
             except RedisError as exc:
+                metrics.REDIS_ERRORS.labels("consume").inc()
                 need_group = True
                 backoff = min(self.settings.FLUSH_RETRY_MAX_SECONDS, max(0.05, backoff * 2))
                 log.warning("stream consumer: redis failed", extra={"event": "consume_failed", "error": repr(exc)})
@@ -133,6 +136,7 @@ class TradeStreamConsumer:
         if good:
             self.applier.apply(writes, StreamAck(self.stream, self.group, good))
             self.applied_entries += len(good)
+            metrics.TRADES_ACCEPTED.labels("stream").inc(len(writes))
 
     def dead_letter(self, dead: list[tuple[str, str, bytes]]) -> None:
         with self.redis.pipeline(transaction=True) as pipe:
@@ -141,7 +145,17 @@ class TradeStreamConsumer:
             pipe.xack(self.stream, self.group, *[entry_id for entry_id, _r, _p in dead])
             pipe.execute()
         self.dead_entries += len(dead)
+        metrics.TRADES_REJECTED.labels("dead_letter").inc(sum(_trade_count(payload) for _i, _r, payload in dead))
         log.warning("stream entries dead-lettered", extra={"event": "consume_dead_letter", "entries": len(dead)})
+
+
+def _trade_count(payload: bytes) -> int:
+    """Trades in a refused entry's payload (1 when it is not a JSON array)."""
+    try:
+        trades = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return 1
+    return len(trades) if isinstance(trades, list) and trades else 1
 
 
 def _text(value: Any) -> str:
@@ -170,11 +184,15 @@ def run_consumer(settings: Settings, name: str | None = None, group: str | None 
     redis = connect(settings)
     stopping = stop_on_signals()
     consumer = TradeStreamConsumer(settings, redis, name, group)
+    stop_metrics = metrics.serve_process_metrics(settings.METRICS_BIND, settings.METRICS_TOKEN) \
+        if settings.METRICS_BIND else None
     log.info("stream consumer started", extra={"event": "consume_started", "consumer": consumer.name,
-                                               "group": consumer.group})
+                                               "group": consumer.group, "metrics_bind": settings.METRICS_BIND})
     try:
         consumer.run(stopping)
     finally:
+        if stop_metrics is not None:
+            stop_metrics()
         log.info("stream consumer stopped", extra={"event": "consume_stopped", "applied": consumer.applied_entries,
                                                    "dead": consumer.dead_entries})
         redis.close()

@@ -1,8 +1,10 @@
 """From the buffer into Redis: the apply step and the flusher thread.
 
 `Applier.apply(writes)` groups writes per board, cuts each board's writes into chunks of APPLY_CHUNK_WRITES
-and sends one MULTI/EXEC per chunk holding the board's apply script (ranking/apply.py) and, for writes
-that came from the trade stream, the XACK of their entries in the last transaction of the call.
+and runs the board's apply script (ranking/apply.py) once per chunk: a script is atomic on its own (its
+run is the "EXEC" below). For writes that came from the trade stream, the last chunk's script and the XACK
+of their entries go in one MULTI/EXEC; on Redis Cluster, where the stream is another slot (and redis-py's
+cluster pipelines refuse EVALSHA), the XACK follows the last script instead.
 
 Exactly once, at every crash point (markers are set by the same script that adds, so there is no window
 between "marked" and "added"):
@@ -35,6 +37,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from .. import metrics
 from ..ranking.apply import APPLY_BOARD_BATCH_LUA, BoardWrite, build_board_batch, chunked
 from .buffer import Pending, WriteBuffer, count_by_source
 from .writes import Write
@@ -69,7 +72,7 @@ class Applier:
 
     def __init__(
         self, redis: Any, *, chunk_writes: int, marker_ttl: int, history_days: int,
-        ack_in_transaction: bool = True, crash_point: str = "",
+        ack_in_transaction: bool = True, crash_point: str = "", source: str = "http",
     ) -> None:
         self.redis = redis
         self.chunk_writes = chunk_writes
@@ -78,35 +81,61 @@ class Applier:
         self.ack_in_transaction = ack_in_transaction  # False on Redis Cluster: the stream is another slot
         self.crash_point = crash_point
         self.script = redis.register_script(APPLY_BOARD_BATCH_LUA)
+        self._duplicates = metrics.TRADES_DUPLICATE.labels(source)  # "http" (API writes) or "stream"
 
     def apply(self, writes: Sequence[Write], ack: StreamAck | None = None) -> int:
         """Apply every write (raises RedisError if any transaction failed: retrying is safe). Returns how
-        many (write, board) pairs counted, i.e. were not applied before."""
+        many (write, board) pairs counted, i.e. were not applied before. Records the flush metrics."""
+        started = time.perf_counter()
+        try:
+            counted, duplicates = self._apply(writes, ack)
+        except RedisError as exc:
+            metrics.FLUSH_FAILURES.labels(exc.__class__.__name__).inc()  # its caller counts the Redis error
+            raise
+        except Exception:
+            metrics.FLUSH_FAILURES.labels("internal_error").inc()
+            raise
+        if writes:
+            metrics.FLUSH_LATENCY.observe(time.perf_counter() - started)
+            metrics.FLUSH_BATCH_SIZE.observe(len(writes))
+            if duplicates:
+                self._duplicates.inc(duplicates)
+        return counted
+
+    def _apply(self, writes: Sequence[Write], ack: StreamAck | None) -> tuple[int, int]:
+        """(write, board) pairs counted, and writes found already applied (on their first board)."""
         per_board: dict[tuple[str, str], list[BoardWrite]] = defaultdict(list)
+        first_boards: set[tuple[str, str]] = set()  # a write's first board decides whether it is a duplicate
+        other_boards: set[tuple[str, str]] = set()
         for write in writes:
-            for inc in write.increments:
+            for position, inc in enumerate(write.increments):
                 board_write = BoardWrite(write.write_id, write.member, inc.amount, write.ts_ms)
                 per_board[(inc.board, inc.mode)].append(board_write)
+                (other_boards if position else first_boards).add((inc.board, inc.mode))
         transactions = [
             (board, mode, chunk)
             for (board, mode), board_writes in sorted(per_board.items())
             for chunk in chunked(board_writes, self.chunk_writes)
         ]
-        counted = 0
+        counted = duplicates = 0
         for number, (board, mode, chunk) in enumerate(transactions, start=1):
             is_last = number == len(transactions)
             batch = build_board_batch(board, mode, chunk, marker_ttl=self.marker_ttl, history_days=self.history_days)
-            with self.redis.pipeline(transaction=True) as pipe:
-                self.script(keys=batch.keys, args=batch.args, client=pipe)
-                if is_last and ack and self.ack_in_transaction:
+            if is_last and ack and self.ack_in_transaction:
+                with self.redis.pipeline(transaction=True) as pipe:
+                    self.script(keys=batch.keys, args=batch.args, client=pipe)
                     pipe.xack(ack.stream, ack.group, *ack.entry_ids)
-                replies = pipe.execute()
-            counted += int(replies[0])
+                    applied = int(pipe.execute()[0])
+            else:
+                applied = int(self.script(keys=batch.keys, args=batch.args))
+            counted += applied
+            if (board, mode) in first_boards and (board, mode) not in other_boards:
+                duplicates += len(chunk) - applied  # repeats inside the chunk included
             if number == 1 and not is_last:
                 crash_here(CRASH_BETWEEN_BOARDS, self.crash_point)
         if ack and ack.entry_ids and (not transactions or not self.ack_in_transaction):
             self.redis.xack(ack.stream, ack.group, *ack.entry_ids)
-        return counted
+        return counted, duplicates
 
 
 class Flusher:
@@ -187,6 +216,7 @@ class Flusher:
         try:
             self.applier.apply([item.write for item in batch])
         except RedisError as exc:
+            metrics.REDIS_ERRORS.labels("flush").inc()
             self.buffer.requeue(batch)
             if self.state != "degraded":
                 log.warning("flush failed; retrying with back-off", extra={"event": "flush_failed", "error": repr(exc)})

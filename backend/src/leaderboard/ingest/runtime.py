@@ -31,7 +31,7 @@ from typing import Any
 
 from flask import Flask, current_app
 
-from .. import defaults
+from .. import defaults, metrics
 from ..config import Settings, load_settings
 from ..redis_conn import connect
 from .buffer import BufferFull, Pending, WriteBuffer
@@ -74,16 +74,18 @@ class IngestRuntime:
             max_age_ms=settings.BUFFER_MAX_AGE_MS,
             retry_max_s=settings.FLUSH_RETRY_MAX_SECONDS,
             on_applied=release_to_wal(self.wal.release),
-            periodic=self._claim_periodically,
+            periodic=self._periodic,
             crash_point=crash_point,
         )
         self._last_claim = float("-inf")
+        self._accepted = metrics.TRADES_ACCEPTED.labels("http")
         self.started = False
         self.stopped = False
 
     def start(self) -> IngestRuntime:
         self.wal.open()
         self.claim_orphans()
+        self.publish_gauges()
         self.flusher.start()
         self.started = True
         return self
@@ -102,6 +104,7 @@ class IngestRuntime:
             raise
         self.buffer.add([Pending(write, segment) for write in writes])
         self.wal.wait_durable(position)
+        self._accepted.inc(len(writes))
 
     def ensure_room(self, count: int) -> None:
         """Raise BufferFull now if `count` more writes would not fit (for callers that must do something
@@ -120,9 +123,18 @@ class IngestRuntime:
             self.flusher.request_flush()
         return replayed
 
-    def _claim_periodically(self) -> None:
+    def _periodic(self) -> None:
+        """Run by the flusher thread between flushes (at least once a second)."""
         if time.monotonic() - self._last_claim >= defaults.WAL_CLAIM_INTERVAL_SECONDS:
             self.claim_orphans()
+        self.publish_gauges()
+
+    def publish_gauges(self) -> None:
+        """Buffer depth and WAL usage for /metrics: set from the flusher thread, never per write."""
+        segments, size = self.wal.usage()
+        metrics.BUFFER_DEPTH.set(self.buffer.pending)
+        metrics.WAL_SEGMENTS.set(segments)
+        metrics.WAL_BYTES.set(size)
 
     def drain(self, timeout: float = 10.0) -> bool:
         """Flush now and wait until everything buffered is in Redis (tests, tools)."""
@@ -136,6 +148,9 @@ class IngestRuntime:
         self.stopped = True
         flushed = self.flusher.stop(timeout)
         self.wal.close()
+        metrics.BUFFER_DEPTH.set(0)  # what is left is in the WAL for the next process, not in this buffer
+        metrics.WAL_SEGMENTS.set(0)
+        metrics.WAL_BYTES.set(0)
         if self._owns_redis:
             self.redis.close()
         log.info("ingest stopped", extra={"event": "ingest_stopped", "flushed_all": flushed,

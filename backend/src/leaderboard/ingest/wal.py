@@ -327,7 +327,11 @@ class WriteAheadLog:
 
     # --- introspection -------------------------------------------------------------------------------
     def pending_files(self) -> int:
+        return self.usage()[0]
+
+    def usage(self) -> tuple[int, int]:
+        """(segment files, bytes) this process holds on disk: its own and the ones it claimed."""
         with self._lock:
-            owners = [o for o in (self._owner, *self._claimed.values()) if o is not None]
-            return sum(len(o.segments) for o in owners)
+            segments = [s for o in (self._owner, *self._claimed.values()) if o is not None for s in o.segments]
+            return len(segments), sum(s.size for s in segments)
 

@@ -13,6 +13,7 @@ import math
 import os
 import signal
 import threading
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,7 +23,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from redis.exceptions import RedisError
 
-from .. import defaults
+from .. import defaults, metrics
 from ..clock import EPOCH, Clock, system_clock
 from ..config import Settings
 from ..ranking.boards import BoardRegistry
@@ -32,17 +33,30 @@ from .tasks import REFRESH, ROLLOVER, TASKS, WINDOWS, tick_of
 log = logging.getLogger(__name__)
 
 
+_OUTCOMES = {"ran": "ok", "locked": "skipped_locked", "done-elsewhere": "skipped_done"}  # metric label values
+
+
 def run_job(job: str, redis: Any, settings: Settings, clock: Clock = system_clock) -> str:
-    """One guarded run of `job` at the clock's now (what the scheduler calls on each tick)."""
-    now = clock()
-    boards = list(BoardRegistry(redis).all().values())
-    task = TASKS[job]
+    """One guarded run of `job` at the clock's now (what the scheduler calls on each tick). Counted in
+    leaderboard_job_runs by outcome; a run that did the work (or failed doing it) is timed too."""
+    started = time.perf_counter()
+    outcome = "error"
     try:
-        return guard.run_once(redis, job, tick_of(job, now, settings.REFRESH_SECONDS), now,
-                              lambda: task(redis, boards, now, settings))
+        now = clock()
+        boards = list(BoardRegistry(redis).all().values())
+        task = TASKS[job]
+        result = guard.run_once(redis, job, tick_of(job, now, settings.REFRESH_SECONDS), now,
+                                lambda: task(redis, boards, now, settings))
+        outcome = _OUTCOMES[result]
+        return result
     except RedisError as exc:
+        metrics.REDIS_ERRORS.labels("job").inc()
         log.warning("job failed: redis", extra={"event": "job_failed", "job": job, "error": repr(exc)})
         return "failed"
+    finally:
+        metrics.JOB_RUNS.labels(job, outcome).inc()
+        if outcome in ("ok", "error"):
+            metrics.JOB_DURATION.labels(job).observe(time.perf_counter() - started)
 
 
 def _aligned_start(now: datetime, seconds: int) -> datetime:
@@ -87,13 +101,18 @@ def run_scheduler(redis: Any, settings: Settings) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    log.info("scheduler started", extra={"event": "scheduler_started", "refresh_seconds": settings.REFRESH_SECONDS})
+    stop_metrics = metrics.serve_process_metrics(settings.METRICS_BIND, settings.METRICS_TOKEN) \
+        if settings.METRICS_BIND else None
+    log.info("scheduler started", extra={"event": "scheduler_started", "refresh_seconds": settings.REFRESH_SECONDS,
+                                         "metrics_bind": settings.METRICS_BIND})
     try:
         if not stopper:  # a signal before start means: do not start
             scheduler.start()  # blocks until shutdown
     finally:
         for thread in stopper:
             thread.join(timeout=defaults.SCHEDULER_STOP_TIMEOUT)
+        if stop_metrics is not None:
+            stop_metrics()
     log.info("scheduler stopped", extra={"event": "scheduler_stopped"})
     return 0
 

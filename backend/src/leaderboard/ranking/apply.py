@@ -4,8 +4,8 @@ Why a script: a MULTI/EXEC transaction cannot branch on an exactly-once marker, 
 check-then-write is not atomic. The script runs atomically inside Redis, so for every write it sets the
 marker `seen(board, write_id)` (SET NX EX) and counts the write only if the marker was new, in the same
 atomic unit as the increments. Every key it touches carries the board's hash tag `{board}`, so the script
-is legal on Redis Cluster. Callers send it inside a MULTI/EXEC (with a stream XACK when the writes came
-from a stream, see ingest/flusher.py).
+is legal on Redis Cluster. Callers run it on its own, or inside a MULTI/EXEC with a stream XACK when the
+writes came from a stream on a single Redis (see ingest/flusher.py).
 
 Inside the script, the writes whose markers were new are aggregated per (sorted set, member) before the
 sorted sets are touched: a batch of 500 trades by 20 traders costs 20 ZINCRBY per bucket, not 500. The

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 from redis.exceptions import RedisError
 
+from .. import metrics
 from . import keys
 from .periods import PERIODS
 
@@ -155,6 +156,7 @@ class BoardRegistry:
             raw = self.redis.hgetall(keys.boards_registry())
         except RedisError:
             if self._boards:
+                metrics.REDIS_ERRORS.labels("boards").inc()  # re-raised ones are counted by the caller
                 return self._boards  # Redis is down: the last known registry beats refusing every write
             raise
         if not raw:  # first start: the registry is declared, never implicit
