@@ -8,8 +8,8 @@ Tokens are minted with the service's own code and secret (env FUZZ_REDIS_URL / F
 from __future__ import annotations
 
 import os
-from urllib.parse import quote, urlencode
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import schemathesis
 
