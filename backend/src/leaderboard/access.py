@@ -35,6 +35,11 @@ def new_request_id() -> str:
     return f"{_id_prefix[1]}{next(_request_numbers):016x}"
 
 
+def safe_request_id(given: str) -> bool:
+    """A client's X-Request-ID is echoed only when it is a short token of safe characters."""
+    return bool(given) and _SAFE_REQUEST_ID.match(given) is not None
+
+
 def request_id() -> str:
     """This request's id (also usable from views and domain code that log)."""
     return str(g.get("request_id", ""))
@@ -43,7 +48,7 @@ def request_id() -> str:
 def _begin() -> None:
     g.request_started = time.perf_counter()
     given = request.headers.get(REQUEST_ID_HEADER, "")
-    g.request_id = given if given and _SAFE_REQUEST_ID.match(given) else new_request_id()
+    g.request_id = given if safe_request_id(given) else new_request_id()
 
 
 def _finish(response: Response) -> Response:

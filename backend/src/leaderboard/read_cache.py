@@ -72,6 +72,13 @@ class ReadCache:
             self._snapshots[(board.id, period)] = _Cached(snapshot, self._expiry(snapshot, now))
             return snapshot
 
+    def local_snapshot(self, board: Board, period: Period) -> Snapshot | None:
+        """This process's copy when `snapshot()` would serve it without asking Redis; else None."""
+        cached = self._snapshots.get((board.id, period))
+        if cached is not None and self._fresh(cached, period, self.clock()):
+            return cached.snapshot
+        return None
+
     def _serves(self, cached: _Cached, period: Period, now: datetime, at_least: datetime | None) -> bool:
         if at_least is not None and cached.snapshot.as_of < at_least:
             return False
