@@ -42,11 +42,11 @@ def plot(results: dict[str, Any]) -> dict[str, str]:
             ratios.append(scenario["ratio"] * 100)
     labels = ["http GET ceiling", "http POST ceiling", *names]
     values = [100.0, 100.0, *ratios]
-    fig, ax = plt.subplots(figsize=(8, 3.5))
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(labels) + 1.2))
     ax.barh(labels, values, color=["#999", "#999"] + ["#2a7" for _ in ratios])
     ax.axvline(100, color="k", lw=0.8)
     ax.set_xlabel("% of its ceiling measured in the same run")
-    ax.set_title("Throughput vs ceiling" + ("" if names else " (scenarios not yet available on this branch)"))
+    ax.set_title("Throughput vs its ceiling (HTTP: hello-world Flask; trades: redis-benchmark ZINCRBY -P16)")
     fig.tight_layout()
     files["throughput"] = "bench/results/throughput_vs_ceiling.png"
     fig.savefig(REPO / files["throughput"], dpi=100)
@@ -54,16 +54,22 @@ def plot(results: dict[str, Any]) -> dict[str, str]:
 
     sizes = results.get("scale", {}).get("sizes", [])
     if sizes:
-        fig, ax = plt.subplots(figsize=(8, 3.5))
+        fig, ax = plt.subplots(figsize=(8, 3.8))
         members = [s["members"] for s in sizes]
-        for label, key in (("rank p50", ("rank_client", "p50_us")), ("rank p99", ("rank_client", "p99_us")),
-                           ("around p50", ("around_client", "p50_us")), ("around p99", ("around_client", "p99_us"))):
-            ax.plot(members, [s[key[0]][key[1]] for s in sizes], marker="o", label=label)
+        for function, colour in (("rank", "#2a7"), ("around", "#27a"), ("top", "#a72")):
+            ax.plot(members, [s[function]["p50_us"] for s in sizes], marker="o", color=colour,
+                    label=f"{function} p50 (client)")
+            ax.plot(members, [s[function]["p99_us"] for s in sizes], marker="o", ls="--", color=colour,
+                    label=f"{function} p99 (client)")
+            ax.plot(members, [s[function]["server_us_per_call"] or 0 for s in sizes], marker="x", ls=":",
+                    color=colour, label=f"{function} in Redis (µs/call)")
+        ax.axhline(RANK_P99_TARGET_US, color="#c33", lw=0.8, label="1 ms")
         ax.set_xscale("log")
+        ax.set_yscale("log")
         ax.set_xlabel("members on the board")
-        ax.set_ylabel("µs per call (client round trip)")
-        ax.set_title("Rank / around-me Redis latency vs board size")
-        ax.legend()
+        ax.set_ylabel("µs per call")
+        ax.set_title("store.member_ranks / around / top latency vs board size")
+        ax.legend(fontsize=7, ncol=3)
         fig.tight_layout()
         files["latency"] = "bench/results/latency_vs_board_size.png"
         fig.savefig(REPO / files["latency"], dpi=100)
@@ -109,49 +115,77 @@ def markdown(results: dict[str, Any], plots: dict[str, str]) -> str:
                          f"| {_fmt(ceiling.get('p99_ms'), ' ms')} |")
         else:
             lines.append(f"| {name} | {ceiling['note']} | | |")
-    lines += ["", "## Scenarios", "", "| scenario | requests/s | trades/s | p50 | p99 | vs ceiling | non-2xx |",
-              "|---|---|---|---|---|---|---|"]
+    lines += ["", "## Scenarios", "",
+              "HTTP write scenarios: trades/s acknowledged (in the WAL) during the run, and end to end: acknowledged "
+              "and applied to Redis (run time plus the time the flushers took to catch up). Stream scenarios: from "
+              "the first XADD until every entry is acknowledged by the consumer group (acknowledged in the same "
+              "transaction that applies its last trades); `exact` = the all-volume total equals the trades' notional.",
+              "", "| scenario | requests/s | trades/s acknowledged | trades/s end to end | p50 | p99 | vs ceiling "
+              "| non-2xx |", "|---|---|---|---|---|---|---|---|"]
     for s in results["scenarios"]:
         if not s.get("available"):
-            lines.append(f"| {s['title']} | {s['note']} | | | | | |")
+            lines.append(f"| {s['title']} | {s['note']} | | | | | | |")
             continue
         ratio = f"{s['ratio'] * 100:.0f} % of {s['ceiling_name']}" if s.get("ratio") is not None else "-"
-        lines.append(f"| {s['title']} | {_fmt(s.get('requests_per_second'))} | {_fmt(s.get('trades_per_second'))} "
+        stream = s["name"].startswith("stream")
+        end_to_end = s.get("trades_per_second") if stream else s.get("applied_trades_per_second")
+        extra = f" (exact: {s.get('exact')})" if stream else ""
+        lines.append(f"| {s['title']} | {_fmt(s.get('requests_per_second'))} "
+                     f"| {'-' if stream else _fmt(s.get('trades_per_second'))} | {_fmt(end_to_end)}{extra} "
                      f"| {_fmt(s.get('p50_ms'), ' ms')} | {_fmt(s.get('p99_ms'), ' ms')} | {ratio} "
                      f"| {s.get('non_2xx', 0)} |")
+    mix = next((s for s in results["scenarios"] if s["name"] == "glb_mix" and s.get("available")), None)
+    if mix:
+        lines += ["", "go-leader-board mix, per part: " + "; ".join(
+            f"{name} {_fmt(part['requests_per_second'])} req/s (p99 {_fmt(part.get('p99_ms'), ' ms')})"
+            for name, part in mix["parts"].items())]
     lines += ["", "## Targets (from the issue)", ""]
     lines += [f"- {t}" for t in results["targets"]]
     if "throughput" in plots:
         lines += ["", f"![throughput vs ceiling]({plots['throughput']})"]
     scale = results.get("scale", {})
     if scale.get("sizes"):
-        lines += ["", "## Scale: rank and around-me at growing board sizes", "",
-                  "Redis calls the read path makes, timed from Python (one client, hiredis) and inside Redis "
-                  "(`INFO commandstats` µs/call; p99 bound from `LATENCY HISTOGRAM`).", "",
-                  "| members | rank p50 / p99 (client) | around p50 / p99 (client) | ZREVRANK µs/call (server) "
-                  "| ZREVRANK p99 ≤ (server) | ZREVRANGE µs/call (server) |", "|---|---|---|---|---|---|"]
+        lines += ["", "## Scale: the read path's functions at growing board sizes", "",
+                  "The board is grown through the real apply path (Applier + apply script: exactly-once markers, "
+                  "all-time, day and hour sets). Then `store.member_ranks` (one member), `store.around` (10 rows) and "
+                  "`store.top` (10 rows) are called from one Python client (hiredis): client round trip p50 / p99, and "
+                  "Redis' own time (`INFO commandstats` µs per call; p99 upper bound from `LATENCY HISTOGRAM`, "
+                  "power-of-two buckets) of the EVALSHA (rank, around) or ZREVRANGE (top) they run.", "",
+                  "| members | rank p50 / p99 client | rank in Redis: µs/call, p99 ≤ | around p50 / p99 client "
+                  "| around in Redis: µs/call, p99 ≤ | top p50 / p99 client | apply rate while growing |",
+                  "|---|---|---|---|---|---|---|"]
         for s in scale["sizes"]:
-            server, bound = s["server_us_per_call"], s["server_p99_us_bound"]
-            lines.append(
-                f"| {s['members']:,} | {_fmt(s['rank_client']['p50_us'])} / {_fmt(s['rank_client']['p99_us'])} µs "
-                f"| {_fmt(s['around_client']['p50_us'])} / {_fmt(s['around_client']['p99_us'])} µs "
-                f"| {_fmt(server.get('zrevrank'))} | {_fmt(bound.get('zrevrank'))} µs "
-                f"| {_fmt(server.get('zrevrange'))} |"
-            )
+            cells = []
+            for function in ("rank", "around", "top"):
+                f = s[function]
+                cells.append(f"{_fmt(f['p50_us'])} / {_fmt(f['p99_us'])} µs")
+                if function != "top":
+                    cells.append(f"{_fmt(f['server_us_per_call'])}, ≤ {_fmt(f['server_p99_us_bound'])} µs")
+            lines.append(f"| {s['members']:,} | " + " | ".join(cells)
+                         + f" | {_fmt(s['populate_writes_per_second'])} writes/s |")
         mem = scale.get("memory") or {}
         if mem:
-            lines += ["", f"Memory: {mem['bytes_per_member']:.0f} bytes per member in a {mem['members']:,}-member "
-                          f"sorted set (member names like `{mem['member_name']}`; INFO memory before/after)."]
+            lines += ["", f"Memory at {mem['members']:,} members (names like `{mem['member_name']}`): the all-time "
+                          f"sorted set takes {mem['sorted_set_bytes_per_member']:.0f} bytes per member "
+                          "(`MEMORY USAGE`); "
+                          f"everything one member's write costs through the apply path (all-time, day and hour sets "
+                          f"and its exactly-once marker) is {mem['total_bytes_per_member']:.0f} bytes per member "
+                          f"(`INFO memory` before/after)."]
         if "latency" in plots:
             lines += ["", f"![latency vs board size]({plots['latency']})"]
     flush = results.get("flush", {})
-    lines += ["", "## Flush cost by batch size", ""]
-    if flush.get("note"):
-        lines.append(flush["note"])
     if flush.get("batches"):
-        lines += ["", "| trades per MULTI/EXEC | median | max | trades/s |", "|---|---|---|---|"]
+        lines += ["", "## Flush time by batch size (the real Applier)", "",
+                  f"One flush of N buffered trades (each on SOL: symbol board and all-volume; traders Zipf-active) "
+                  f"through `Applier.apply`: as the service does it (at most {flush['chunk_writes']} writes per board "
+                  f"per MULTI/EXEC) and with the whole flush in one transaction per board (how long one EXEC blocks "
+                  f"Redis as N grows).", "",
+                  "| trades per flush | chunked: median / max | chunked: trades/s | one EXEC per board: median / max "
+                  "| one EXEC: trades/s |", "|---|---|---|---|---|"]
         for b in flush["batches"]:
-            lines.append(f"| {b['batch']:,} | {b['median_ms']:.2f} ms | {b['max_ms']:.2f} ms "
-                         f"| {_fmt(b['trades_per_second'])} |")
+            c, o = b["chunked"], b["one_exec"]
+            lines.append(f"| {b['batch']:,} | {c['median_ms']:.2f} / {c['max_ms']:.2f} ms | "
+                         f"{_fmt(c['trades_per_second'])} | {o['median_ms']:.2f} / {o['max_ms']:.2f} ms "
+                         f"| {_fmt(o['trades_per_second'])} |")
     lines += ["", "## Commands", "", "```", *results["commands"], "```", ""]
     return "\n".join(lines)

@@ -95,8 +95,17 @@ def has_command(name: str) -> bool:
     return result.returncode == 0
 
 
+CONSUMER_READ_ENTRIES = "10"  # CONSUMER_COUNT of the bench consumers: 10 entries of 1,000 trades per read, so
+# several consumers share a burst instead of the first one taking all of it
+
+
 @contextlib.contextmanager
-def consumer(redis_url: str, data_dir: Path) -> Iterator[subprocess.Popen[bytes]]:
-    env = service_env(redis_url, data_dir, free_port())
-    with process([sys.executable, "-m", "leaderboard", "consume"], env) as proc:
-        yield proc
+def consumers(redis_url: str, data_dir: Path, count: int) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """`count` stream consumers (`leaderboard consume`) in one group, idle and reading when this yields."""
+    env = {**service_env(redis_url, data_dir, free_port()), "CONSUMER_COUNT": CONSUMER_READ_ENTRIES,
+           "CONSUMER_BLOCK_MS": "100"}
+    with contextlib.ExitStack() as stack:
+        procs = [stack.enter_context(process([sys.executable, "-m", "leaderboard", "consume", "--name", f"bench-{n}"],
+                                             env)) for n in range(count)]
+        time.sleep(3)  # started and blocked in XREADGROUP
+        yield procs

@@ -18,7 +18,7 @@ __version__ = "0.1.0"
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. `config` overrides environment settings (tests pass their own)."""
     from . import access, errors, extensions, metrics, redis_conn, security
-    from .api import auth, compat, health, leaderboards, openapi, ui
+    from .api import auth, compat, fast_path, health, leaderboards, openapi, ui
     from .api import scores as scores_api
     from .api import trades as trades_api
     from .config import load_settings
@@ -58,4 +58,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(scores_api.bp)
     ingest_runtime.init_app(app)
     app.register_blueprint(ui.bp)  # last: its catch-all must not shadow API routes
+    fast_path.init_app(app)  # the cached first page of a top list, answered before Flask when it can be
     return app

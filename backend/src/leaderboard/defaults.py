@@ -30,6 +30,7 @@ REGISTER_RATE_LIMIT = "20 per hour"  # registrations per client address
 WRITE_RATE_LIMIT = "100 per second"  # write requests per account (token subject), shared by all write endpoints
 WRITE_RATE_LIMIT_EXEMPT_ROLES = ("service",)  # roles the write limit skips (venue back-ends, the producer)
 REVOCATION_CACHE_SECONDS = 2.0  # how long a worker may trust "token not revoked" (revocation bound)
+TOKEN_CACHE_MAX_ENTRIES = 10_000  # verified access tokens a worker remembers, so a signature is checked once
 
 # --- Write path ---
 MAX_BATCH = 1000  # trades per request
@@ -66,6 +67,7 @@ HISTORY_DAYS = 30  # days an archived day board stays readable
 MEMBER_CACHE_SECONDS = 1.0  # micro-cache of member views per worker
 MAX_MEMBER_IDS = 100  # ids in one GET .../members?ids= request
 MEMBER_CACHE_MAX_ENTRIES = 10_000  # member views a worker keeps before it drops its micro-cache
+RENDERED_PAGES_MAX_ENTRIES = 1000  # first pages of top lists a worker keeps rendered (JSON bytes) per snapshot
 SNAPSHOT_GRACE_SECONDS = 2  # a worker keeps a snapshot this long past its next refresh (scheduler's work time)
 SNAPSHOT_RECHECK_SECONDS = 1  # shortest time a worker keeps a snapshot copy before asking Redis again
 SNAPSHOT_MAX_AGE_REFRESHES = 3  # a stored snapshot older than this many refreshes is rebuilt live

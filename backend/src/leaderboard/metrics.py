@@ -181,9 +181,16 @@ def serve_process_metrics(bind: str, token: str) -> Callable[[], None]:
     return stop
 
 
+_request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}  # labelled children, looked up once
+
+
 def record_request(route: str, method: str, status: int, seconds: float) -> None:
-    HTTP_REQUESTS.labels(route, method, str(status)).inc()
-    HTTP_LATENCY.labels(route, method).observe(seconds)
+    children = _request_children.get((route, method, status))
+    if children is None:  # routes x methods x statuses: bounded (unmatched paths share one route label)
+        children = (HTTP_REQUESTS.labels(route, method, str(status)), HTTP_LATENCY.labels(route, method))
+        _request_children[(route, method, status)] = children
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def init_app(app: Flask) -> None:

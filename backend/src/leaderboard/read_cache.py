@@ -46,6 +46,7 @@ class ReadCache:
         self._lock = threading.Lock()
         self._snapshots: dict[tuple[str, Period], _Cached] = {}
         self._members: dict[Hashable, tuple[datetime, Any]] = {}
+        self._pages: dict[Hashable, tuple[Snapshot, datetime, bytes]] = {}
 
     def next_refresh_at(self, snapshot: Snapshot) -> datetime:
         return snapshot.as_of + self.refresh
@@ -71,6 +72,13 @@ class ReadCache:
                                headers={"Retry-After": str(defaults.READ_RETRY_AFTER_SECONDS)}) from None
             self._snapshots[(board.id, period)] = _Cached(snapshot, self._expiry(snapshot, now))
             return _served(snapshot, now)
+
+    def local_snapshot(self, board: Board, period: Period) -> Snapshot | None:
+        """This process's copy when `snapshot()` would serve it without asking Redis; else None."""
+        cached = self._snapshots.get((board.id, period))
+        if cached is not None and self._fresh(cached, period, self.clock()):
+            return cached.snapshot
+        return None
 
     def _serves(self, cached: _Cached, period: Period, now: datetime, at_least: datetime | None) -> bool:
         if at_least is not None and cached.snapshot.as_of < at_least:
@@ -105,11 +113,24 @@ class ReadCache:
         self._members[key] = (now + self.member_ttl, value)
         return value
 
+    def rendered_page(self, key: Hashable, snapshot: Snapshot, resets_at: datetime) -> bytes | None:
+        """A page rendered from exactly this snapshot object for the same day, else None."""
+        hit = self._pages.get(key)
+        if hit is None or hit[0] is not snapshot or hit[1] != resets_at:
+            return None
+        return hit[2]
+
+    def keep_rendered_page(self, key: Hashable, snapshot: Snapshot, resets_at: datetime, body: bytes) -> None:
+        if len(self._pages) >= defaults.RENDERED_PAGES_MAX_ENTRIES:
+            self._pages.clear()  # bounded memory; a miss only costs one rendering
+        self._pages[key] = (snapshot, resets_at, body)
+
     def clear(self) -> None:
         """Forget every copy (tests; an operator's reset)."""
         with self._lock:
             self._snapshots.clear()
             self._members.clear()
+            self._pages.clear()
 
 
 def _served(snapshot: Snapshot, now: datetime) -> Snapshot:

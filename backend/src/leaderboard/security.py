@@ -38,9 +38,17 @@ CORS_EXPOSE_HEADERS = ["Retry-After", "X-Request-ID", "X-RateLimit-Limit", "X-Ra
 CORS_MAX_AGE_SECONDS = 600
 
 
+_SECURITY_ITEMS = list(SECURITY_HEADERS.items())
+_SECURITY_NAMES = frozenset(name.lower() for name in SECURITY_HEADERS)
+
+
 def _add_security_headers(response: Response) -> Response:
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
+    """Every security header the response does not set itself (one extend: this runs on every request)."""
+    present = {name.lower() for name, _value in response.headers}
+    if present.isdisjoint(_SECURITY_NAMES):
+        response.headers.extend(_SECURITY_ITEMS)
+    else:
+        response.headers.extend([(name, value) for name, value in _SECURITY_ITEMS if name.lower() not in present])
     return response
 
 

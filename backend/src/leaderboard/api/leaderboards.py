@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, Response, current_app, request
 from flask.blueprints import BlueprintSetupState
 
 from ..auth.guards import roles_required
@@ -166,6 +166,8 @@ def top_list(board_id: str) -> Any:
     period = period_arg()
     limit = limit_arg()
     cursor = cursor_arg(board.id, period.value)
+    if cursor is None:
+        return Response(reads().first_page_json(board, period, limit), mimetype="application/json")
     return json_response(reads().top_page(board, period, limit, cursor))
 
 

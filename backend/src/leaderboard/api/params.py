@@ -18,7 +18,7 @@ from ..read_cache import get_read_cache
 from ..redis_conn import get_redis
 
 MEMBER_ID_PATTERN = re.compile(r"^[^\s,/]{1,128}$")  # any printable id without spaces, commas or slashes
-_REGISTRY_KEY = "leaderboard.boards"
+REGISTRY_KEY = "leaderboard.boards"  # app.extensions key of the board registry
 
 
 def reads() -> Reads:
@@ -28,9 +28,9 @@ def reads() -> Reads:
 
 
 def get_boards() -> BoardRegistry:
-    registry: BoardRegistry | None = current_app.extensions.get(_REGISTRY_KEY)
+    registry: BoardRegistry | None = current_app.extensions.get(REGISTRY_KEY)
     if registry is None:
-        registry = current_app.extensions.setdefault(_REGISTRY_KEY, BoardRegistry(get_redis()))
+        registry = current_app.extensions.setdefault(REGISTRY_KEY, BoardRegistry(get_redis()))
     return registry
 
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
+from flask import current_app, g, request
 from flask_jwt_extended import get_jwt, verify_jwt_in_request
 
+from .. import defaults
 from ..errors import ApiError
+from ..extensions import revocations
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -19,7 +24,7 @@ def roles_required(*roles: str) -> Callable[[F], F]:
     def decorator(view: F) -> F:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            verify_jwt_in_request()
+            verify_access_token()
             if roles and get_jwt().get("role") not in roles:
                 raise ApiError(403, "forbidden", f"This needs the {' or '.join(roles)} role.")
             return view(*args, **kwargs)
@@ -39,3 +44,60 @@ def can_post_for(user_id: str) -> bool:
     """A trader posts only for itself; service and admin accounts post for anyone."""
     username, role = caller()
     return role in ("service", "admin") or username == user_id
+
+
+class VerifiedTokens:
+    """Access tokens this worker verified, by their exact text, so a client that sends the same token on every
+    request pays for the signature check (flask-jwt-extended decodes a token several times per request) once.
+
+    A hit is trusted only while the token has not expired (`exp`, checked on every request) and is not revoked:
+    the revocation list is asked on every request, and it caches a "not revoked" answer no longer than
+    REVOCATION_CACHE_SECONDS, so revocation keeps its stated bound. Bounded: past `max_entries` the oldest
+    entries go first."""
+
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max_entries
+        self._claims: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}  # token -> (claims, header)
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        found = self._claims.get(token)
+        if found is None or found[0]["exp"] <= time.time():
+            return None
+        return found
+
+    def put(self, token: str, claims: dict[str, Any], header: dict[str, Any]) -> None:
+        with self._lock:
+            while len(self._claims) >= self.max_entries:
+                self._claims.pop(next(iter(self._claims)))
+            self._claims[token] = (claims, header)
+
+
+_VERIFIED_KEY = "leaderboard.verified_tokens"
+_BEARER = "Bearer "
+
+
+def _verified_tokens() -> VerifiedTokens:
+    cache: VerifiedTokens | None = current_app.extensions.get(_VERIFIED_KEY)
+    if cache is None:
+        cache = current_app.extensions.setdefault(_VERIFIED_KEY, VerifiedTokens(defaults.TOKEN_CACHE_MAX_ENTRIES))
+    return cache
+
+
+def verify_access_token() -> None:
+    """`verify_jwt_in_request()` for an access token in the Authorization header, through VerifiedTokens.
+    Anything unusual (no or odd header, unknown, expired or revoked token) takes flask-jwt-extended's full
+    path, which raises the errors its loaders turn into 401s."""
+    header = request.headers.get("Authorization", "")
+    token = header[len(_BEARER):] if header.startswith(_BEARER) else ""
+    cache = _verified_tokens()
+    hit = cache.get(token) if token else None
+    if hit is not None and not revocations().is_revoked(hit[0]):
+        g._jwt_extended_jwt_user = None  # what flask-jwt-extended stores without a user_lookup_loader
+        g._jwt_extended_jwt_header = hit[1]
+        g._jwt_extended_jwt = hit[0]
+        g._jwt_extended_jwt_location = "headers"
+        return
+    verify_jwt_in_request()
+    if token and g.get("_jwt_extended_jwt_location") == "headers" and g._jwt_extended_jwt.get("type") == "access":
+        cache.put(token, g._jwt_extended_jwt, g._jwt_extended_jwt_header)

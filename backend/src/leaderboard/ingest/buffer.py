@@ -12,8 +12,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from .writes import Write
 
@@ -26,14 +25,19 @@ class BufferFull(Exception):
         self.retry_after = retry_after
 
 
-@dataclass(frozen=True)
-class Pending:
+class Pending(NamedTuple):
     """A buffered write and its `source`: what to release once it is in Redis (a WAL segment for API
-    writes; a stream entry id for the stream consumer)."""
+    writes; a stream entry id for the stream consumer), and when it was queued (time.monotonic())."""
 
     write: Write
     source: Any
-    added_at: float = field(default_factory=time.monotonic)
+    added_at: float
+
+
+def pending_items(writes: Iterable[Write], source: Any) -> list[Pending]:
+    """`writes` from one `source`, queued now."""
+    now = time.monotonic()
+    return [Pending(write, source, now) for write in writes]
 
 
 class WriteBuffer:
@@ -44,6 +48,7 @@ class WriteBuffer:
         self._reserved = 0
         self._in_flight = 0
         self._cond = threading.Condition()
+        self._wake_at = 1  # queued writes that end the flusher's wait (set by wait_ready)
 
     @property
     def pending(self) -> int:
@@ -76,13 +81,17 @@ class WriteBuffer:
         with self._cond:
             if reserved:
                 self._reserved -= len(items)
+            was_empty = not self._items
             self._items.extend(items)
-            self._cond.notify_all()
+            # the flusher's deadline only moves when the queue was empty; otherwise wake it at its size limit
+            if was_empty or len(self._items) >= self._wake_at:
+                self._cond.notify_all()
 
     def wait_ready(self, max_items: int, max_age_s: float, timeout: float, force: threading.Event) -> None:
         """Block until `max_items` are queued, the oldest is `max_age_s` old, `force` is set, or `timeout`."""
         deadline = time.monotonic() + timeout
         with self._cond:
+            self._wake_at = max_items
             while not force.is_set():
                 now = time.monotonic()
                 if len(self._items) >= max_items:

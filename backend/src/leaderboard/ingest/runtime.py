@@ -34,7 +34,7 @@ from flask import Flask, current_app
 from .. import defaults, metrics
 from ..config import Settings, load_settings
 from ..redis_conn import connect
-from .buffer import BufferFull, Pending, WriteBuffer
+from .buffer import BufferFull, WriteBuffer, pending_items
 from .flusher import Applier, Flusher, release_to_wal
 from .wal import WriteAheadLog
 from .writes import Write
@@ -102,7 +102,7 @@ class IngestRuntime:
         except BaseException:
             self.buffer.cancel(len(writes))
             raise
-        self.buffer.add([Pending(write, segment) for write in writes])
+        self.buffer.add(pending_items(writes, segment))
         self.wal.wait_durable(position)
         self._accepted.inc(len(writes))
 
@@ -117,7 +117,7 @@ class IngestRuntime:
         self._last_claim = time.monotonic()
         replayed = 0
         for segment, writes in self.wal.claim_orphans():
-            self.buffer.add([Pending(write, segment) for write in writes], reserved=False)
+            self.buffer.add(pending_items(writes, segment), reserved=False)
             replayed += len(writes)
         if replayed:
             self.flusher.request_flush()

@@ -29,6 +29,8 @@ SIDES = ("buy", "sell")
 _EXACT = Context(prec=60)  # enough digits that quantity x price is never rounded before we round it
 # minor-unit decimals of the boards a trade adds to (the volume boards are declared with the defaults)
 _VOLUME_DECIMALS = {board.id: board.decimals for board in default_boards() if board.kind != "game"}
+# a symbol board -> the minor-unit decimals its trades' notional is counted in (its own and all-volume's)
+_NOTIONAL_DECIMALS = {board: max(places, _VOLUME_DECIMALS["all-volume"]) for board, places in _VOLUME_DECIMALS.items()}
 
 
 class InvalidWrite(ValueError):
@@ -56,6 +58,27 @@ def validate_id(value: Any, field: str) -> str:
 
 def parse_positive_decimal(value: Any, field: str, max_decimals: int, max_value: int) -> Decimal:
     """A JSON number or decimal string as an exact Decimal in (0, max_value] with <= max_decimals digits."""
+    units, scale = decimal_units(value, field, max_decimals, max_value)
+    return Decimal(units).scaleb(-scale)
+
+
+def decimal_units(value: Any, field: str, max_decimals: int, max_value: int) -> tuple[int, int]:
+    """A JSON number or decimal string in (0, max_value] with <= max_decimals digits, as exact integers
+    (units, scale): value = units / 10**scale, with no trailing zero digits in the fraction. Decimal strings,
+    what the service's clients send, are read without Decimal arithmetic (the hot path of every trade)."""
+    if isinstance(value, str):
+        if not DECIMAL_TEXT.match(value):
+            raise InvalidWrite(field, 'must be a plain decimal string like "12.5" (no sign, exponent or spaces)')
+        whole, _, fraction = value.partition(".")
+        fraction = fraction.rstrip("0")
+        units, scale = int(whole + fraction), len(fraction)
+        if units <= 0:
+            raise InvalidWrite(field, "must be positive")
+        if units > max_value * 10**scale:
+            raise InvalidWrite(field, f"must be at most {max_value}")
+        if scale > max_decimals:
+            raise InvalidWrite(field, f"has {scale} decimals; at most {max_decimals} allowed")
+        return units, scale
     if isinstance(value, bool):
         raise InvalidWrite(field, "must be a number or a decimal string, not a boolean")
     if isinstance(value, int):
@@ -64,10 +87,6 @@ def parse_positive_decimal(value: Any, field: str, max_decimals: int, max_value:
         if not math.isfinite(value):
             raise InvalidWrite(field, "must be finite")
         number = Decimal(repr(value))  # the shortest text that round-trips: 0.1 -> "0.1", not the binary value
-    elif isinstance(value, str):
-        if not DECIMAL_TEXT.match(value):
-            raise InvalidWrite(field, 'must be a plain decimal string like "12.5" (no sign, exponent or spaces)')
-        number = Decimal(value)
     else:
         raise InvalidWrite(field, "must be a number or a decimal string")
     if not number.is_finite() or number <= 0:
@@ -78,7 +97,7 @@ def parse_positive_decimal(value: Any, field: str, max_decimals: int, max_value:
     decimals = max(0, -exponent) if isinstance(exponent, int) else 0
     if decimals > max_decimals:
         raise InvalidWrite(field, f"has {decimals} decimals; at most {max_decimals} allowed")
-    return number
+    return int(number.scaleb(decimals, _EXACT)), decimals
 
 
 def to_minor_units(amount: Decimal, decimals: int) -> int:
@@ -87,6 +106,16 @@ def to_minor_units(amount: Decimal, decimals: int) -> int:
         return int(amount.scaleb(decimals, _EXACT).quantize(Decimal(1), rounding=ROUND_HALF_UP, context=_EXACT))
     except InvalidOperation as exc:  # pragma: no cover - amounts are bounded before this
         raise InvalidWrite("notional", "cannot be represented") from exc
+
+
+def product_minor_units(a: tuple[int, int], b: tuple[int, int], decimals: int) -> int:
+    """(units, scale) x (units, scale) rounded half-up to 10^-decimals, in integers: exact like Decimal, and
+    the same result as to_minor_units of the exact product (both factors are positive)."""
+    product, scale = a[0] * b[0], a[1] + b[1]
+    if scale <= decimals:
+        return product * 10 ** (decimals - scale)
+    divisor = 10 ** (scale - decimals)
+    return (product + divisor // 2) // divisor
 
 
 def parse_event_time(value: Any, now: datetime, max_future_skew_s: int, field: str = "ts") -> int:
@@ -116,13 +145,14 @@ def parse_event_time(value: Any, now: datetime, max_future_skew_s: int, field: s
     return ts_ms
 
 
-def parse_trade(raw: Any, now: datetime, max_future_skew_s: int, max_notional_minor: int) -> Trade:
-    """One trade object -> Trade, or InvalidWrite naming the first bad field."""
+def parse_trade(raw: Any, now: datetime, max_future_skew_s: int, max_notional_minor: int,
+                now_ms: int | None = None) -> Trade:
+    """One trade object -> Trade, or InvalidWrite naming the first bad field. `now_ms`: `now` in epoch
+    milliseconds, when the caller (a batch) has it already."""
     if not isinstance(raw, dict):
         raise InvalidWrite("trade", "must be a JSON object")
-    unknown = sorted(set(raw) - TRADE_FIELDS)
-    if unknown:
-        raise InvalidWrite(unknown[0], "unknown field")
+    if not TRADE_FIELDS.issuperset(raw):
+        raise InvalidWrite(sorted(set(raw) - TRADE_FIELDS)[0], "unknown field")
     for name in REQUIRED_TRADE_FIELDS:
         if name not in raw:
             raise InvalidWrite(name, "is required")
@@ -133,13 +163,11 @@ def parse_trade(raw: Any, now: datetime, max_future_skew_s: int, max_notional_mi
         raise InvalidWrite("symbol", f"must be one of {', '.join(SYMBOLS)}")
     if raw["side"] not in SIDES:
         raise InvalidWrite("side", "must be 'buy' or 'sell'")
-    quantity = parse_positive_decimal(
-        raw["quantity"], "quantity", symbol.quantity_decimals, defaults.MAX_TRADE_QUANTITY
-    )
-    price = parse_positive_decimal(raw["price"], "price", symbol.price_decimals, defaults.MAX_TRADE_PRICE)
-    ts_ms = parse_event_time(raw.get("ts"), now, max_future_skew_s)
-    notional = _EXACT.multiply(quantity, price)
-    minor = to_minor_units(notional, max(_VOLUME_DECIMALS[symbol.board], _VOLUME_DECIMALS["all-volume"]))
+    quantity = decimal_units(raw["quantity"], "quantity", symbol.quantity_decimals, defaults.MAX_TRADE_QUANTITY)
+    price = decimal_units(raw["price"], "price", symbol.price_decimals, defaults.MAX_TRADE_PRICE)
+    ts = raw.get("ts")
+    ts_ms = now_ms if ts is None and now_ms is not None else parse_event_time(ts, now, max_future_skew_s)
+    minor = product_minor_units(quantity, price, _NOTIONAL_DECIMALS[symbol.board])
     if minor > max_notional_minor:
         raise InvalidWrite("notional", f"quantity x price is above the limit of {max_notional_minor} minor units")
     return Trade(trade_id, trader_id, symbol.symbol, raw["side"], ts_ms, minor)
@@ -164,9 +192,10 @@ def parse_trades(body: Any, now: datetime, max_batch: int, max_future_skew_s: in
     """Every trade of a body, or InvalidWrite for the first bad one (with its index in a batch)."""
     items, is_batch = trade_items(body, max_batch)
     trades = []
+    now_ms = epoch_ms(now)
     for index, item in enumerate(items):
         try:
-            trades.append(parse_trade(item, now, max_future_skew_s, max_notional))
+            trades.append(parse_trade(item, now, max_future_skew_s, max_notional, now_ms))
         except InvalidWrite as exc:
             if is_batch:
                 raise InvalidWrite(exc.field, exc.reason, index) from None

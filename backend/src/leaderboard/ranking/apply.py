@@ -21,10 +21,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import keys
 from .periods import day_bucket, day_bucket_expiry, hour_bucket, hour_bucket_expiry
+
+MS_PER_HOUR = 3_600_000
 
 APPLY_BOARD_BATCH_LUA = """
 -- KEYS[1..z]        the board's sorted sets this batch touches; KEYS[1] is the all-time set,
@@ -78,8 +80,7 @@ return counted
 """
 
 
-@dataclass(frozen=True)
-class BoardWrite:
+class BoardWrite(NamedTuple):
     """One write's contribution to one board: `amount` minor units for `member` at event time `ts_ms`."""
 
     write_id: str
@@ -118,6 +119,8 @@ def build_board_batch(
     markers: list[str] = []
     rows: list[Any] = []
     seen_ids: set[str] = set()
+    by_hour: dict[int, tuple[int, int]] = {}  # event hour (epoch ms // 1h) -> (day set index, hour set index)
+    marker_prefix = keys.seen(board, "")
 
     def index_of(key: str, expire_at: int) -> int:
         if expire_at <= now_s:
@@ -128,16 +131,22 @@ def build_board_batch(
             set_index[key] = len(set_keys)  # Lua indexes from 1
         return set_index[key]
 
+    def bucket_indexes(hour_number: int) -> tuple[int, int]:
+        ts = datetime.fromtimestamp(hour_number * 3600, UTC)
+        day, hour = day_bucket(ts), hour_bucket(ts)
+        return (index_of(keys.day(board, day), int(day_bucket_expiry(day, history_days).timestamp())),
+                index_of(keys.hour(board, hour), int(hour_bucket_expiry(hour).timestamp())))
+
     for write in writes:
         if write.write_id in seen_ids:
             continue
         seen_ids.add(write.write_id)
-        ts = datetime.fromtimestamp(write.ts_ms / 1000, UTC)
-        day, hour = day_bucket(ts), hour_bucket(ts)
-        day_index = index_of(keys.day(board, day), int(day_bucket_expiry(day, history_days).timestamp()))
-        hour_index = index_of(keys.hour(board, hour), int(hour_bucket_expiry(hour).timestamp()))
-        markers.append(keys.seen(board, write.write_id))
-        rows.extend((write.member, write.amount, day_index, hour_index))
+        hour_number = write.ts_ms // MS_PER_HOUR
+        indexes = by_hour.get(hour_number)
+        if indexes is None:
+            indexes = by_hour[hour_number] = bucket_indexes(hour_number)
+        markers.append(marker_prefix + write.write_id)
+        rows.extend((write.member, write.amount, *indexes))
     args: list[Any] = [len(set_keys), len(markers), mode, marker_ttl, *expiries, *rows]
     return BoardBatch(board, set_keys + markers, args, len(markers))
 

@@ -1,0 +1,119 @@
+"""The hottest read answered before Flask: the first page of a top list (the dashboard's poll,
+`GET /v1/leaderboards/<board>?period=&limit=` without a cursor).
+
+The Flask view renders that page once per snapshot and keeps the JSON bytes in this process's read cache
+(`Reads.first_page_json`). When a request for it arrives and this process already holds, in memory, a fresh
+snapshot of that board period and the page rendered from it for today, this WSGI middleware answers with those
+bytes and the headers every response gets (request id, security headers), records the request metric and the
+access log line, and never enters Flask or Redis. Anything else (another route or method, a cursor, an unknown
+parameter or board, a CORS request when origins are configured, no fresh copy or rendering) goes to Flask
+unchanged, so every rule and error of the API stays in one place. Measured: BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qsl
+
+from flask import Flask
+from redis.exceptions import RedisError
+
+from .. import metrics
+from ..access import REQUEST_ID_HEADER, new_request_id, safe_request_id
+from ..access import log as access_log
+from ..ranking.periods import Period, next_midnight
+from ..read_cache import EXTENSION_KEY as READ_CACHE_KEY
+from ..read_cache import ReadCache
+from ..security import SECURITY_HEADERS
+from .params import REGISTRY_KEY
+
+PREFIX = "/v1/leaderboards/"
+ROUTE = "/v1/leaderboards/<board_id>"  # the Flask route's rule: one metrics label for both paths
+QUERY_CACHE_MAX_ENTRIES = 1000  # distinct query strings whose parse this process remembers
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class FirstPageFastPath:
+    def __init__(self, app: Flask, wsgi_app: WsgiApp) -> None:
+        self.app = app
+        self.wsgi_app = wsgi_app
+        settings = app.config["SETTINGS"]
+        self.default_limit = settings.DEFAULT_LIMIT
+        self.max_limit = settings.MAX_LIMIT
+        self.cors = bool(settings.CORS_ORIGINS)
+        self.access_log = settings.ACCESS_LOG
+        self.extra_headers = [*SECURITY_HEADERS.items(), *app.config.get("SWAGGER", {}).get("headers", [])]
+        self.queries: dict[str, tuple[Period, int] | None] = {}
+        self.served = 0  # requests answered here (tests, curiosity)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        started = time.perf_counter()
+        body = self._cached_body(environ)
+        if body is None:
+            return self.wsgi_app(environ, start_response)
+        given = environ.get("HTTP_X_REQUEST_ID", "")
+        request_id = given if safe_request_id(given) else new_request_id()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
+                                  (REQUEST_ID_HEADER, request_id), *self.extra_headers])
+        seconds = time.perf_counter() - started
+        metrics.record_request(ROUTE, "GET", 200, seconds)
+        if self.access_log and access_log.isEnabledFor(logging.INFO):
+            path = environ.get("PATH_INFO", "")
+            access_log.info("GET %s 200", path, extra={
+                "event": "http_request", "request_id": request_id, "method": "GET", "route": ROUTE,
+                "path": path[:256], "status": 200, "latency_ms": round(seconds * 1000, 3)})
+        self.served += 1
+        return [body]
+
+    def _cached_body(self, environ: dict[str, Any]) -> bytes | None:
+        path = environ.get("PATH_INFO", "")
+        if environ.get("REQUEST_METHOD") != "GET" or not path.startswith(PREFIX):
+            return None
+        board_id = path[len(PREFIX):]
+        if not board_id or "/" in board_id or (self.cors and "HTTP_ORIGIN" in environ):
+            return None
+        query = self._query(environ.get("QUERY_STRING", ""))
+        cache: ReadCache | None = self.app.extensions.get(READ_CACHE_KEY)
+        registry = self.app.extensions.get(REGISTRY_KEY)
+        if query is None or cache is None or registry is None:
+            return None
+        try:
+            board = registry.get(board_id)
+        except RedisError:
+            return None
+        if board is None:
+            return None
+        period, limit = query
+        snapshot = cache.local_snapshot(board, period)
+        if snapshot is None:
+            return None
+        return cache.rendered_page((board.id, board.decimals, period, limit), snapshot, next_midnight(cache.clock()))
+
+    def _query(self, raw: str) -> tuple[Period, int] | None:
+        """(period, limit) of a query string with only those two, valid; None sends the request to Flask."""
+        if raw in self.queries:
+            return self.queries[raw]
+        parsed: tuple[Period, int] | None = None
+        try:
+            pairs = parse_qsl(raw, keep_blank_values=True, strict_parsing=bool(raw))
+        except ValueError:
+            pairs = [("", "")]
+        names = [name for name, _value in pairs]
+        values = dict(pairs)
+        if len(names) == len(values) and set(values) <= {"period", "limit"}:
+            limit_text = values.get("limit", str(self.default_limit))
+            if values.get("period", "day") in Period._value2member_map_ and limit_text.isascii() \
+                    and limit_text.isdigit() and len(limit_text) <= 9 and 1 <= int(limit_text) <= self.max_limit:
+                parsed = (Period(values.get("period", "day")), int(limit_text))
+        if len(self.queries) >= QUERY_CACHE_MAX_ENTRIES:
+            self.queries.clear()
+        self.queries[raw] = parsed
+        return parsed
+
+
+def init_app(app: Flask) -> None:
+    app.wsgi_app = FirstPageFastPath(app, app.wsgi_app)  # type: ignore[method-assign]
