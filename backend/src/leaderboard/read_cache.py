@@ -74,10 +74,12 @@ class ReadCache:
             return _served(snapshot, now)
 
     def local_snapshot(self, board: Board, period: Period) -> Snapshot | None:
-        """This process's copy when `snapshot()` would serve it without asking Redis; else None."""
+        """This process's copy when `snapshot()` would serve it without asking Redis (its age recorded as
+        `snapshot()` does); else None."""
         cached = self._snapshots.get((board.id, period))
-        if cached is not None and self._fresh(cached, period, self.clock()):
-            return cached.snapshot
+        now = self.clock()
+        if cached is not None and self._fresh(cached, period, now):
+            return _served(cached.snapshot, now)
         return None
 
     def _serves(self, cached: _Cached, period: Period, now: datetime, at_least: datetime | None) -> bool:
