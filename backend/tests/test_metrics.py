@@ -149,8 +149,8 @@ def test_a_failed_flush_is_counted_with_its_reason_and_as_a_redis_error():
     applier = Applier(unreachable, chunk_writes=10, marker_ttl=60, history_days=2)
     buffer = WriteBuffer(max_pending=10, retry_after=1)
     flusher = Flusher(buffer, applier, max_writes=10, max_age_ms=10, retry_max_s=1, on_applied=lambda _batch: None)
-    buffer.add([Pending(Write("t:x", "alice", 1_800_000_000_000, (Increment("btc", "sum", 5),)), None, time.monotonic())],
-               reserved=False)
+    write = Write("t:x", "alice", 1_800_000_000_000, (Increment("btc", "sum", 5),))
+    buffer.add([Pending(write, None, time.monotonic())], reserved=False)
     assert flusher.flush_once() is False  # the write is back in the buffer
     assert buffer.queued() == 1 and flusher.state == "degraded"
     unreachable.close()
