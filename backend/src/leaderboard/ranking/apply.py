@@ -41,21 +41,22 @@ APPLY_BOARD_BATCH_LUA = """
 --                   (indexes into KEYS[1..z]; 0 = this write skips that bucket)
 -- Returns the number of writes counted (the others had been applied before).
 local z, n = tonumber(ARGV[1]), tonumber(ARGV[2])
-local mode, ttl = ARGV[3], ARGV[4]
+local best, ttl = ARGV[3] == 'best', ARGV[4]
 local totals = {}
+for idx = 1, z do totals[idx] = {} end
 local counted = 0
+local base = 4 + z
 for i = 1, n do
   if redis.call('SET', KEYS[z + i], '1', 'NX', 'EX', ttl) then
     counted = counted + 1
-    local base = 4 + z + (i - 1) * 4
     local member, amount = ARGV[base + 1], tonumber(ARGV[base + 2])
-    local sets = {1, tonumber(ARGV[base + 3]), tonumber(ARGV[base + 4])}
-    for _, idx in ipairs(sets) do
+    local day_idx, hour_idx = tonumber(ARGV[base + 3]), tonumber(ARGV[base + 4])
+    for step = 1, 3 do
+      local idx = (step == 1 and 1) or (step == 2 and day_idx) or hour_idx
       if idx > 0 then
         local per_member = totals[idx]
-        if not per_member then per_member = {}; totals[idx] = per_member end
         local current = per_member[member]
-        if mode == 'best' then
+        if best then
           if current == nil or amount > current then per_member[member] = amount end
         else
           per_member[member] = (current or 0) + amount
@@ -63,18 +64,20 @@ for i = 1, n do
       end
     end
   end
+  base = base + 4
 end
-for idx, per_member in pairs(totals) do
-  local key = KEYS[idx]
-  for member, amount in pairs(per_member) do
-    if mode == 'best' then
+for idx = 1, z do
+  local key, touched = KEYS[idx], false
+  for member, amount in pairs(totals[idx]) do
+    touched = true
+    if best then
       redis.call('ZADD', key, 'GT', amount, member)
     else
       redis.call('ZINCRBY', key, amount, member)
     end
   end
   local expire_at = tonumber(ARGV[4 + idx])
-  if expire_at > 0 then redis.call('EXPIREAT', key, expire_at) end
+  if touched and expire_at > 0 then redis.call('EXPIREAT', key, expire_at) end
 end
 return counted
 """
