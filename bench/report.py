@@ -46,7 +46,8 @@ def plot(results: dict[str, Any]) -> dict[str, str]:
     ax.barh(labels, values, color=["#999", "#999"] + ["#2a7" for _ in ratios])
     ax.axvline(100, color="k", lw=0.8)
     ax.set_xlabel("% of its ceiling measured in the same run")
-    ax.set_title("Throughput vs its ceiling (HTTP: hello-world Flask; trades: redis-benchmark ZINCRBY -P16)")
+    ax.set_title("Throughput vs its ceiling in the same run\n"
+                 "(HTTP: hello-world Flask; trades: redis-benchmark ZINCRBY -P16)")
     fig.tight_layout()
     files["throughput"] = "bench/results/throughput_vs_ceiling.png"
     fig.savefig(REPO / files["throughput"], dpi=100)
@@ -187,5 +188,6 @@ def markdown(results: dict[str, Any], plots: dict[str, str]) -> str:
             lines.append(f"| {b['batch']:,} | {c['median_ms']:.2f} / {c['max_ms']:.2f} ms | "
                          f"{_fmt(c['trades_per_second'])} | {o['median_ms']:.2f} / {o['max_ms']:.2f} ms "
                          f"| {_fmt(o['trades_per_second'])} |")
-    lines += ["", "## Commands", "", "```", *results["commands"], "```", ""]
+    lines += ["", "Profiles, the fixes they led to and before/after numbers: [bench/PROFILE.md](bench/PROFILE.md).",
+              "", "## Commands", "", "```", *results["commands"], "```", ""]
     return "\n".join(lines)
