@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
@@ -22,7 +21,7 @@ from leaderboard.ranking import keys, store
 
 from .conftest import TEST_SECRET
 from .serving import serve
-from .write_helpers import all_time_totals, oracle
+from .write_helpers import all_time_totals, oracle, wait_all_time_totals
 
 pytestmark = pytest.mark.slow
 
@@ -46,15 +45,6 @@ def produce(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
     return done
 
 
-def wait_for_totals(redis: Any, expected: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
-    deadline = time.monotonic() + APPLIED_TIMEOUT_SECONDS
-    found = all_time_totals(redis)
-    while found != expected and time.monotonic() < deadline:
-        time.sleep(0.05)
-        found = all_time_totals(redis)
-    return found
-
-
 def producer_env(redis_url: str, tmp_path: Path) -> dict[str, str]:
     env = {**os.environ, "REDIS_URL": redis_url, "JWT_SECRET_KEY": TEST_SECRET, "DATA_DIR": str(tmp_path / "prod"),
            "LOG_LEVEL": "WARNING"}
@@ -74,7 +64,7 @@ def test_http_producer_totals_equal_the_seed_oracle_also_when_resent(tmp_path, r
         credentials = ("--target", "http", "--url", served.base, "--username", "feed-e2e", "--password", password,
                        "--concurrency", "4")
         produce(env, *credentials)
-        assert wait_for_totals(redis_client, expected) == expected
+        assert wait_all_time_totals(redis_client, expected, APPLIED_TIMEOUT_SECONDS) == expected
         produce(env, *credentials)  # the same seed again: the same trade ids, counted once
         time.sleep(0.5)  # longer than BUFFER_MAX_AGE_MS: a second count would have landed by now
         assert all_time_totals(redis_client) == expected
@@ -103,7 +93,7 @@ def test_stream_producer_with_consumer_totals_equal_the_seed_oracle(tmp_path, re
     try:
         produce(env, "--target", "stream")
         assert redis_client.xlen(keys.trade_stream()) == COUNT // 250  # one entry per batch
-        assert wait_for_totals(redis_client, expected) == expected
+        assert wait_all_time_totals(redis_client, expected, APPLIED_TIMEOUT_SECONDS) == expected
         produce(env, "--target", "stream")  # re-sent entries: new stream entries, same trade ids
         deadline = time.monotonic() + APPLIED_TIMEOUT_SECONDS
         while time.monotonic() < deadline:

@@ -22,7 +22,7 @@ from leaderboard.embedded_redis import EmbeddedRedis, free_port
 from leaderboard.ranking import keys
 from leaderboard.ranking.boards import SYMBOLS
 
-from .write_helpers import all_time_totals, oracle, trade
+from .write_helpers import all_time_totals, oracle, trade, wait_all_time_totals
 
 pytestmark = pytest.mark.slow
 SYMBOL_LIST = list(SYMBOLS)
@@ -127,15 +127,6 @@ class Client:
                 time.sleep(0.05)
 
 
-def wait_totals(client: redis_lib.Redis, expected: dict, timeout: float) -> dict:
-    deadline = time.monotonic() + timeout
-    actual = all_time_totals(client)
-    while actual != expected and time.monotonic() < deadline:
-        time.sleep(0.2)
-        actual = all_time_totals(client)
-    return actual
-
-
 def kill_tree_wait(pids: list[int], timeout: float = 15) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -172,7 +163,7 @@ def test_kill_9_of_a_worker_and_of_the_master_loses_nothing_and_counts_nothing_t
         client.join()
         assert sum(len(trades) for trades in client.acked) == 20_000, "every request is acknowledged in the end"
         expected = oracle(t for trades in client.acked for t in trades)
-        assert wait_totals(check, expected, timeout=20) == expected
+        assert wait_all_time_totals(check, expected, timeout=20) == expected
     finally:
         for proc in (service, restarted):
             if proc is not None and proc.poll() is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -46,6 +47,17 @@ def zset(redis: Any, key: str) -> dict[str, int]:
 def all_time_totals(redis: Any) -> dict[str, dict[str, int]]:
     found = {board: zset(redis, keys.all_time(board)) for board in BOARDS}
     return {board: members for board, members in found.items() if members}
+
+
+def wait_all_time_totals(redis: Any, expected: dict[str, dict[str, int]], timeout: float,
+                         poll: float = 0.05) -> dict[str, dict[str, int]]:
+    """The all-time totals once they equal `expected`, or as they are after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    found = all_time_totals(redis)
+    while found != expected and time.monotonic() < deadline:
+        time.sleep(poll)
+        found = all_time_totals(redis)
+    return found
 
 
 def day_of(ts_ms: int) -> datetime:
