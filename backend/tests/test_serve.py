@@ -87,3 +87,40 @@ def test_embedded_redis_persists_across_restarts_and_leaves_nothing_behind(tmp_p
     finally:
         if service.poll() is None:
             service.kill()
+
+
+def test_ctrl_c_on_run_flushes_every_worker_before_redis_stops(tmp_path):
+    """`leaderboard run` (what `make run` starts), stopped the way a terminal's Ctrl-C stops it: SIGINT to the
+    whole foreground process group. Redis must outlive the API so acknowledged trades reach it, and nothing
+    may be left running."""
+    data_dir = tmp_path / "data"
+    port = free_port()
+    env = {**os.environ, "DATA_DIR": str(data_dir), "DEV_MODE": "1", "BIND": f"127.0.0.1:{port}",
+           "WEB_WORKERS": "2", "LOG_LEVEL": "INFO", "PRODUCER_RATE": "20"}
+    env.pop("REDIS_URL", None)
+    log_path = tmp_path / "run.log"
+    with log_path.open("wb") as log_file:
+        run = subprocess.Popen([sys.executable, "-m", "leaderboard", "run"], env=env, stdout=log_file,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 60
+            while b"POST /v1/trades 202" not in log_path.read_bytes():
+                assert run.poll() is None, log_path.read_text()[-3000:]
+                assert time.monotonic() < deadline, "the producer never got a trade in"
+                time.sleep(0.2)
+            time.sleep(1)  # a few more trades in flight
+            everything = [run.pid] + [c.pid for c in psutil.Process(run.pid).children(recursive=True)]
+            assert redis_processes_for(data_dir)
+            os.killpg(run.pid, signal.SIGINT)
+            assert run.wait(timeout=60) == 0
+            wait_gone(everything, timeout=15)
+        finally:
+            if run.poll() is None:
+                os.killpg(run.pid, signal.SIGKILL)
+    events = [line for line in log_path.read_text().splitlines() if line.startswith("{")]
+    stopped = [i for i, line in enumerate(events) if '"ingest_stopped"' in line]
+    redis_stopped = [i for i, line in enumerate(events) if '"redis_stopped"' in line]
+    assert len(stopped) == 2, "each of the 2 workers reports its ingest stop"
+    assert all('"flushed_all":true' in events[i] and '"left_in_wal":0' in events[i] for i in stopped)
+    assert redis_stopped and redis_stopped[0] > max(stopped), "Redis stopped only after the workers flushed"
+    assert not [line for line in events if "flush failed" in line]

@@ -99,6 +99,9 @@ class EmbeddedRedis:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             preexec_fn=_die_with_parent,
+            # its own session: a Ctrl-C to the terminal's process group must not stop Redis
+            # before the API has flushed into it; only stop() (or our death) ends it
+            start_new_session=True,
         )
         client = redis.Redis(port=self.port, socket_timeout=1)
         deadline = time.monotonic() + defaults.EMBEDDED_REDIS_START_TIMEOUT
