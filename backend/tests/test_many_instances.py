@@ -14,8 +14,8 @@ import requests
 from leaderboard.embedded_redis import free_port
 
 from .test_jobs import start_scheduler
-from .test_write_crash import Client, kill_tree_wait, login, make_requests, own_redis, start_service, wait_totals
-from .write_helpers import oracle
+from .test_write_crash import Client, kill_tree_wait, login, make_requests, own_redis, start_service
+from .write_helpers import oracle, wait_all_time_totals
 
 pytestmark = pytest.mark.slow
 __all__ = ["own_redis"]  # the fixture, imported for this module
@@ -63,7 +63,7 @@ def test_two_instances_one_killed_and_restarted_lose_nothing(own_redis, tmp_path
         acked = [t for client in clients for trades in client.acked for t in trades]
         assert len(acked) == 2 * (1500 + 30 * 50), "every request is acknowledged in the end"
         expected = oracle(acked)
-        assert wait_totals(check, expected, timeout=30) == expected
+        assert wait_all_time_totals(check, expected, timeout=30) == expected
 
         # the read path on both instances agrees with the oracle once the scheduler has refreshed
         want = ranked(expected["all-volume"])[:10]
