@@ -60,9 +60,11 @@ ifneq ($(HAS_UI),)
 	cd $(FRONTEND) && npm test
 endif
 
-lint: install ## ruff + mypy (and the dashboard's type check)
+lint: install ## ruff + mypy + every test module imports (and the dashboard's type check)
 	$(BIN)/ruff check backend
 	$(BIN)/mypy --config-file backend/pyproject.toml backend/src
+	@cd backend && out=$$(../$(BIN)/pytest --collect-only -q -p no:cacheprovider 2>&1) \
+		|| { echo "$$out" | tail -25; exit 1; }
 ifneq ($(HAS_UI),)
 	$(MAKE) install-ui && cd $(FRONTEND) && npm run lint
 endif
