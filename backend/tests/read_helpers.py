@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from leaderboard.config import Settings
 from leaderboard.jobs import tasks
 from leaderboard.ranking.boards import Board, BoardRegistry
 
-NOON = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+def _tomorrow_noon() -> datetime:
+    tomorrow = datetime.now(UTC).date() + timedelta(days=1)
+    return datetime.combine(tomorrow, time(12), UTC)
+
+
+# The tests move a manual clock, but keep it near the real one: bucket sets carry an EXPIREAT that the real
+# Redis counts on its own clock, so a fixed date would have them expire on write once it lies far enough back.
+NOON = _tomorrow_noon()
+
+
+def day_of_noon(offset: int = 0) -> str:
+    """NOON's date shifted by `offset` days, as the API writes dates (YYYY-MM-DD)."""
+    return (NOON.date() + timedelta(days=offset)).isoformat()
+
+
+def midnight_after(days: int = 0) -> datetime:
+    """The midnight that ends NOON's day, `days` later."""
+    return datetime.combine(NOON.date() + timedelta(days=days + 1), time(0), UTC)
 
 
 def settings_of(app: Any) -> Settings:

@@ -9,17 +9,24 @@ import pytest
 from leaderboard.ranking.boards import Board, BoardRegistry
 
 from .board_writes import ManualClock, write
-from .read_helpers import board
+from .read_helpers import NOON, board
 from .test_auth import assert_error
 
-NOW = datetime(2026, 11, 22, 10, 0, 30, tzinfo=UTC)
+NOW = NOON - timedelta(hours=2) + timedelta(seconds=30)  # near the real clock: see read_helpers.NOON
 GAME = Board("game-1", "Game 1", "points", 0, "best", "game")
-# the seed's documented payloads: {"game_id":1,"user_id":42,"score":1000,"timestamp":"2026-11-22T10:00:00Z"}
+
+
+def _stamp(before_now: timedelta) -> str:
+    return (NOW - before_now).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# the seed's documented payloads, {"game_id":1,"user_id":42,"score":1000,"timestamp":"2026-11-22T10:00:00Z"},
+# with their timestamps moved next to NOW: 42 and 9 in the last minute, 7 two days and an hour before
 SEED_SCORES = [
-    {"game_id": 1, "user_id": 42, "score": 1000, "timestamp": "2026-11-22T10:00:00Z"},
-    {"game_id": 1, "user_id": 7, "score": 1500, "timestamp": "2026-11-20T09:00:00Z"},
-    {"game_id": 1, "user_id": 42, "score": 800, "timestamp": "2026-11-22T10:00:10Z"},  # best kept: 1000
-    {"game_id": 1, "user_id": 9, "score": 1000, "timestamp": "2026-11-22T10:00:20Z"},
+    {"game_id": 1, "user_id": 42, "score": 1000, "timestamp": _stamp(timedelta(seconds=30))},
+    {"game_id": 1, "user_id": 7, "score": 1500, "timestamp": _stamp(timedelta(days=2, hours=1, seconds=30))},
+    {"game_id": 1, "user_id": 42, "score": 800, "timestamp": _stamp(timedelta(seconds=20))},  # best kept: 1000
+    {"game_id": 1, "user_id": 9, "score": 1000, "timestamp": _stamp(timedelta(seconds=10))},
 ]
 
 

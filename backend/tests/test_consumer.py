@@ -16,7 +16,7 @@ from leaderboard.config import load_settings
 from leaderboard.ingest.consumer import TradeStreamConsumer
 from leaderboard.ranking import keys
 
-from .write_helpers import all_time_totals, oracle, trade
+from .write_helpers import all_time_totals, oracle, trade, wait_stream_drained
 
 
 def consumer_settings(redis_url: str, **overrides):
@@ -80,14 +80,7 @@ def test_three_consumers_one_killed_midway_totals_exact(redis_client, redis_url)
         assert _consumer_has_pending(redis_client, "c0")  # killed holding entries it had not acknowledged
         consumers[0].send_signal(signal.SIGKILL)
         consumers[0].wait(10)
-        deadline = time.monotonic() + 40
-        while time.monotonic() < deadline:
-            info = redis_client.xinfo_groups(keys.trade_stream())[0]
-            if info["pending"] == 0 and info["lag"] == 0:
-                break
-            time.sleep(0.1)
-        else:
-            raise AssertionError(f"stream not drained: {redis_client.xinfo_groups(keys.trade_stream())}")
+        wait_stream_drained(redis_client, timeout=40)
         for proc in consumers[1:]:
             proc.send_signal(signal.SIGTERM)
         assert [proc.wait(15) for proc in consumers[1:]] == [0, 0]

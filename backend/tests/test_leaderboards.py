@@ -7,11 +7,12 @@ from datetime import timedelta
 
 import pytest
 
+from leaderboard.clock import iso
 from leaderboard.ranking import keys
 from leaderboard.ranking.periods import day_bucket
 
 from .board_writes import ManualClock, write
-from .read_helpers import NOON, board, read_cache_of, refresh
+from .read_helpers import NOON, board, day_of_noon, midnight_after, read_cache_of, refresh
 from .test_auth import assert_error
 
 
@@ -130,9 +131,9 @@ def test_lists_are_served_from_the_snapshot_and_touch_redis_once_per_refresh(cli
     for second in range(1, 60):
         clock.now = NOON + timedelta(seconds=second)
         body = client.get("/v1/leaderboards/btc?period=day").json
-        assert body["as_of"] == "2026-11-22T12:00:00.000Z"
-        assert body["next_refresh_at"] == "2026-11-22T12:01:00.000Z"
-        assert body["resets_at"] == "2026-11-23T00:00:00.000Z"
+        assert body["as_of"] == iso(NOON)
+        assert body["next_refresh_at"] == iso(NOON + timedelta(minutes=1))
+        assert body["resets_at"] == iso(midnight_after(0))
         assert body["source"] == "snapshot"
     stats = redis_client.info("commandstats")
     assert {k: v["calls"] for k, v in stats.items() if not k.startswith(("cmdstat_info", "cmdstat_config"))} == {
@@ -143,7 +144,7 @@ def test_lists_are_served_from_the_snapshot_and_touch_redis_once_per_refresh(cli
     refresh(app, redis_client, NOON + timedelta(seconds=60))
     clock.now = NOON + timedelta(seconds=62)  # next refresh + grace: the worker asks Redis again
     body = client.get("/v1/leaderboards/btc").json
-    assert body["as_of"] == "2026-11-22T12:01:00.000Z" and body["next_refresh_at"] == "2026-11-22T12:02:00.000Z"
+    assert body["as_of"] == iso(NOON + timedelta(minutes=1)) and body["next_refresh_at"] == iso(NOON + timedelta(minutes=2))
     assert [e["user_id"] for e in body["entries"]] == ["bob", "alice"]
 
 
@@ -151,7 +152,7 @@ def test_without_a_snapshot_the_list_is_read_live_and_says_so(client, redis_clie
     write(redis_client, board(redis_client, "eth"), "alice", 500, NOON)
     clock.advance(seconds=7)
     body = client.get("/v1/leaderboards/eth?period=7d").json
-    assert body["source"] == "live" and body["as_of"] == "2026-11-22T12:00:07.000Z"
+    assert body["source"] == "live" and body["as_of"] == iso(NOON + timedelta(seconds=7))
     assert entries(client.get("/v1/leaderboards/eth?period=7d")) == [(1, "alice", "5.00")]
 
 
@@ -210,14 +211,14 @@ def test_midnight_writes_land_in_their_own_day_and_yesterday_is_history(client, 
     write(redis_client, btc, "lark", 200, after)
     today = client.get("/v1/leaderboards/btc?period=day").json  # before any scheduler refresh
     assert [(e["user_id"], e["score"]) for e in today["entries"]] == [("lark", "2.00")]
-    assert today["resets_at"] == "2026-11-24T00:00:00.000Z"
+    assert today["resets_at"] == iso(midnight_after(1))
     assert client.get("/v1/leaderboards/btc/members/owl?period=day").status_code == 404
     assert client.get("/v1/leaderboards/btc/members/owl?period=24h").json["score"] == "1.00"
-    history = client.get("/v1/leaderboards/btc/history/2026-11-22").json
-    assert history["date"] == "2026-11-22" and history["period"] == "day"
+    history = client.get(f"/v1/leaderboards/btc/history/{day_of_noon()}").json
+    assert history["date"] == day_of_noon() and history["period"] == "day"
     assert [(e["user_id"], e["score"]) for e in history["entries"]] == [("late", "7.00"), ("owl", "1.00")]
-    assert_error(client.get("/v1/leaderboards/btc/history/2026-11-23"), 404, "history_not_found")  # today
-    assert_error(client.get("/v1/leaderboards/btc/history/2026-11-20"), 404, "history_not_found")
+    assert_error(client.get(f"/v1/leaderboards/btc/history/{day_of_noon(1)}"), 404, "history_not_found")  # today
+    assert_error(client.get(f"/v1/leaderboards/btc/history/{day_of_noon(-2)}"), 404, "history_not_found")
 
 
 def test_rolling_windows_drop_a_write_when_its_hour_leaves_the_window(client, redis_client, app, clock):
@@ -247,13 +248,13 @@ def test_rollover_archives_yesterday_and_the_archive_stays_readable_history_days
     settings = app.config["SETTINGS"]
     result = tasks.rollover(redis_client, BoardRegistry(redis_client).all().values(), clock.now, settings)
     assert result["archived"] == 1
-    assert redis_client.zrange(keys.history_index("btc"), 0, -1) == [b"2026-11-22"]
+    assert redis_client.zrange(keys.history_index("btc"), 0, -1) == [day_of_noon().encode()]
     assert tasks.rollover(redis_client, BoardRegistry(redis_client).all().values(), clock.now, settings) == result
     assert redis_client.ttl(keys.day("btc", day_bucket(NOON))) > 29 * 86400
     clock.now = NOON + timedelta(days=settings.HISTORY_DAYS)
-    assert client.get("/v1/leaderboards/btc/history/2026-11-22").status_code == 200
+    assert client.get(f"/v1/leaderboards/btc/history/{day_of_noon()}").status_code == 200
     clock.now = NOON + timedelta(days=settings.HISTORY_DAYS + 1)
-    assert_error(client.get("/v1/leaderboards/btc/history/2026-11-22"), 404, "history_not_found")
+    assert_error(client.get(f"/v1/leaderboards/btc/history/{day_of_noon()}"), 404, "history_not_found")
 
 
 # --- /v1/scores (seed 003) ---

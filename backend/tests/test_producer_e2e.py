@@ -21,7 +21,7 @@ from leaderboard.ranking import keys, store
 
 from .conftest import TEST_SECRET
 from .serving import serve
-from .write_helpers import all_time_totals, oracle, wait_all_time_totals
+from .write_helpers import all_time_totals, oracle, wait_all_time_totals, wait_stream_drained
 
 pytestmark = pytest.mark.slow
 
@@ -95,14 +95,7 @@ def test_stream_producer_with_consumer_totals_equal_the_seed_oracle(tmp_path, re
         assert redis_client.xlen(keys.trade_stream()) == COUNT // 250  # one entry per batch
         assert wait_all_time_totals(redis_client, expected, APPLIED_TIMEOUT_SECONDS) == expected
         produce(env, "--target", "stream")  # re-sent entries: new stream entries, same trade ids
-        deadline = time.monotonic() + APPLIED_TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            group = redis_client.xinfo_groups(keys.trade_stream())[0]
-            if group["pending"] == 0 and group["lag"] == 0:
-                break
-            time.sleep(0.05)
-        else:
-            raise AssertionError(f"stream not drained: {redis_client.xinfo_groups(keys.trade_stream())}")
+        wait_stream_drained(redis_client, timeout=APPLIED_TIMEOUT_SECONDS)
         assert all_time_totals(redis_client) == expected
         assert redis_client.xlen(keys.trade_stream_dead()) == 0
         consumer.send_signal(signal.SIGTERM)

@@ -14,11 +14,11 @@ from leaderboard.ranking.boards import Board, BoardRegistry
 from leaderboard.ranking.periods import PERIODS, Period, in_window
 
 from .board_writes import ManualClock, write
-from .read_helpers import read_cache_of, refresh
+from .read_helpers import NOON, read_cache_of, refresh
 
 BOARDS = [Board("sumb", "Sum board", "USD", 2, "sum"), Board("bestb", "Best board", "points", 0, "best")]
 MEMBERS = ["a", "b", "c", "ab", "b1", "Z"]
-DAY0 = datetime(2026, 11, 22, tzinfo=UTC)
+DAY0 = NOON.replace(hour=0)  # near the real clock: see read_helpers.NOON
 
 
 @pytest.fixture()
