@@ -10,7 +10,6 @@ from leaderboard.jobs import tasks
 from leaderboard.ranking.boards import Board, BoardRegistry
 
 
-
 def _tomorrow_noon() -> datetime:
     tomorrow = datetime.now(UTC).date() + timedelta(days=1)
     return datetime.combine(tomorrow, time(12), UTC)

@@ -3,7 +3,7 @@ rank and percentile, around-me and list ranks equal a brute-force oracle compute
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
