@@ -12,19 +12,12 @@ from leaderboard.api.fast_path import ROUTE, FirstPageFastPath
 from leaderboard.clock import iso
 from leaderboard.security import SECURITY_HEADERS
 
-from .board_writes import ManualClock, write
+from .board_writes import write
 from .read_helpers import NOON, board, midnight_after, refresh
 from .test_auth import assert_error
+from .test_leaderboards import app_config, clock
 
-
-@pytest.fixture()
-def clock():
-    return ManualClock(NOON)
-
-
-@pytest.fixture()
-def app_config(app_config, clock):
-    return {**app_config, "CLOCK": clock, "SNAPSHOT_TOP_N": 50, "MAX_LIMIT": 20}
+__all__ = ["app_config", "clock"]  # the read tests' fixtures: a manual clock at NOON, small limits
 
 
 @pytest.fixture()
