@@ -63,7 +63,8 @@ def main() -> int:
     results: dict[str, Any] = {
         "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "quick": quick, "seconds": seconds,
         "machine": machine(), "ceilings": {}, "scenarios": [], "targets": [], "commands": [],
-        "server": f"{settings.WEB_WORKERS} workers, {settings.WEB_WORKER_CLASS} x{settings.WEB_THREADS} threads",
+        "server": f"{settings.WEB_WORKERS} workers, {settings.WEB_WORKER_CLASS} x{settings.WEB_THREADS} threads, "
+                  f"LOG_LEVEL={servers.LOG_LEVEL}",
     }
     commands: list[str] = results["commands"]
     say = lambda text: print(f"bench: {text}", file=sys.stderr, flush=True)  # noqa: E731
