@@ -330,7 +330,12 @@ def test_dashboard_end_to_end(chromium: str, stack: Stack, browser_page: tuple[A
     expect(page.get_by_test_id("stale-banner")).to_be_visible(timeout=30_000)
     expect(page.get_by_test_id("stale-banner").get_by_test_id("error-banner")).to_contain_text("cannot be reached")
     expect_ranked(page, ME, 2, MY_ALL, timeout=1_000)
-    expect(page.get_by_test_id("leaderboard-row")).to_have_count(4)
+    expect(page.get_by_test_id("leaderboard-table").get_by_test_id("leaderboard-row")).to_have_count(4)
+    # my rank card keeps its last rank and the rows around me too, marked stale (it refreshed with the table)
+    card = page.get_by_test_id("my-rank-card")
+    expect(card).to_have_attribute("data-state", "ranked")
+    expect(card.get_by_test_id("my-rank")).to_contain_text("#2")
+    expect(card.get_by_test_id("around-me-table").get_by_test_id("leaderboard-row")).to_have_count(3)
     page.screenshot(path=str(tmp_path / "stale.png"), full_page=True)
     lap('stale')
     assert watch.tolerated, "the outage produced no console network error: is the console watched?"

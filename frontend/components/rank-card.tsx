@@ -12,7 +12,16 @@ import { PERIOD_LABELS, type AroundMe, type Board, type MemberEntry, type Period
 
 type RankState =
   | { status: "loading" }
-  | { status: "ranked"; member: MemberEntry; total: number; around: AroundMe | null }
+  | {
+      status: "ranked"
+      /** board, period and member the data is for: a refresh that fails keeps the last good data of the same key */
+      key: string
+      member: MemberEntry
+      total: number
+      around: AroundMe | null
+      /** set while a refresh failed and the last good data is shown */
+      staleReason?: string
+    }
   | { status: "unranked" }
   | { status: "error"; message: string }
 
@@ -38,6 +47,7 @@ export function RankCard({
 
   useEffect(() => {
     const controller = new AbortController()
+    const key = `${board.id}|${period}|${userId}`
     const load = async () => {
       try {
         // The list endpoint answers an unranked member in `missing` (200), not with a 404 that the
@@ -48,17 +58,28 @@ export function RankCard({
           if (!controller.signal.aborted) setState({ status: "unranked" })
           return
         }
-        // The slice is a nice-to-have: the rank alone is still worth showing.
+        // The slice is a nice-to-have: the rank alone is still worth showing, and a slice that fails
+        // to refresh keeps the last one rather than vanishing until the next snapshot.
         const around = await client
           .getAround(board.id, userId, { period, size: aroundSize }, controller.signal)
           .catch(() => null)
-        if (!controller.signal.aborted) setState({ status: "ranked", member, total: list.total, around })
+        if (controller.signal.aborted) return
+        setState((previous) => ({
+          status: "ranked",
+          key,
+          member,
+          total: list.total,
+          around: around ?? (previous.status === "ranked" && previous.key === key ? previous.around : null),
+        }))
       } catch (error) {
         if (controller.signal.aborted) return
-        setState({
-          status: "error",
-          message: error instanceof Error ? error.message : "Could not load your rank.",
-        })
+        const message = error instanceof Error ? error.message : "Could not load your rank."
+        // a failed refresh (an outage, a restart) keeps the last good rank on screen, marked stale
+        setState((previous) =>
+          previous.status === "ranked" && previous.key === key
+            ? { ...previous, staleReason: message }
+            : { status: "error", message }
+        )
       }
     }
     void load()
@@ -106,6 +127,11 @@ export function RankCard({
                 {formatScore(state.member.score, board.unit, board.decimals)}
               </Stat>
             </dl>
+            {state.staleReason ? (
+              <p className="text-xs text-muted-foreground" role="status" data-testid="my-rank-stale">
+                Could not refresh ({state.staleReason}); showing the last known rank.
+              </p>
+            ) : null}
             {state.around && state.around.entries.length > 0 ? (
               <LeaderboardTable
                 board={board}

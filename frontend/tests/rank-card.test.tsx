@@ -1,4 +1,4 @@
-import { render, screen, within } from "@testing-library/react"
+import { render, screen, waitFor, within } from "@testing-library/react"
 import { afterEach, describe, expect, it, vi } from "vitest"
 
 import { RankCard } from "@/components/rank-card"
@@ -59,6 +59,54 @@ describe("RankCard", () => {
     expect(screen.queryByTestId("my-rank")).not.toBeInTheDocument()
     expect(screen.getByTestId("my-rank-card")).toHaveAttribute("data-state", "unranked")
     expect(fetchMock.fn).toHaveBeenCalledTimes(1) // no around-me for an unranked member
+  })
+
+  it("keeps the last rank and around-me rows on screen when a refresh fails, and says so", async () => {
+    const members = (rank: number) => ({
+      board: "btc",
+      period: "day",
+      entries: [{ rank, user_id: "carol", user_name: "Carol", score: "4500.5", percentile: 92.31 }],
+      missing: [],
+      total: 40,
+      as_of: "2026-11-21T12:00:00Z",
+    })
+    const around = (rank: number) => ({
+      board: "btc",
+      period: "day",
+      user_id: "carol",
+      total: 40,
+      as_of: "2026-11-21T12:00:00Z",
+      entries: [entry(rank - 1, "bob", "5000"), entry(rank, "carol", "4500.5"), entry(rank + 1, "dave", "100")],
+    })
+    const rowsOf = () =>
+      within(screen.getByTestId("around-me-table"))
+        .getAllByTestId("leaderboard-row")
+        .map((row) => row.getAttribute("data-user-id"))
+    const fetchMock = mockFetch().reply(members(3)).reply(around(3))
+    const { rerender } = render(<RankCard board={usdBoard} period="day" userId="carol" refreshKey="s1" />)
+    expect(await screen.findByTestId("my-rank")).toHaveTextContent("#3")
+    expect(rowsOf()).toEqual(["bob", "carol", "dave"])
+
+    // next snapshot: the rank refreshes but the around-me call fails: the old rows stay
+    fetchMock.reply(members(2)).next(() => errorResponse(503, "redis_unavailable", "Redis is unreachable"))
+    rerender(<RankCard board={usdBoard} period="day" userId="carol" refreshKey="s2" />)
+    await waitFor(() => expect(screen.getByTestId("my-rank")).toHaveTextContent("#2"))
+    expect(rowsOf()).toEqual(["bob", "carol", "dave"])
+
+    // the whole refresh fails: the last good rank stays, marked stale, not replaced by an error
+    fetchMock.next(() => errorResponse(503, "redis_unavailable", "Redis is unreachable"))
+    rerender(<RankCard board={usdBoard} period="day" userId="carol" refreshKey="s3" />)
+    expect(await screen.findByTestId("my-rank-stale")).toHaveTextContent("Redis is unreachable")
+    expect(screen.getByTestId("my-rank-card")).toHaveAttribute("data-state", "ranked")
+    expect(screen.getByTestId("my-rank")).toHaveTextContent("#2")
+    expect(rowsOf()).toEqual(["bob", "carol", "dave"])
+
+    // back: fresh data, no stale note
+    fetchMock.reply(members(1)).reply(around(2))
+    rerender(<RankCard board={usdBoard} period="day" userId="carol" refreshKey="s4" />)
+    await waitFor(() => expect(screen.getByTestId("my-rank")).toHaveTextContent("#1"))
+    expect(screen.queryByTestId("my-rank-stale")).not.toBeInTheDocument()
+    expect(fetchMock.pending).toBe(0)
   })
 
   it("shows the API's error when the rank cannot be loaded", async () => {
