@@ -13,7 +13,7 @@ from pathlib import Path
 
 import redis
 
-from leaderboard.embedded_redis import _die_with_parent, find_redis_server
+from leaderboard.embedded_redis import die_with_parent, find_redis_server
 
 SLOTS = 16384
 START_TIMEOUT_SECONDS = 30.0
@@ -72,7 +72,7 @@ class LocalRedisCluster:
                  "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000", "--dir", str(node_dir),
                  "--appendonly", "no", "--save", "", "--protected-mode", "yes", "--logfile", "redis.log"],
                 cwd=node_dir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                preexec_fn=_die_with_parent,  # no node outlives a killed test run
+                preexec_fn=die_with_parent,  # no node outlives a killed test run
             ))
         try:
             self._wait(lambda: all(self._pings(port) for port in self.ports), "nodes did not start")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import signal
@@ -16,6 +17,8 @@ import click
 
 from .config import ConfigError, Settings, load_settings
 from .logs import configure_logging
+
+log = logging.getLogger(__name__)
 
 
 def _settings(**overrides: object) -> Settings:
@@ -228,12 +231,56 @@ def consume(name: str | None, group: str | None) -> None:
 RUN_CHILDREN: dict[str, list[str]] = {"api": ["serve"]}
 RUN_CHILDREN["scheduler"] = ["scheduler"]
 RUN_CHILDREN["producer"] = ["produce", "--demo"]  # gentle demo rate (PRODUCER_RATE) once /ready answers
+DEMO_FIRST_REFRESH_MEMBERS = 5  # traders on the all-volume board before `run`'s one early snapshot refresh
+DEMO_ANNOUNCE_WAIT_SECONDS = 15.0  # after /ready, how long `run` waits for demo trades before printing the URLs
+
+
+def _answers(url: str) -> bool:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _early_demo_refresh(redis_url: str, settings: Settings) -> Callable[[], bool]:
+    """The scheduler snapshots every board when it starts, before the demo producer's first trade, so a fresh
+    data dir would show empty lists until the next tick (up to REFRESH_SECONDS). The returned check refreshes
+    the snapshots once, as soon as a few traders are on the board; True once done or no longer useful."""
+    from datetime import UTC, datetime
+
+    import redis as redis_lib
+
+    from .jobs import tasks
+    from .ranking import keys
+    from .ranking.boards import ALL_VOLUME, BoardRegistry
+
+    client = redis_lib.Redis.from_url(redis_url, socket_timeout=5)
+    deadline = time.monotonic() + settings.REFRESH_SECONDS  # by then the scheduler has refreshed anyway
+
+    def check() -> bool:
+        try:
+            if client.zcard(keys.all_time(ALL_VOLUME)) < DEMO_FIRST_REFRESH_MEMBERS:
+                return time.monotonic() > deadline
+            result = tasks.refresh_snapshots(client, BoardRegistry(client).all().values(), datetime.now(UTC), settings)
+        except redis_lib.RedisError:
+            return time.monotonic() > deadline
+        log.info("demo trades are in: snapshots refreshed early", extra={"event": "demo_refresh", **result})
+        return True
+
+    return check
 
 
 @main.command()
 def run() -> None:
     """Everything for development: embedded Redis, the API (and scheduler, producer when present);
     prints the URLs; Ctrl-C stops all of it cleanly."""
+    from .embedded_redis import die_with_parent
+    from .producer.command import api_base_url
+
     os.environ.setdefault("DEV_MODE", "1")
     settings = _settings()
     configure_logging(settings.LOG_LEVEL)
@@ -243,19 +290,33 @@ def run() -> None:
         env = {**os.environ, "REDIS_URL": url}
         try:
             for name, argv in RUN_CHILDREN.items():
+                # own sessions: a terminal's Ctrl-C reaches only this process, which stops them in order;
+                # and they die with it if it is killed
                 children[name] = subprocess.Popen(
-                    [sys.executable, "-m", "leaderboard", *argv], env=env, start_new_session=True
+                    [sys.executable, "-m", "leaderboard", *argv], env=env, start_new_session=True,
+                    preexec_fn=die_with_parent,
                 )
-            base = f"http://{settings.BIND}"
-            click.echo(
-                f"\n  Leaderboard is up (Ctrl-C to stop)\n  dashboard  {base}/\n  API docs   {base}/apidocs/\n"
-                f"  OpenAPI    {base}/openapi.json\n  Redis      {url}\n",
-                err=True,
-            )
+            base = api_base_url(settings.BIND)
+            early_refresh = _early_demo_refresh(url, settings)
+            refreshed = announced = False
+            ready_at: float | None = None
             while not stopping():
                 for name, child in children.items():
                     if child.poll() is not None:
                         raise click.ClickException(f"{name} exited with {child.returncode}")
+                refreshed = refreshed or early_refresh()
+                if ready_at is None and _answers(f"{base}/ready"):
+                    ready_at = time.monotonic()
+                # the URLs once the API answers and the demo trades show (or have had their chance to)
+                if not announced and ready_at is not None and (
+                    refreshed or time.monotonic() > ready_at + DEMO_ANNOUNCE_WAIT_SECONDS
+                ):
+                    announced = True
+                    click.echo(
+                        f"\n  Leaderboard is up (Ctrl-C to stop)\n  dashboard  {base}/\n  API docs   {base}/apidocs/\n"
+                        f"  OpenAPI    {base}/openapi.json\n  Redis      {url}\n",
+                        err=True,
+                    )
                 time.sleep(0.2)
         finally:
             for child in children.values():

@@ -49,7 +49,8 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
+    """preexec_fn of a child process: the kernel sends it SIGTERM when its parent dies, even on SIGKILL."""
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
@@ -98,7 +99,7 @@ class EmbeddedRedis:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
             # its own session: a Ctrl-C to the terminal's process group must not stop Redis
             # before the API has flushed into it; only stop() (or our death) ends it
             start_new_session=True,
