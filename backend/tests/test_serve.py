@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -90,37 +91,47 @@ def test_embedded_redis_persists_across_restarts_and_leaves_nothing_behind(tmp_p
             service.kill()
 
 
-def test_run_shows_demo_trades_once_up_and_ctrl_c_flushes_every_worker_before_redis_stops(tmp_path):
-    """`leaderboard run` (what `make run` starts): the URLs are printed once the API answers and the demo trades
-    are in the snapshots (REFRESH_SECONDS is an hour here, so only run's early refresh can have put them there).
-    Then stopped the way a terminal's Ctrl-C stops it: SIGINT to the whole foreground process group. Redis must
-    outlive the API so acknowledged trades reach it, and nothing may be left running."""
-    data_dir = tmp_path / "data"
-    port = free_port()
-    env = {**os.environ, "DATA_DIR": str(data_dir), "DEV_MODE": "1", "BIND": f"127.0.0.1:{port}",
-           "WEB_WORKERS": "2", "LOG_LEVEL": "INFO", "PRODUCER_RATE": "20", "REFRESH_SECONDS": "3600"}
+@contextlib.contextmanager
+def running(tmp_path: Path, port: int, **settings: str) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
+    """`leaderboard run` in its own process group (like a terminal's foreground job), up to its URLs banner;
+    on the way out every process it started is killed if still there."""
+    env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), "DEV_MODE": "1", "BIND": f"127.0.0.1:{port}",
+           "WEB_WORKERS": "2", "LOG_LEVEL": "INFO", **settings}
     env.pop("REDIS_URL", None)
     log_path = tmp_path / "run.log"
     with log_path.open("wb") as log_file:
         run = subprocess.Popen([sys.executable, "-m", "leaderboard", "run"], env=env, stdout=log_file,
                                stderr=subprocess.STDOUT, start_new_session=True)
+        started: list[psutil.Process] = []
         try:
             deadline = time.monotonic() + 90
             while b"Leaderboard is up" not in log_path.read_bytes():
                 assert run.poll() is None, log_path.read_text()[-3000:]
                 assert time.monotonic() < deadline, "run never printed its URLs"
                 time.sleep(0.2)
-            board = requests.get(f"http://127.0.0.1:{port}/v1/leaderboards/all-volume?period=day", timeout=5).json()
-            assert board["source"] == "snapshot" and len(board["entries"]) >= 5, board
-            time.sleep(1)  # a few more trades in flight
-            everything = [run.pid] + [c.pid for c in psutil.Process(run.pid).children(recursive=True)]
-            assert redis_processes_for(data_dir)
-            os.killpg(run.pid, signal.SIGINT)
-            assert run.wait(timeout=60) == 0
-            wait_gone(everything, timeout=15)
+            started = psutil.Process(run.pid).children(recursive=True)
+            yield run, log_path
         finally:
-            if run.poll() is None:
-                os.killpg(run.pid, signal.SIGKILL)
+            for proc in [*started, psutil.Process(run.pid)] if run.poll() is None else started:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    proc.kill()
+
+
+def test_run_shows_demo_trades_once_up_and_ctrl_c_flushes_every_worker_before_redis_stops(tmp_path):
+    """`leaderboard run` (what `make run` starts): the URLs are printed once the API answers and the demo trades
+    are in the snapshots (REFRESH_SECONDS is an hour here, so only run's early refresh can have put them there).
+    Then stopped the way a terminal's Ctrl-C stops it: SIGINT to the whole foreground process group. Redis must
+    outlive the API so acknowledged trades reach it, and nothing may be left running."""
+    port = free_port()
+    with running(tmp_path, port, PRODUCER_RATE="20", REFRESH_SECONDS="3600") as (run, log_path):
+        board = requests.get(f"http://127.0.0.1:{port}/v1/leaderboards/all-volume?period=day", timeout=5).json()
+        assert board["source"] == "snapshot" and len(board["entries"]) >= 5, board
+        time.sleep(1)  # a few more trades in flight
+        everything = [run.pid] + [c.pid for c in psutil.Process(run.pid).children(recursive=True)]
+        assert redis_processes_for(tmp_path / "data")
+        os.killpg(run.pid, signal.SIGINT)
+        assert run.wait(timeout=60) == 0
+        wait_gone(everything, timeout=15)
     events = [line for line in log_path.read_text().splitlines() if line.startswith("{")]
     stopped = [i for i, line in enumerate(events) if '"ingest_stopped"' in line]
     redis_stopped = [i for i, line in enumerate(events) if '"redis_stopped"' in line]
@@ -133,27 +144,9 @@ def test_run_shows_demo_trades_once_up_and_ctrl_c_flushes_every_worker_before_re
 def test_a_killed_run_leaves_no_process_behind(tmp_path):
     """SIGKILL of `leaderboard run` itself: its children run in their own sessions (so Ctrl-C reaches only it),
     yet none of them, their gunicorn workers or Redis outlives it."""
-    port = free_port()
-    env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), "DEV_MODE": "1", "BIND": f"127.0.0.1:{port}",
-           "WEB_WORKERS": "2", "LOG_LEVEL": "INFO", "WEB_GRACEFUL_TIMEOUT": "5"}
-    env.pop("REDIS_URL", None)
-    log_path = tmp_path / "run.log"
-    with log_path.open("wb") as log_file:
-        run = subprocess.Popen([sys.executable, "-m", "leaderboard", "run"], env=env, stdout=log_file,
-                               stderr=subprocess.STDOUT, start_new_session=True)
-        everything: list[int] = []
-        try:
-            deadline = time.monotonic() + 90
-            while b"Leaderboard is up" not in log_path.read_bytes():
-                assert run.poll() is None, log_path.read_text()[-3000:]
-                assert time.monotonic() < deadline, "run never printed its URLs"
-                time.sleep(0.2)
-            everything = [c.pid for c in psutil.Process(run.pid).children(recursive=True)]
-            assert len(everything) >= 6  # redis, api master + 2 workers, scheduler, producer
-            run.send_signal(signal.SIGKILL)
-            run.wait(10)
-            wait_gone(everything, timeout=30)
-        finally:
-            for pid in everything:
-                with contextlib.suppress(psutil.NoSuchProcess):
-                    psutil.Process(pid).kill()
+    with running(tmp_path, free_port(), WEB_GRACEFUL_TIMEOUT="5") as (run, _):
+        everything = [c.pid for c in psutil.Process(run.pid).children(recursive=True)]
+        assert len(everything) >= 6  # redis, api master + 2 workers, scheduler, producer
+        run.send_signal(signal.SIGKILL)
+        run.wait(10)
+        wait_gone(everything, timeout=30)
