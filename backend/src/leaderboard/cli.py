@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -253,20 +254,25 @@ def _early_demo_refresh(redis_url: str, settings: Settings) -> Callable[[], bool
     from datetime import UTC, datetime
 
     import redis as redis_lib
+    from redis.exceptions import RedisClusterException
 
     from .jobs import tasks
     from .ranking import keys
     from .ranking.boards import ALL_VOLUME, BoardRegistry
+    from .redis_conn import connect
 
-    client = redis_lib.Redis.from_url(redis_url, socket_timeout=5)
     deadline = time.monotonic() + settings.REFRESH_SECONDS  # by then the scheduler has refreshed anyway
+    clients: list[Any] = []
 
     def check() -> bool:
         try:
+            if not clients:
+                clients.append(connect(settings, redis_url))  # a cluster client for a cluster URL
+            client = clients[0]
             if client.zcard(keys.all_time(ALL_VOLUME)) < DEMO_FIRST_REFRESH_MEMBERS:
                 return time.monotonic() > deadline
             result = tasks.refresh_snapshots(client, BoardRegistry(client).all().values(), datetime.now(UTC), settings)
-        except redis_lib.RedisError:
+        except (redis_lib.RedisError, RedisClusterException):  # best effort: the next tick refreshes anyway
             return time.monotonic() > deadline
         log.info("demo trades are in: snapshots refreshed early", extra={"event": "demo_refresh", **result})
         return True
