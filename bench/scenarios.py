@@ -18,8 +18,10 @@ from typing import Any
 import orjson
 import requests
 
+from leaderboard import defaults
 from leaderboard.auth.users import UserStore
 from leaderboard.config import load_settings
+from leaderboard.ingest.consumer import stream_drained
 from leaderboard.ingest.flusher import Applier
 from leaderboard.ingest.validation import parse_trades
 from leaderboard.ingest.writes import score_write, trade_write
@@ -252,8 +254,7 @@ def run_stream_ingestion(redis: Any, count: int, consumers: int, distinct: bool,
     pipe.execute()
     added = time.perf_counter()
     while time.perf_counter() - started < APPLY_TIMEOUT_SECONDS:
-        groups = redis.xinfo_groups(keys.trade_stream())
-        if groups and groups[0]["pending"] == 0 and groups[0]["lag"] == 0:
+        if stream_drained(redis, defaults.CONSUMER_GROUP):  # the consumers run with the default group
             elapsed = time.perf_counter() - started
             applied = all_volume_total(redis) - before
             return {**result, "available": True, "trades_per_second": count / elapsed, "seconds": elapsed,

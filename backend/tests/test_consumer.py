@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from leaderboard.config import load_settings
-from leaderboard.ingest.consumer import TradeStreamConsumer
+from leaderboard.ingest.consumer import TradeStreamConsumer, stream_drained
 from leaderboard.ranking import keys
 
 from .write_helpers import all_time_totals, oracle, trade, wait_stream_drained
@@ -26,6 +26,19 @@ def consumer_settings(redis_url: str, **overrides):
 
 def add_entry(redis, trades) -> str:
     return redis.xadd(keys.trade_stream(), {"trades": orjson.dumps(trades)}).decode()
+
+
+def test_the_stream_is_drained_only_once_every_entry_is_delivered_and_acked(redis_client, redis_url):
+    assert not stream_drained(redis_client, "leaderboard")  # no stream yet
+    consumer = TradeStreamConsumer(consumer_settings(redis_url), redis_client, name="c1")
+    consumer.ensure_group()
+    add_entry(redis_client, [trade("d1", "ann")])
+    assert not stream_drained(redis_client, "leaderboard")  # not delivered
+    entries = consumer.read_new()
+    assert not stream_drained(redis_client, "leaderboard")  # delivered, pending
+    consumer.process(entries)
+    assert stream_drained(redis_client, "leaderboard")
+    assert not stream_drained(redis_client, "another-group")
 
 
 def test_valid_entries_are_applied_and_acked_invalid_ones_dead_lettered(redis_client, redis_url):

