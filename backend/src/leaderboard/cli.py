@@ -236,17 +236,6 @@ DEMO_FIRST_REFRESH_MEMBERS = 5  # traders on the all-volume board before `run`'s
 DEMO_ANNOUNCE_WAIT_SECONDS = 15.0  # after /ready, how long `run` waits for demo trades before printing the URLs
 
 
-def _answers(url: str) -> bool:
-    import urllib.error
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(url, timeout=1) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 def _early_demo_refresh(redis_url: str, settings: Settings) -> Callable[[], bool]:
     """The scheduler snapshots every board when it starts, before the demo producer's first trade, so a fresh
     data dir would show empty lists until the next tick (up to REFRESH_SECONDS). The returned check refreshes
@@ -285,7 +274,7 @@ def run() -> None:
     """Everything for development: embedded Redis, the API (and scheduler, producer when present);
     prints the URLs; Ctrl-C stops all of it cleanly."""
     from .embedded_redis import die_with_parent
-    from .producer.command import api_base_url
+    from .producer.command import api_base_url, api_ready
 
     os.environ.setdefault("DEV_MODE", "1")
     settings = _settings()
@@ -311,7 +300,7 @@ def run() -> None:
                     if child.poll() is not None:
                         raise click.ClickException(f"{name} exited with {child.returncode}")
                 refreshed = refreshed or early_refresh()
-                if ready_at is None and _answers(f"{base}/ready"):
+                if ready_at is None and api_ready(base):
                     ready_at = time.monotonic()
                 # the URLs once the API answers and the demo trades show (or have had their chance to)
                 if not announced and ready_at is not None and (

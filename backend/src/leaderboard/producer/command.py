@@ -43,14 +43,19 @@ def api_base_url(bind: str) -> str:
     return f"http://{host}:{port}"
 
 
+def api_ready(url: str) -> bool:
+    """The API at base `url` answers /ready with 200."""
+    try:
+        return requests.get(f"{url.rstrip('/')}/ready", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
 def wait_until_ready(url: str, timeout: float, stopping: Callable[[], bool]) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{url.rstrip('/')}/ready", timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
+        if api_ready(url):
+            return
         interruptible_sleep(0.25, stopping)
     raise ProducerError(f"the API at {url} was not ready within {timeout:.0f} s")
 
