@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from . import defaults
 from .config import ConfigError, Settings, load_settings
 from .logs import configure_logging
 
@@ -153,7 +154,6 @@ def produce(
     """Mock trade producer: realistic, reproducible trades to the API (service account) or the Redis Stream."""
     import secrets as _secrets
 
-    from . import defaults
     from .producer.command import ProduceOptions, api_base_url
     from .producer.command import produce as run_producer
     from .producer.delivery import ProducerError
@@ -232,8 +232,6 @@ def consume(name: str | None, group: str | None) -> None:
 RUN_CHILDREN: dict[str, list[str]] = {"api": ["serve"]}
 RUN_CHILDREN["scheduler"] = ["scheduler"]
 RUN_CHILDREN["producer"] = ["produce", "--demo"]  # gentle demo rate (PRODUCER_RATE) once /ready answers
-DEMO_FIRST_REFRESH_MEMBERS = 5  # traders on the all-volume board before `run`'s one early snapshot refresh
-DEMO_ANNOUNCE_WAIT_SECONDS = 15.0  # after /ready, how long `run` waits for demo trades before printing the URLs
 
 
 def _early_demo_refresh(redis_url: str, settings: Settings) -> Callable[[], bool]:
@@ -258,7 +256,7 @@ def _early_demo_refresh(redis_url: str, settings: Settings) -> Callable[[], bool
             if not clients:
                 clients.append(connect(settings, redis_url))  # a cluster client for a cluster URL
             client = clients[0]
-            if client.zcard(keys.all_time(ALL_VOLUME)) < DEMO_FIRST_REFRESH_MEMBERS:
+            if client.zcard(keys.all_time(ALL_VOLUME)) < defaults.RUN_DEMO_REFRESH_MEMBERS:
                 return time.monotonic() > deadline
             result = tasks.refresh_snapshots(client, BoardRegistry(client).all().values(), datetime.now(UTC), settings)
         except (redis_lib.RedisError, RedisClusterException):  # best effort: the next tick refreshes anyway
@@ -304,7 +302,7 @@ def run() -> None:
                     ready_at = time.monotonic()
                 # the URLs once the API answers and the demo trades show (or have had their chance to)
                 if not announced and ready_at is not None and (
-                    refreshed or time.monotonic() > ready_at + DEMO_ANNOUNCE_WAIT_SECONDS
+                    refreshed or time.monotonic() > ready_at + defaults.RUN_ANNOUNCE_WAIT_SECONDS
                 ):
                     announced = True
                     click.echo(

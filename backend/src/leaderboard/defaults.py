@@ -92,3 +92,5 @@ PRODUCER_MAX_ATTEMPTS = 10  # attempts per batch (429/503/connection errors) bef
 PRODUCER_MAX_REJECTED_BATCHES = 10  # rejected batches in a row before the run fails
 PRODUCER_READY_TIMEOUT = 60.0  # seconds `--demo` waits for the API's /ready
 PRODUCER_DEMO_RETRY_SECONDS = 30.0  # under `--demo`, wait after a persistent error, then start again
+RUN_DEMO_REFRESH_MEMBERS = 5  # traders on the all-volume board before `leaderboard run`'s one early refresh
+RUN_ANNOUNCE_WAIT_SECONDS = 15.0  # after /ready, how long `run` waits for demo trades before printing the URLs
