@@ -20,13 +20,20 @@ def _stamp(before_now: timedelta) -> str:
     return (NOW - before_now).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-# the seed's documented payloads, {"game_id":1,"user_id":42,"score":1000,"timestamp":"2026-11-22T10:00:00Z"},
-# with their timestamps moved next to NOW: 42 and 9 in the last minute, 7 two days and an hour before
+# the seed's documented payloads, verbatim: the write test posts these (all-time reads do not depend on the date)
+DOCUMENTED_SCORES = [
+    {"game_id": 1, "user_id": 42, "score": 1000, "timestamp": "2026-11-22T10:00:00Z"},
+    {"game_id": 1, "user_id": 7, "score": 1500, "timestamp": "2026-11-20T09:00:00Z"},
+    {"game_id": 1, "user_id": 42, "score": 800, "timestamp": "2026-11-22T10:00:10Z"},  # best kept: 1000
+    {"game_id": 1, "user_id": 9, "score": 1000, "timestamp": "2026-11-22T10:00:20Z"},
+]
+# the same payloads with their timestamps moved next to NOW (42 and 9 in the last minute, 7 two days and an hour
+# before), for the window tests: real Redis expires the hour and day sets of dates long past
 SEED_SCORES = [
-    {"game_id": 1, "user_id": 42, "score": 1000, "timestamp": _stamp(timedelta(seconds=30))},
-    {"game_id": 1, "user_id": 7, "score": 1500, "timestamp": _stamp(timedelta(days=2, hours=1, seconds=30))},
-    {"game_id": 1, "user_id": 42, "score": 800, "timestamp": _stamp(timedelta(seconds=20))},  # best kept: 1000
-    {"game_id": 1, "user_id": 9, "score": 1000, "timestamp": _stamp(timedelta(seconds=10))},
+    {**DOCUMENTED_SCORES[0], "timestamp": _stamp(timedelta(seconds=30))},
+    {**DOCUMENTED_SCORES[1], "timestamp": _stamp(timedelta(days=2, hours=1, seconds=30))},
+    {**DOCUMENTED_SCORES[2], "timestamp": _stamp(timedelta(seconds=20))},
+    {**DOCUMENTED_SCORES[3], "timestamp": _stamp(timedelta(seconds=10))},
 ]
 
 
@@ -108,12 +115,12 @@ def test_seed_score_posts_keep_each_players_best_and_create_the_game(app, client
     from .write_helpers import drain, token_headers
 
     service = token_headers(app, "venue", "service")
-    for payload in SEED_SCORES:
+    for payload in DOCUMENTED_SCORES:
         response = client.post("/api/leaderboard/score", json=payload, headers=service)
         assert response.status_code == 200, response.json
         assert response.json == {"accepted": 1}
     # a client retry of the same payload counts once (and a best score is idempotent anyway)
-    assert client.post("/api/leaderboard/score", json=SEED_SCORES[0], headers=service).status_code == 200
+    assert client.post("/api/leaderboard/score", json=DOCUMENTED_SCORES[0], headers=service).status_code == 200
     drain(app)
     assert client.get("/v1/leaderboards/game-1").json["board"] == "game-1"  # declared on first score
     assert redis_client.zscore("lb:{game-1}:all", "42") == 1000  # 800 later did not lower the best
