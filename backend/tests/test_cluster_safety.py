@@ -59,6 +59,14 @@ ALLOWLIST: dict[tuple[str, str], Proof] = {
         "HSET and EXPIRE of the one action hash",
         lambda: [keys.action("some-action")],
     ),
+    ("ingest/claims.py", "self.redis.register_script(CLAIM_WRITES_LUA)"): Proof(
+        "claim() calls it once per identity board with that board's seen markers only, all tagged {board}",
+        lambda: [keys.seen("all-volume", "t:alice/t-1"), keys.seen("all-volume", "t:bob/t-1")],
+    ),
+    ("ingest/claims.py", "self.redis.register_script(RELEASE_CLAIMS_LUA)"): Proof(
+        "release() groups the claimed markers per board and calls it once per board",
+        lambda: [keys.seen("all-volume", "t:alice/t-1"), keys.seen("all-volume", "t:bob/t-1")],
+    ),
     ("ingest/consumer.py", 'self.redis.xreadgroup(self.group, self.name, {self.stream: ">"}, '
      "count=self.settings.CONSUMER_COUNT, block=self.settings.CONSUMER_BLOCK_MS)"): Proof(
         "reads one stream (the trade stream)",

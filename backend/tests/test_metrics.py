@@ -114,7 +114,7 @@ def test_writes_are_counted_accepted_rejected_and_duplicate_and_flushes_observed
     action = client.post("/v1/actions", json={}, headers=alice).json["action_id"]
     score = {"user_id": "alice", "score": 10, "action_id": action}
     assert client.post("/v1/scores", json=score, headers=alice).status_code == 202
-    assert client.post("/v1/scores", json=score, headers=alice).status_code == 409  # one action, one score
+    assert client.post("/v1/scores", json={**score, "score": 11}, headers=alice).status_code == 409  # one action
     drain(app)
     after = _scrape(client)
 
@@ -122,8 +122,9 @@ def test_writes_are_counted_accepted_rejected_and_duplicate_and_flushes_observed
         return value(after, name, **labels) - value(before, name, **labels)
 
     assert delta("leaderboard_trades_accepted_total", source="http") == 1 + 3 + 2 + 1  # 6 trades + 1 score
-    # found already applied when flushed: m1 once, m2 twice; plus the reused action
-    assert delta("leaderboard_trades_duplicate_total", source="http") == 3 + 1
+    # found already applied when flushed: m1 once, m2 twice; the reused action is a conflict
+    assert delta("leaderboard_trades_duplicate_total", source="http") == 3
+    assert delta("leaderboard_trades_conflict_total", stage="request") == 1
     assert delta("leaderboard_trades_rejected_total", reason="validation_error") == 1 + 3
     assert delta("leaderboard_trades_rejected_total", reason="forbidden") == 1
     assert delta("leaderboard_trades_rejected_total", reason="bad_json") == 1

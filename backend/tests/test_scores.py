@@ -55,12 +55,19 @@ def test_sum_mode_boards_add_scores(client, app, alice, redis_client):
     assert zset(redis_client, keys.all_time("quiz")) == {"alice": 12}
 
 
-def test_action_reuse_is_409_and_counts_once(client, app, alice, redis_client):
+def test_action_reuse_is_409_and_an_exact_retry_is_202_counting_once(client, app, alice, redis_client):
+    with app.app_context():
+        from leaderboard.redis_conn import get_redis
+
+        BoardRegistry(get_redis()).all()  # seed the defaults
+        assert BoardRegistry(get_redis()).create(Board("quiz", "Quiz", "points", 0, "sum"))
     action_id = new_action(client, alice)
-    assert post_score(client, alice, action_id, 10, board="scores").status_code == 202
-    assert_error(post_score(client, alice, action_id, 99), 409, "action_used")
+    assert post_score(client, alice, action_id, 10, board="quiz").status_code == 202
+    retry = post_score(client, alice, action_id, 10, board="quiz")  # the client lost the first answer
+    assert retry.status_code == 202 and retry.json == {"accepted": 1}
+    assert_error(post_score(client, alice, action_id, 99, board="quiz"), 409, "action_used")
     drain(app)
-    assert zset(redis_client, keys.all_time("scores")) == {"alice": 10}
+    assert zset(redis_client, keys.all_time("quiz")) == {"alice": 10}  # a sum board: counted once
 
 
 def test_unknown_expired_and_foreign_actions_are_refused(client, app, alice, redis_client):

@@ -95,4 +95,4 @@ def test_the_request_path_does_not_wait_for_redis(client, app, service, app_conf
     assert client.post("/v1/trades", json=trade("fast"), headers=service).status_code == 202
     assert time.monotonic() - started < 1.0
     wal_dir = app_config["DATA_DIR"] / "wal"
-    assert any(b'"t:fast"' in p.read_bytes() for p in wal_dir.glob("wal-*.log"))
+    assert any(b'"t:alice/fast"' in p.read_bytes() for p in wal_dir.glob("wal-*.log"))

@@ -19,6 +19,7 @@ import requests
 
 from leaderboard.auth.users import UserStore
 from leaderboard.embedded_redis import EmbeddedRedis, free_port
+from leaderboard.ingest.writes import trade_write_id
 from leaderboard.ranking import keys
 from leaderboard.ranking.boards import SYMBOLS
 
@@ -194,7 +195,7 @@ def test_sigterm_under_load_flushes_every_acknowledged_trade_before_exit(own_red
     assert len(acked) >= 500
     # requests that failed on the client's side may or may not have been accepted: their markers say which
     maybe = [t for trades in client.failed for t in trades
-             if check.exists(keys.seen("all-volume", "t:" + t["trade_id"]))]
-    assert all(check.exists(keys.seen("all-volume", "t:" + t["trade_id"])) for t in acked)
+             if check.exists(keys.seen("all-volume", trade_write_id(t["trader_id"], t["trade_id"])))]
+    assert all(check.exists(keys.seen("all-volume", trade_write_id(t["trader_id"], t["trade_id"]))) for t in acked)
     assert all_time_totals(check) == oracle(acked + maybe)
     assert list((data_dir / "wal").glob("wal-*.log")) == []

@@ -27,13 +27,13 @@ def notional_cents(quantity: Any, price: Any) -> int:
 
 
 def oracle(trades: Iterable[dict[str, Any]]) -> dict[str, dict[str, int]]:
-    """board -> trader -> cents: each trade_id counted once (the first one seen)."""
+    """board -> trader -> cents: each (trader_id, trade_id) counted once (the first one seen)."""
     totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     for item in trades:
-        if item["trade_id"] in seen:
+        if (item["trader_id"], item["trade_id"]) in seen:
             continue
-        seen.add(item["trade_id"])
+        seen.add((item["trader_id"], item["trade_id"]))
         cents = notional_cents(item["quantity"], item["price"])
         totals[SYMBOLS[item["symbol"]].board][item["trader_id"]] += cents
         totals["all-volume"][item["trader_id"]] += cents

@@ -59,6 +59,16 @@ TRADES_DUPLICATE = Counter(
     "leaderboard_trades_duplicate", "Writes skipped because their trade_id/action_id was already applied.",
     ["source"],
 )
+TRADES_CONFLICT = Counter(
+    "leaderboard_trades_conflict", "Writes refused because their id was already used with other content: answered "
+    "409 trade_id_conflict (stage=request), or found at flush time and counted nowhere (stage=flush).",
+    ["stage"],
+)
+TRADE_CLAIMS_SKIPPED = Counter(
+    "leaderboard_trade_claims_skipped", "Trade requests accepted without the synchronous id claim (Redis slow or "
+    "unreachable): a conflict among them is found at flush time instead, by reason.",
+    ["reason"],
+)
 BUFFER_DEPTH = Gauge(
     "leaderboard_buffer_depth", "Writes held in the in-memory buffer, waiting for a flush (summed over live workers).",
     multiprocess_mode="livesum",

@@ -17,12 +17,15 @@ from .config import Settings
 EXTENSION_KEY = "leaderboard.redis"
 
 
-def connect(settings: Settings, url: str | None = None) -> Any:
-    """A client for `url` (default settings.REDIS_URL): RedisCluster when REDIS_CLUSTER is set."""
+def connect(settings: Settings, url: str | None = None, timeout: float | None = None) -> Any:
+    """A client for `url` (default settings.REDIS_URL): RedisCluster when REDIS_CLUSTER is set. `timeout`:
+    seconds a call (and a connect) may take, default REDIS_SOCKET_TIMEOUT; a bounded caller passes less."""
     target = url or settings.REDIS_URL
+    if timeout is None:
+        timeout = settings.extra.get("REDIS_SOCKET_TIMEOUT", 2.0)
     options: dict[str, Any] = {
-        "socket_timeout": settings.extra.get("REDIS_SOCKET_TIMEOUT", 2.0),
-        "socket_connect_timeout": settings.extra.get("REDIS_SOCKET_TIMEOUT", 2.0),
+        "socket_timeout": timeout,
+        "socket_connect_timeout": timeout,
         "health_check_interval": 30,
     }
     if settings.REDIS_CLUSTER:

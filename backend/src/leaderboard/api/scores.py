@@ -29,7 +29,8 @@ _CONSUME_ERRORS = {
     "not_found": (404, "action_not_found", "No such action: ask POST /v1/actions for one."),
     "expired": (410, "action_expired", "This action has expired: ask POST /v1/actions for a new one."),
     "forbidden": (403, "forbidden", "This action belongs to another user."),
-    "used": (409, "action_used", "This action was already used: one action, one score."),
+    "used": (409, "action_used", "This action was already used for another score: one action, one score "
+             "(an exact retry of the same score is accepted and counts once)."),
 }
 
 
@@ -84,7 +85,8 @@ def create_action() -> Any:
 @write_rate_limited
 def post_score() -> Any:
     """Post a game score with an unused action of yours. `sum` boards add scores, `best` boards keep a
-    member's best. A trader posts for itself; a service posts for anyone.
+    member's best. A trader posts for itself; a service posts for anyone. An exact retry (same action, same
+    score) is a 202 that counts once; the action with another score is a 409 `action_used`.
     ---
     tags: [writes]
     security: [{bearerAuth: []}]
@@ -128,10 +130,9 @@ def post_score() -> Any:
     try:
         accept_score()
     except ApiError as exc:
-        if exc.code == "action_used":  # one action, one score: a retried score is a duplicate
-            metrics.TRADES_DUPLICATE.labels("http").inc()
-        else:
-            count_rejected(exc)
+        if exc.code == "action_used":  # one action, one score: another score on a used action
+            metrics.TRADES_CONFLICT.labels("request").inc()
+        count_rejected(exc)
         raise
     return json_response({"accepted": 1}, 202)
 
@@ -166,20 +167,22 @@ def accept_score() -> None:
         ingest = _ingest()
         ingest.ensure_room(1)
         actions = _actions()
-        outcome = actions.consume(action_id, username, privileged=role in ("service", "admin"))
+        write = score_write(board, user_id, score, write_id=action_id)
+        outcome = actions.consume(action_id, username, privileged=role in ("service", "admin"), fp=write.fp)
     except runtime.BufferFull as exc:
         raise ApiError(503, "buffer_full", f"The write buffer is full ({exc}); retry later.",
                        headers={"Retry-After": str(exc.retry_after)}) from None
     except RedisError:
         raise _redis_unavailable() from None
-    if outcome != "ok":
+    if outcome not in ("ok", "retry"):
         status, code, message = _CONSUME_ERRORS[outcome]
         raise ApiError(status, code, message, {"field": "action_id"})
     try:
-        submit_or_503([score_write(board, user_id, score, write_id=action_id)])
+        submit_or_503([write])  # a retry is submitted again: its marker makes it count once
     except ApiError:
-        with contextlib.suppress(RedisError):  # if Redis is gone too, the client asks for a new action
-            actions.give_back(action_id)
+        if outcome == "ok":
+            with contextlib.suppress(RedisError):  # if Redis is gone too, the client asks for a new action
+                actions.give_back(action_id)
         raise
 
 

@@ -13,6 +13,7 @@ from ..errors import ApiError, validation_error
 from ..extensions import write_rate_limited
 from ..http import json_response
 from ..ingest import runtime
+from ..ingest.claims import WriteConflict, for_app
 from ..ingest.validation import InvalidWrite, parse_trades
 from ..ingest.writes import Write, trade_write
 from .body import read_json
@@ -37,7 +38,8 @@ def submit_or_503(writes: list[Write]) -> None:
 @write_rate_limited
 def post_trades() -> Any:
     """Post one trade, or a batch `{"trades": [...]}` (all-or-nothing). Acknowledged (202) once every trade
-    is in the write-ahead log; it reaches the boards within BUFFER_MAX_AGE_MS. A `trade_id` counts once.
+    is in the write-ahead log; it reaches the boards within BUFFER_MAX_AGE_MS. A `trade_id` counts once per
+    trader: an exact retry is a 202 that counts nothing more, the same `trade_id` with other content a 409.
     ---
     tags: [writes]
     security: [{bearerAuth: []}]
@@ -88,6 +90,7 @@ def post_trades() -> Any:
       400: {$ref: "#/components/responses/BadRequest"}
       401: {$ref: "#/components/responses/Unauthorized"}
       403: {$ref: "#/components/responses/Forbidden"}
+      409: {$ref: "#/components/responses/Conflict"}
       413: {$ref: "#/components/responses/PayloadTooLarge"}
       415: {$ref: "#/components/responses/UnsupportedMediaType"}
       422: {$ref: "#/components/responses/ValidationError"}
@@ -117,7 +120,21 @@ def accept_trades(body: Any) -> int:
         if not can_post_for(trade.trader_id):
             details: dict[str, Any] = {"field": "trader_id", **({"index": index} if is_batch else {})}
             raise ApiError(403, "forbidden", "A trader may post only its own trades (trader_id must be you).", details)
-    submit_or_503([trade_write(trade) for trade in trades])
+    writes = [trade_write(trade) for trade in trades]
+    claims = for_app(current_app)
+    try:
+        claimed = claims.claim(writes)
+    except WriteConflict as exc:
+        metrics.TRADES_CONFLICT.labels("request").inc(len(trades))
+        details = {"field": "trade_id", **({"index": exc.index} if is_batch else {})}
+        raise ApiError(409, "trade_id_conflict", f"trade_id {trades[exc.index].trade_id!r} of trader "
+                       f"{trades[exc.index].trader_id!r} was already used for another trade; a retry must "
+                       "resend the same trade, a new trade needs a new trade_id.", details) from None
+    try:
+        submit_or_503(writes)
+    except ApiError:
+        claims.release(claimed)
+        raise
     return len(trades)
 
 

@@ -3,7 +3,9 @@
 An action is one Redis hash `keys.action(id)` {owner, expires_at_ms, used}, so checking and consuming it is
 one atomic script over one key (legal on Redis Cluster). The key outlives the action's expiry by
 ACTION_EXPIRED_GRACE_SECONDS (to answer 410 rather than 404), and once used it is kept for the dedupe
-window, so a second use is a 409 rather than a fresh start.
+window, so a second use is a 409 rather than a fresh start. The consume stores the score's content
+fingerprint (ingest/writes.py): a second use with the same content is a client's retry (`retry`: accepted
+again, and the apply's marker counts it once), with other content `used` (409).
 """
 
 from __future__ import annotations
@@ -20,13 +22,17 @@ CONSUME_ACTION_LUA = """
 -- ARGV[2]  '1' if the caller may use anyone's action (service/admin), else '0'
 -- ARGV[3]  now, epoch ms
 -- ARGV[4]  seconds to keep a used action (the dedupe window)
--- Returns one of: ok, not_found, forbidden, used, expired
+-- ARGV[5]  the score's content fingerprint
+-- Returns one of: ok, retry (used before for this very content), not_found, forbidden, used, expired
 if redis.call('EXISTS', KEYS[1]) == 0 then return 'not_found' end
-local owner, expires_at, used = unpack(redis.call('HMGET', KEYS[1], 'owner', 'expires_at_ms', 'used'))
+local owner, expires_at, used, fp = unpack(redis.call('HMGET', KEYS[1], 'owner', 'expires_at_ms', 'used', 'fp'))
 if owner ~= ARGV[1] and ARGV[2] ~= '1' then return 'forbidden' end
-if used == '1' then return 'used' end
+if used == '1' then
+  if fp == ARGV[5] then return 'retry' end
+  return 'used'
+end
 if tonumber(expires_at) <= tonumber(ARGV[3]) then return 'expired' end
-redis.call('HSET', KEYS[1], 'used', '1')
+redis.call('HSET', KEYS[1], 'used', '1', 'fp', ARGV[5])
 if redis.call('TTL', KEYS[1]) < tonumber(ARGV[4]) then redis.call('EXPIRE', KEYS[1], ARGV[4]) end
 return 'ok'
 """
@@ -37,7 +43,7 @@ if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'used', '
 return 1
 """
 
-OUTCOMES = ("ok", "not_found", "forbidden", "used", "expired")
+OUTCOMES = ("ok", "retry", "not_found", "forbidden", "used", "expired")
 
 
 class ActionStore:
@@ -61,10 +67,11 @@ class ActionStore:
             pipe.execute()
         return action_id, datetime.fromtimestamp(expires_at_ms / 1000, UTC)
 
-    def consume(self, action_id: str, caller: str, privileged: bool, now: datetime | None = None) -> str:
-        """Mark the action used if the caller may use it; returns one of OUTCOMES."""
+    def consume(self, action_id: str, caller: str, privileged: bool, fp: str = "",
+                now: datetime | None = None) -> str:
+        """Mark the action used for the content `fp` if the caller may use it; returns one of OUTCOMES."""
         now_ms = int((now or datetime.now(UTC)).timestamp() * 1000)
-        args = [caller, "1" if privileged else "0", now_ms, self.used_keep_seconds]
+        args = [caller, "1" if privileged else "0", now_ms, self.used_keep_seconds, fp]
         outcome = self._consume(keys=[keys.action(action_id)], args=args)
         return outcome.decode() if isinstance(outcome, bytes) else str(outcome)
 

@@ -82,6 +82,7 @@ class Applier:
         self.crash_point = crash_point
         self.script = redis.register_script(APPLY_BOARD_BATCH_LUA)
         self._duplicates = metrics.TRADES_DUPLICATE.labels(source)  # "http" (API writes) or "stream"
+        self._conflicts = metrics.TRADES_CONFLICT.labels("flush")
 
     def apply(self, writes: Sequence[Write], ack: StreamAck | None = None) -> int:
         """Apply every write (raises RedisError if any transaction failed: retrying is safe). Returns how
@@ -103,39 +104,67 @@ class Applier:
         return counted
 
     def _apply(self, writes: Sequence[Write], ack: StreamAck | None) -> tuple[int, int]:
-        """(write, board) pairs counted, and writes found already applied (on their first board)."""
-        per_board: dict[tuple[str, str], list[BoardWrite]] = defaultdict(list)
-        first_boards: set[tuple[str, str]] = set()  # a write's first board decides whether it is a duplicate
-        other_boards: set[tuple[str, str]] = set()
+        """(write, board) pairs counted, and writes found already applied (on their identity board).
+
+        Two phases: first every write's identity board (its last increment: `all-volume` for a trade), whose
+        marker decides the write; then its other boards, without the writes that conflicted in the first
+        phase, so a conflicting write counts nowhere. A replay repeats the same decisions (the identity
+        marker holds the first content), so a crash between the phases changes nothing."""
+        identity: dict[tuple[str, str], list[BoardWrite]] = defaultdict(list)
+        others: dict[tuple[str, str], list[BoardWrite]] = defaultdict(list)
         for write in writes:
+            last = len(write.increments) - 1
             for position, inc in enumerate(write.increments):
-                board_write = BoardWrite(write.write_id, write.member, inc.amount, write.ts_ms)
-                per_board[(inc.board, inc.mode)].append(board_write)
-                (other_boards if position else first_boards).add((inc.board, inc.mode))
-        transactions = [
-            (board, mode, chunk)
-            for (board, mode), board_writes in sorted(per_board.items())
-            for chunk in chunked(board_writes, self.chunk_writes)
-        ]
-        counted = duplicates = 0
-        for number, (board, mode, chunk) in enumerate(transactions, start=1):
-            is_last = number == len(transactions)
-            batch = build_board_batch(board, mode, chunk, marker_ttl=self.marker_ttl, history_days=self.history_days)
-            if is_last and ack and self.ack_in_transaction:
-                with self.redis.pipeline(transaction=True) as pipe:
-                    self.script(keys=batch.keys, args=batch.args, client=pipe)
-                    pipe.xack(ack.stream, ack.group, *ack.entry_ids)
-                    applied = int(pipe.execute()[0])
-            else:
-                applied = int(self.script(keys=batch.keys, args=batch.args))
+                board_write = BoardWrite(write.write_id, write.member, inc.amount, write.ts_ms, write.fp)
+                (identity if position == last else others)[(inc.board, inc.mode)].append(board_write)
+        conflicted: set[str] = set()
+        conflicts: list[str] = []
+        first = self._transactions(identity)
+        number = counted = duplicates = 0
+        for board, mode, chunk in first:
+            number += 1
+            is_last = number == len(first) and not others
+            applied, repeated, found = self._run(board, mode, chunk, ack if is_last else None)
             counted += applied
-            if (board, mode) in first_boards and (board, mode) not in other_boards:
-                duplicates += len(chunk) - applied  # repeats inside the chunk included
+            duplicates += len(chunk) - applied - len(repeated) - len(found)
+            conflicts.extend(repeated + found)
+            conflicted.update(found)  # a repeat's first occurrence counts: only Redis's finds leave phase two
             if number == 1 and not is_last:
                 crash_here(CRASH_BETWEEN_BOARDS, self.crash_point)
-        if ack and ack.entry_ids and (not transactions or not self.ack_in_transaction):
+        rest = self._transactions({board: [w for w in board_writes if w.write_id not in conflicted]
+                                   for board, board_writes in others.items()})
+        for position, (board, mode, chunk) in enumerate(rest, start=1):
+            number += 1
+            applied, _repeated, found = self._run(board, mode, chunk, ack if position == len(rest) else None)
+            counted += applied
+            conflicts.extend(found)  # rare: the identity marker expired but this board's did not
+            if number == 1 and position < len(rest):
+                crash_here(CRASH_BETWEEN_BOARDS, self.crash_point)
+        if ack and ack.entry_ids and (not (first or rest) or not self.ack_in_transaction or (others and not rest)):
             self.redis.xack(ack.stream, ack.group, *ack.entry_ids)
+        if conflicts:
+            self._conflicts.inc(len(conflicts))
+            log.warning("writes reusing an id with other content counted nothing",
+                        extra={"event": "write_conflict", "count": len(conflicts), "write_ids": conflicts[:20]})
         return counted, duplicates
+
+    def _transactions(self, per_board: dict[tuple[str, str], list[BoardWrite]]) -> list[tuple[str, str, Any]]:
+        return [(board, mode, chunk) for (board, mode), board_writes in sorted(per_board.items()) if board_writes
+                for chunk in chunked(board_writes, self.chunk_writes)]
+
+    def _run(self, board: str, mode: str, chunk: Sequence[BoardWrite],
+             ack: StreamAck | None) -> tuple[int, list[str], list[str]]:
+        """One script call (with the stream's XACK in its transaction when `ack`): how many counted, the ids
+        repeated inside the chunk with other content, and the ids whose marker held other content."""
+        batch = build_board_batch(board, mode, chunk, marker_ttl=self.marker_ttl, history_days=self.history_days)
+        if ack and self.ack_in_transaction:
+            with self.redis.pipeline(transaction=True) as pipe:
+                self.script(keys=batch.keys, args=batch.args, client=pipe)
+                pipe.xack(ack.stream, ack.group, *ack.entry_ids)
+                reply = pipe.execute()[0]
+        else:
+            reply = self.script(keys=batch.keys, args=batch.args)
+        return int(reply[0]), batch.conflicts, [batch.write_ids[int(position) - 1] for position in reply[1:]]
 
 
 class Flusher:

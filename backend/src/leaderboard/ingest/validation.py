@@ -170,7 +170,11 @@ def parse_trade(raw: Any, now: datetime, max_future_skew_s: int, max_notional_mi
     minor = product_minor_units(quantity, price, _NOTIONAL_DECIMALS[symbol.board])
     if minor > max_notional_minor:
         raise InvalidWrite("notional", f"quantity x price is above the limit of {max_notional_minor} minor units")
-    return Trade(trade_id, trader_id, symbol.symbol, raw["side"], ts_ms, minor)
+    # the content a retry must repeat: "1.50" and 1.5 are the same quantity; an absent ts stays absent (a
+    # retry without ts is the same trade although the server's clock moved)
+    content = (f"{symbol.symbol}|{raw['side']}|{quantity[0]}e{quantity[1]}|{price[0]}e{price[1]}|"
+               f"{'' if ts is None else ts_ms}")
+    return Trade(trade_id, trader_id, symbol.symbol, raw["side"], ts_ms, minor, content)
 
 
 def trade_items(body: Any, max_batch: int) -> tuple[list[Any], bool]:

@@ -2,8 +2,11 @@
 
 Why a script: a MULTI/EXEC transaction cannot branch on an exactly-once marker, and a client-side
 check-then-write is not atomic. The script runs atomically inside Redis, so for every write it sets the
-marker `seen(board, write_id)` (SET NX EX) and counts the write only if the marker was new, in the same
-atomic unit as the increments. Every key it touches carries the board's hash tag `{board}`, so the script
+marker `seen(board, write_id)` (SET NX EX) to the write's content fingerprint and counts the write only if
+the marker was new (or held the request path's claim of this very content, `c:<fp>`), in the same atomic
+unit as the increments. A marker holding another fingerprint is a conflict: the write counts nothing and
+its position is returned (the flusher drops it from its other boards and counts it in
+leaderboard_trades_conflict_total). Every key it touches carries the board's hash tag `{board}`, so the script
 is legal on Redis Cluster. Callers run it on its own, or inside a MULTI/EXEC with a stream XACK when the
 writes came from a stream on a single Redis (see ingest/flusher.py).
 
@@ -37,18 +40,33 @@ APPLY_BOARD_BATCH_LUA = """
 -- ARGV[3] mode      'sum' (ZINCRBY) or 'best' (ZADD GT keeps the maximum)
 -- ARGV[4] ttl       marker lifetime, seconds (the dedupe window)
 -- ARGV[5..4+z]      EXPIREAT unix seconds of each sorted set, 0 = never expires
--- ARGV[5+z..]       n groups of 4: member, amount (integer minor units), day set index, hour set index
---                   (indexes into KEYS[1..z]; 0 = this write skips that bucket)
--- Returns the number of writes counted (the others had been applied before).
+-- ARGV[5+z..]       n groups of 5: member, amount (integer minor units), day set index, hour set index
+--                   (indexes into KEYS[1..z]; 0 = this write skips that bucket), content fingerprint
+-- Marker values: the fingerprint of the applied write ('1' or '' = written before fingerprints: any
+-- content matches); 'c:'..fingerprint = claimed by the request path (CLAIM_WRITES_LUA), not applied yet.
+-- A write counts if its marker is absent or holds its own claim (then the marker becomes its fingerprint);
+-- it is a duplicate if the marker holds its fingerprint; a conflict otherwise (counts nothing).
+-- Returns {counted, position of each conflicting write (1-based, in write order)...}.
 local z, n = tonumber(ARGV[1]), tonumber(ARGV[2])
 local best, ttl = ARGV[3] == 'best', ARGV[4]
 local totals = {}
 for idx = 1, z do totals[idx] = {} end
-local counted = 0
+local result = {0}
 local base = 4 + z
 for i = 1, n do
-  if redis.call('SET', KEYS[z + i], '1', 'NX', 'EX', ttl) then
-    counted = counted + 1
+  local marker, fp = KEYS[z + i], ARGV[base + 5]
+  local count = redis.call('SET', marker, fp, 'NX', 'EX', ttl)
+  if not count then
+    local held = redis.call('GET', marker)
+    if held == 'c:' .. fp then
+      redis.call('SET', marker, fp, 'EX', ttl)
+      count = true
+    elseif held ~= fp and held ~= '1' and held ~= '' and fp ~= '' then
+      result[#result + 1] = i
+    end
+  end
+  if count then
+    result[1] = result[1] + 1
     local member, amount = ARGV[base + 1], tonumber(ARGV[base + 2])
     local day_idx, hour_idx = tonumber(ARGV[base + 3]), tonumber(ARGV[base + 4])
     for step = 1, 3 do
@@ -64,7 +82,7 @@ for i = 1, n do
       end
     end
   end
-  base = base + 4
+  base = base + 5
 end
 for idx = 1, z do
   local key, touched = KEYS[idx], false
@@ -79,27 +97,62 @@ for idx = 1, z do
   local expire_at = tonumber(ARGV[4 + idx])
   if touched and expire_at > 0 then redis.call('EXPIREAT', key, expire_at) end
 end
-return counted
+return result
+"""
+
+CLAIM_WRITES_LUA = """
+-- The request path's claim of write ids on their identity board, before the 202 (see ingest/claims.py).
+-- KEYS[1..n]  the markers seen(identity board, write_id) of the writes
+-- ARGV[1]     marker lifetime, seconds; ARGV[2..n+1] the writes' fingerprints
+-- Nothing is set unless no write conflicts. Returns {position of the first conflicting write or 0,
+-- positions of the markers this call set (the caller releases them if it cannot accept the writes)...}.
+local n = #KEYS
+for i = 1, n do
+  local held, fp = redis.call('GET', KEYS[i]), ARGV[i + 1]
+  if held and held ~= fp and held ~= 'c:' .. fp and held ~= '1' and held ~= '' and fp ~= '' then
+    return {i}
+  end
+end
+local result = {0}
+for i = 1, n do
+  if redis.call('SET', KEYS[i], 'c:' .. ARGV[i + 1], 'NX', 'EX', ARGV[1]) then result[#result + 1] = i end
+end
+return result
+"""
+
+RELEASE_CLAIMS_LUA = """
+-- KEYS[1..n] markers set by CLAIM_WRITES_LUA; ARGV[i] their claim value: deleted only if still that claim
+local released = 0
+for i = 1, #KEYS do
+  if redis.call('GET', KEYS[i]) == ARGV[i] then released = released + redis.call('DEL', KEYS[i]) end
+end
+return released
 """
 
 
 class BoardWrite(NamedTuple):
-    """One write's contribution to one board: `amount` minor units for `member` at event time `ts_ms`."""
+    """One write's contribution to one board: `amount` minor units for `member` at event time `ts_ms`;
+    `fp` the write's content fingerprint (ingest/writes.py)."""
 
     write_id: str
     member: str
     amount: int
     ts_ms: int
+    fp: str = ""
 
 
 @dataclass(frozen=True)
 class BoardBatch:
-    """The KEYS and ARGV of one script call."""
+    """The KEYS and ARGV of one script call; `write_ids` in marker order (a conflict position of the
+    script's reply is an index into it, from 1), `conflicts` the ids repeated inside the batch with
+    another fingerprint (dropped before the script: the first one counts)."""
 
     board: str
     keys: list[str]
     args: list[Any]
     writes: int
+    write_ids: list[str]
+    conflicts: list[str]
 
 
 def build_board_batch(
@@ -111,8 +164,9 @@ def build_board_batch(
     history_days: int,
     now: datetime | None = None,
 ) -> BoardBatch:
-    """KEYS/ARGV for APPLY_BOARD_BATCH_LUA. Repeats of one write id are dropped (the first counts) and
-    bucket sets whose expiry has passed are skipped (EXPIREAT in the past would delete the whole set)."""
+    """KEYS/ARGV for APPLY_BOARD_BATCH_LUA. Repeats of one write id are dropped (the first counts; a repeat
+    with another fingerprint is reported in `conflicts`) and bucket sets whose expiry has passed are skipped
+    (EXPIREAT in the past would delete the whole set)."""
     if mode not in ("sum", "best"):
         raise ValueError(f"unknown board mode {mode!r}")
     now_s = int((now or datetime.now(UTC)).timestamp())
@@ -121,7 +175,9 @@ def build_board_batch(
     set_index: dict[str, int] = {}
     markers: list[str] = []
     rows: list[Any] = []
-    seen_ids: set[str] = set()
+    seen_ids: dict[str, str] = {}  # write id -> fingerprint
+    write_ids: list[str] = []
+    conflicts: list[str] = []
     by_hour: dict[int, tuple[int, int]] = {}  # event hour (epoch ms // 1h) -> (day set index, hour set index)
     marker_prefix = keys.seen(board, "")
 
@@ -141,17 +197,21 @@ def build_board_batch(
                 index_of(keys.hour(board, hour), int(hour_bucket_expiry(hour).timestamp())))
 
     for write in writes:
-        if write.write_id in seen_ids:
+        first_fp = seen_ids.get(write.write_id)
+        if first_fp is not None:
+            if first_fp and write.fp and first_fp != write.fp:
+                conflicts.append(write.write_id)
             continue
-        seen_ids.add(write.write_id)
+        seen_ids[write.write_id] = write.fp
+        write_ids.append(write.write_id)
         hour_number = write.ts_ms // MS_PER_HOUR
         indexes = by_hour.get(hour_number)
         if indexes is None:
             indexes = by_hour[hour_number] = bucket_indexes(hour_number)
         markers.append(marker_prefix + write.write_id)
-        rows.extend((write.member, write.amount, *indexes))
+        rows.extend((write.member, write.amount, *indexes, write.fp))
     args: list[Any] = [len(set_keys), len(markers), mode, marker_ttl, *expiries, *rows]
-    return BoardBatch(board, set_keys + markers, args, len(markers))
+    return BoardBatch(board, set_keys + markers, args, len(markers), write_ids, conflicts)
 
 
 def chunked(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:

@@ -1,0 +1,117 @@
+"""The request path's claim of trade ids: how a reused id with other content gets its 409.
+
+The exactly-once marker (ranking/apply.py) is written at flush time, after the 202. To answer 409
+`trade_id_conflict` to the request that reuses an id, the request claims its writes' ids before it is
+acknowledged: one script call (CLAIM_WRITES_LUA) per identity board (`all-volume` for every trade, so one
+call per request) that sets each marker to `c:<fingerprint>` unless a marker already holds other content;
+the apply script later turns a claim of the same content into the applied fingerprint.
+
+The write path promises not to hang on Redis, so the claim is bounded: its own connection pool with a
+socket timeout of WRITE_CLAIM_TIMEOUT_MS. When the claim fails (timeout, Redis unreachable, a stall), the
+request is accepted unclaimed (202) and requests skip the claim for WRITE_CLAIM_RETRY_SECONDS (one slow
+call per period, not one per request); the apply script still finds a conflict at flush time (the first
+content wins; the other counts nowhere, logged and counted in leaderboard_trades_conflict_total{stage=
+"flush"}). Skipped claims are counted in leaderboard_trade_claims_skipped_total.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from .. import metrics
+from ..config import Settings
+from ..ranking import keys
+from ..ranking.apply import CLAIM_WRITES_LUA, RELEASE_CLAIMS_LUA
+from ..redis_conn import connect
+from .writes import Write
+
+log = logging.getLogger(__name__)
+
+
+class WriteConflict(Exception):
+    """Write number `index` of the request reuses an id already taken with other content."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(f"write {index} reuses an id with other content")
+        self.index = index
+
+
+Claimed = list[tuple[str, str, str]]  # (board, marker key, claim value) a claim set, released if not accepted
+
+
+class WriteClaims:
+    def __init__(self, settings: Settings) -> None:
+        self.redis = connect(settings, timeout=settings.WRITE_CLAIM_TIMEOUT_MS / 1000)
+        self.ttl = settings.DEDUPE_WINDOW_SECONDS
+        self.retry_s = settings.WRITE_CLAIM_RETRY_SECONDS
+        self._claim = self.redis.register_script(CLAIM_WRITES_LUA)
+        self._release = self.redis.register_script(RELEASE_CLAIMS_LUA)
+        self._skip_until = 0.0
+        self._lock = threading.Lock()
+
+    def claim(self, writes: Sequence[Write]) -> Claimed | None:
+        """Claim every write's id for its content. Raises WriteConflict naming the first write whose id is
+        taken with other content (nothing is claimed then); None when the claim was skipped (Redis slow or
+        unreachable: see the module docstring); else the markers this call set."""
+        seen: dict[str, str] = {}
+        groups: dict[str, list[int]] = defaultdict(list)
+        for index, write in enumerate(writes):
+            first = seen.setdefault(write.write_id, write.fp)
+            if first != write.fp:
+                raise WriteConflict(index)  # the same id twice in one request, with other content
+            groups[write.identity_board].append(index)
+        if time.monotonic() < self._skip_until:
+            metrics.TRADE_CLAIMS_SKIPPED.labels("backing_off").inc()
+            return None
+        claimed: Claimed = []
+        try:
+            for board, indexes in groups.items():
+                markers = [keys.seen(board, writes[i].write_id) for i in indexes]
+                reply = self._claim(keys=markers, args=[self.ttl, *(writes[i].fp for i in indexes)])
+                if int(reply[0]):
+                    self.release(claimed)
+                    raise WriteConflict(indexes[int(reply[0]) - 1])
+                claimed.extend((board, markers[int(p) - 1], "c:" + writes[indexes[int(p) - 1]].fp)
+                               for p in reply[1:])
+        except RedisError as exc:
+            self._back_off(exc)
+            return None
+        return claimed
+
+    def release(self, claimed: Claimed | None) -> None:
+        """Best effort: give back markers this request claimed but could not get accepted (buffer full)."""
+        if not claimed:
+            return
+        by_board: dict[str, Claimed] = defaultdict(list)
+        for item in claimed:
+            by_board[item[0]].append(item)
+        with contextlib.suppress(RedisError):
+            for group in by_board.values():
+                self._release(keys=[m for _, m, _ in group], args=[v for _, _, v in group])
+
+    def _back_off(self, exc: RedisError) -> None:
+        metrics.TRADE_CLAIMS_SKIPPED.labels(exc.__class__.__name__).inc()
+        metrics.REDIS_ERRORS.labels("claim").inc()
+        with self._lock:
+            first = self._skip_until == 0.0 or time.monotonic() >= self._skip_until
+            self._skip_until = time.monotonic() + self.retry_s
+        if first:
+            log.warning("trade id claim failed; accepting writes unclaimed (conflicts found at flush)",
+                        extra={"event": "claim_skipped", "error": exc.__class__.__name__,
+                               "retry_seconds": self.retry_s})
+
+
+def for_app(app: Any) -> WriteClaims:
+    """The app's claims (one pool per process, made on first use)."""
+    claims = app.extensions.get("leaderboard.claims")
+    if claims is None:
+        claims = app.extensions["leaderboard.claims"] = WriteClaims(app.config["SETTINGS"])
+    return claims
