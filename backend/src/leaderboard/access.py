@@ -37,7 +37,7 @@ def new_request_id() -> str:
 
 def safe_request_id(given: str) -> bool:
     """A client's X-Request-ID is echoed only when it is a short token of safe characters."""
-    return bool(given) and _SAFE_REQUEST_ID.match(given) is not None
+    return bool(given) and _SAFE_REQUEST_ID.fullmatch(given) is not None
 
 
 def request_id() -> str:

@@ -86,12 +86,23 @@ def _init_jwt_callbacks() -> None:
 _init_jwt_callbacks()
 
 
+UNREADABLE_LOGIN_KEY = "user:<unreadable>"
+
+
 def username_from_body() -> str:
-    """Rate-limit key: the username a login is for (the address when the body has none)."""
-    body = request.get_json(silent=True)
-    if isinstance(body, dict) and isinstance(body.get("username"), str):
-        return "user:" + body["username"][:64].lower()
-    return "addr:" + (get_remote_address() or "unknown")
+    """Rate-limit key: the username a login is for, read by the view's own parser (api/body.read_json), so
+    the key and the view always see the same username. Usernames compare case-insensitively (as at
+    registration). A body without a string username, or one that cannot be read at all, counts against one
+    fixed key: no error can skip the limit."""
+    from .api.body import read_json
+
+    try:
+        body = read_json()
+        if isinstance(body, dict) and isinstance(body.get("username"), str):
+            return "user:" + body["username"][:64].lower()
+    except Exception:  # any failure counts against the fixed key, never skips the limit
+        pass
+    return UNREADABLE_LOGIN_KEY
 
 
 def ratelimit_storage_uri(settings: Settings) -> str:

@@ -1,23 +1,37 @@
-"""Strict JSON request bodies."""
+"""Strict JSON request bodies: one parser (orjson) per body, parsed once per request.
+
+Whatever reads the body (the view, the login limiter's key function) goes through `read_json`, so they
+can never disagree about what a body says (a body that one parser reads one way and another parser
+another way, or that makes one of them fail, was a way around the login limit)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import orjson
-from flask import request
+from flask import g, request
 
 from ..errors import ApiError, validation_error
 
 
 def read_json() -> Any:
-    """The request body parsed as JSON: 415 for another content type, 400 for malformed JSON."""
+    """The request body parsed as JSON: 415 for another content type, 400 for malformed JSON (or nested
+    deeper than orjson's 1024 levels). Parsed once per request; later calls get the same value or error."""
+    parsed = g.get("_json_body")
+    if parsed is None:
+        parsed = g._json_body = _parse()
+    if isinstance(parsed, ApiError):
+        raise parsed
+    return parsed[0]
+
+
+def _parse() -> tuple[Any] | ApiError:
     if request.mimetype != "application/json":
-        raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
+        return ApiError(415, "unsupported_media_type", "Send the body as application/json.")
     try:
-        return orjson.loads(request.get_data(cache=False))
+        return (orjson.loads(request.get_data(cache=False)),)
     except orjson.JSONDecodeError as exc:
-        raise ApiError(400, "bad_json", f"The body is not valid JSON: {exc}") from None
+        return ApiError(400, "bad_json", f"The body is not valid JSON: {exc}")
 
 
 def read_json_object(allowed: set[str] | None = None) -> dict[str, Any]:

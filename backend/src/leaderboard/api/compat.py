@@ -43,7 +43,7 @@ WINDOWS = {"24h": Period.H24, "3d": Period.D3, "7d": Period.D7, "all": Period.AL
 
 def _game_board(game_id: str) -> Board:
     board_id = f"game-{game_id}"
-    if not BOARD_ID_PATTERN.match(board_id):
+    if not BOARD_ID_PATTERN.fullmatch(board_id):
         raise ApiError(404, "board_not_found", f"There is no game {game_id!r}.", {"game_id": game_id})
     return board_or_404(board_id)
 
@@ -51,7 +51,7 @@ def _game_board(game_id: str) -> Board:
 def _game_board_for_write(game_id: str) -> Board:
     """The game's board, declared on its first score (a `best` board in points)."""
     board_id = f"game-{game_id}"
-    if not BOARD_ID_PATTERN.match(board_id):
+    if not BOARD_ID_PATTERN.fullmatch(board_id):
         raise validation_error("game_id: 1-43 characters of a-z, 0-9, '_' or '-'", field="game_id")
     registry = get_boards()
     board = registry.get(board_id)

@@ -73,7 +73,7 @@ def cursor_arg(board: str, scope: str) -> Cursor | None:
 
 
 def member_id(raw: str) -> str:
-    if not MEMBER_ID_PATTERN.match(raw):
+    if not MEMBER_ID_PATTERN.fullmatch(raw):
         raise ApiError(400, "invalid_member_id", "A member id is 1-128 characters without spaces, commas or "
                        "slashes.", {"user_id": raw[:140]})
     return raw

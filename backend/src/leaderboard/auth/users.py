@@ -1,4 +1,9 @@
-"""User accounts in Redis: one JSON value per user, created atomically with SET NX."""
+"""User accounts in Redis: one JSON value per user, created atomically with SET NX.
+
+Usernames are full-matched against USERNAME_PATTERN (no trailing newline slips through) and compare
+case-insensitively: `Alice` cannot register when `alice` exists, and either spelling logs in to the one
+account, whose token subject is the name as registered. The login limit keys on the lower-cased name too,
+so the limit and the accounts agree on who "alice" is."""
 
 from __future__ import annotations
 
@@ -38,7 +43,7 @@ class User:
 def validate_new_user(
     username: Any, password: Any, display_name: Any, role: Any, password_min_length: int
 ) -> tuple[str, str, str, str]:
-    if not isinstance(username, str) or not USERNAME_RE.match(username):
+    if not isinstance(username, str) or not USERNAME_RE.fullmatch(username):
         raise UserError("username", "3-32 characters: letters, digits, '_', '.', '-', starting with a letter or digit")
     if not isinstance(password, str) or not password_min_length <= len(password) <= defaults.PASSWORD_MAX_LENGTH:
         raise UserError(
@@ -82,7 +87,7 @@ class UserStore:
 
     def authenticate(self, username: str, password: str) -> User | None:
         """The user if the password matches; the same cost and answer whether or not the user exists."""
-        record = self._record(username) if isinstance(username, str) and USERNAME_RE.match(username) else None
+        record = self._record(username) if isinstance(username, str) and USERNAME_RE.fullmatch(username) else None
         if not verify_password(record["password_hash"] if record else None, password):
             return None
         assert record is not None
@@ -90,4 +95,6 @@ class UserStore:
 
     def _record(self, username: str) -> dict[str, Any] | None:
         raw = self.redis.get(keys.user(username))
+        if raw is None and username != username.lower():
+            raw = self.redis.get(keys.user_exact_case(username))  # registered before the lower-cased keys
         return None if raw is None else orjson.loads(raw)

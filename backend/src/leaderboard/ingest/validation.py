@@ -51,7 +51,7 @@ class InvalidWrite(ValueError):
 
 
 def validate_id(value: Any, field: str) -> str:
-    if not isinstance(value, str) or not ID_PATTERN.match(value):
+    if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
         raise InvalidWrite(field, f"must be a string of {ID_RULE}")
     return value
 
@@ -67,7 +67,7 @@ def decimal_units(value: Any, field: str, max_decimals: int, max_value: int) -> 
     (units, scale): value = units / 10**scale, with no trailing zero digits in the fraction. Decimal strings,
     what the service's clients send, are read without Decimal arithmetic (the hot path of every trade)."""
     if isinstance(value, str):
-        if not DECIMAL_TEXT.match(value):
+        if not DECIMAL_TEXT.fullmatch(value):
             raise InvalidWrite(field, 'must be a plain decimal string like "12.5" (no sign, exponent or spaces)')
         whole, _, fraction = value.partition(".")
         fraction = fraction.rstrip("0")

@@ -105,7 +105,7 @@ def validate_board(raw: dict[str, Any]) -> Board:
     if unknown:
         raise ValueError(f"unknown field(s): {', '.join(sorted(unknown))}")
     board_id = raw.get("id")
-    if not isinstance(board_id, str) or not BOARD_ID_PATTERN.match(board_id):
+    if not isinstance(board_id, str) or not BOARD_ID_PATTERN.fullmatch(board_id):
         raise ValueError("id: 1-48 chars of a-z, 0-9, '_' or '-', starting with a letter or digit")
     title = raw.get("title", board_id)
     if not isinstance(title, str) or not 1 <= len(title) <= 80:

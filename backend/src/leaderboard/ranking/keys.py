@@ -73,6 +73,14 @@ def boards_registry() -> str:
 
 
 def user(username: str) -> str:
+    """An account, keyed by its username lower-cased: usernames are unique and found regardless of case
+    (the record keeps the name as registered). Accounts from before that rule keep their exact-case key
+    (auth/users.py still finds them)."""
+    return f"{PREFIX}:user:{username.lower()}"
+
+
+def user_exact_case(username: str) -> str:
+    """The key of an account registered before usernames were case-insensitive."""
     return f"{PREFIX}:user:{username}"
 
 
