@@ -29,6 +29,16 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedR
     server.stop()
 
 
+WEB_SERVERS = ("granian", "gunicorn")  # the default server first; WEB_SERVER=gunicorn stays supported
+
+
+@pytest.fixture(params=WEB_SERVERS)
+def web_server(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs the test once per HTTP server: `leaderboard serve` processes started from os.environ use it."""
+    monkeypatch.setenv("WEB_SERVER", request.param)
+    return str(request.param)
+
+
 @pytest.fixture(scope="session")
 def redis_cluster_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRedisCluster]:
     """A local 3-master Redis Cluster (started on first use, shared by the session)."""

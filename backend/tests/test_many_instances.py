@@ -17,7 +17,7 @@ from .test_jobs import start_scheduler
 from .test_write_crash import Client, kill_tree_wait, login, make_requests, own_redis, start_service
 from .write_helpers import oracle, wait_all_time_totals
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("web_server")]  # granian and gunicorn
 __all__ = ["own_redis"]  # the fixture, imported for this module
 
 

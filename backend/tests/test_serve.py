@@ -17,7 +17,7 @@ import requests
 
 from leaderboard.embedded_redis import free_port
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("web_server")]  # granian and gunicorn
 
 
 def redis_processes_for(data_dir: Path) -> list[psutil.Process]:

@@ -1,4 +1,4 @@
-"""The write path as users run it: gunicorn with 2 workers, real HTTP, real SIGKILL and SIGTERM.
+"""The write path as users run it: granian and gunicorn with 2 workers, real HTTP, real SIGKILL and SIGTERM.
 
 Redis is our own EmbeddedRedis (AOF on), so killing the service does not kill Redis."""
 
@@ -25,7 +25,7 @@ from leaderboard.ranking.boards import SYMBOLS
 
 from .write_helpers import all_time_totals, oracle, trade, wait_all_time_totals
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("web_server")]  # granian and gunicorn
 SYMBOL_LIST = list(SYMBOLS)
 
 
@@ -153,7 +153,7 @@ def test_kill_9_of_a_worker_and_of_the_master_loses_nothing_and_counts_nothing_t
         while client.progress() < len(bodies) // 3:
             time.sleep(0.05)
         workers = psutil.Process(service.pid).children()
-        os.kill(workers[0].pid, signal.SIGKILL)  # gunicorn spawns a new worker, which replays its WAL
+        os.kill(workers[0].pid, signal.SIGKILL)  # the server spawns a new worker, which replays its WAL
         while client.progress() < 2 * len(bodies) // 3:
             time.sleep(0.05)
         workers = [w.pid for w in psutil.Process(service.pid).children()]

@@ -61,16 +61,17 @@ def _use_metrics_dir(path: Path) -> None:
 
 @main.command()
 @click.option("--bind", help="host:port to listen on (BIND)")
-@click.option("--workers", type=int, help="gunicorn worker processes (WEB_WORKERS)")
+@click.option("--workers", type=int, help="worker processes (WEB_WORKERS)")
 def serve(bind: str | None, workers: int | None) -> None:
-    """Run the API under gunicorn (starts an embedded Redis when REDIS_URL is unset)."""
+    """Run the API under granian, or gunicorn with WEB_SERVER=gunicorn (starts an embedded Redis when REDIS_URL
+    is unset)."""
     settings = _settings(BIND=bind, WEB_WORKERS=workers)
     configure_logging(settings.LOG_LEVEL)
     _use_metrics_dir(settings.DATA_DIR / "prometheus")  # before anything imports metrics: it picks the mode
-    from . import create_app
-    from .gunicorn_app import WORKER_HOOKS, GunicornApp
+    from . import create_app, web_server
     from .ingest.runtime import install_worker_hooks
     from .metrics import mark_worker_dead
+    from .web_server import WORKER_HOOKS
 
     install_worker_hooks()
 
@@ -80,7 +81,7 @@ def serve(bind: str | None, workers: int | None) -> None:
     with redis_for(settings) as url:
         os.environ["REDIS_URL"] = url  # workers build their app from the environment after fork
         settings = _settings(BIND=bind, WEB_WORKERS=workers)
-        GunicornApp(settings, create_app).run()
+        web_server.run(settings, create_app)
 
 
 @main.command("redis")

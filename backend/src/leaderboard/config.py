@@ -81,9 +81,12 @@ class Settings:
     HISTORY_DAYS: int = defaults.HISTORY_DAYS
     MEMBER_CACHE_SECONDS: float = defaults.MEMBER_CACHE_SECONDS
     MAX_MEMBER_IDS: int = defaults.MAX_MEMBER_IDS
-    # serving (gunicorn)
+    # serving (granian or gunicorn)
     BIND: str = defaults.BIND
+    WEB_SERVER: str = defaults.WEB_SERVER
+    MAX_REQUEST_LINE: int = defaults.MAX_REQUEST_LINE
     WEB_WORKERS: int = defaults.WEB_WORKERS
+    WEB_BLOCKING_THREADS: int = defaults.WEB_BLOCKING_THREADS
     WEB_WORKER_CLASS: str = defaults.WEB_WORKER_CLASS
     WEB_THREADS: int = defaults.WEB_THREADS
     WEB_TIMEOUT: int = defaults.WEB_TIMEOUT
@@ -117,11 +120,12 @@ _POSITIVE = {
     "BUFFER_MAX_AGE_MS", "BUFFER_MAX_PENDING", "WAL_FSYNC_INTERVAL_MS", "DEDUPE_WINDOW_SECONDS",
     "ACTION_TTL_SECONDS", "MAX_SCORE", "RETRY_AFTER_SECONDS", "REFRESH_SECONDS", "SNAPSHOT_TOP_N",
     "MAX_LIMIT", "DEFAULT_LIMIT", "HISTORY_DAYS", "MAX_MEMBER_IDS", "PASSWORD_MIN_LENGTH", "WEB_WORKERS", "WEB_THREADS",
-    "WEB_TIMEOUT", "WEB_GRACEFUL_TIMEOUT",
+    "WEB_BLOCKING_THREADS", "WEB_TIMEOUT", "MAX_REQUEST_LINE", "WEB_GRACEFUL_TIMEOUT",
 }
 _POSITIVE |= {"PRODUCER_STREAM_MAXLEN"}
 _CHOICES = {
     "WAL_FSYNC": {"always", "interval"},
+    "WEB_SERVER": {"granian", "gunicorn"},
     "WEB_WORKER_CLASS": {"sync", "gthread"},
     "LOG_LEVEL": {"DEBUG", "INFO", "WARNING", "ERROR"},
 }

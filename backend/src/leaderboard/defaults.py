@@ -2,14 +2,17 @@
 
 # --- HTTP / API ---
 MAX_CONTENT_LENGTH = 1 * 1024 * 1024  # largest request body accepted, bytes
+MAX_REQUEST_LINE = 4094  # longest request line ("GET /path?query HTTP/1.1"), bytes -> 414 (gunicorn's default)
 API_TITLE = "Leaderboard API"
 
-# --- Serving (gunicorn) ---
+# --- Serving (granian by default, or gunicorn) ---
 BIND = "127.0.0.1:8000"  # address the API listens on
-WEB_WORKERS = 2  # gunicorn worker processes (one per core on the reference machine)
+WEB_SERVER = "granian"  # HTTP server of `leaderboard serve`: granian or gunicorn (bench/PROFILE.md)
+WEB_WORKERS = 2  # worker processes (one per core on the reference machine)
+WEB_BLOCKING_THREADS = 1  # granian: Python threads per worker (1 gave the best p99, shared/CEILINGS.md)
 WEB_WORKER_CLASS = "gthread"  # gunicorn worker class
-WEB_THREADS = 4  # threads per gthread worker
-WEB_TIMEOUT = 30  # seconds a request may take before gunicorn restarts the worker
+WEB_THREADS = 4  # threads per gthread worker (gunicorn)
+WEB_TIMEOUT = 30  # seconds a request may take before gunicorn restarts the worker (gunicorn only)
 WEB_GRACEFUL_TIMEOUT = 30  # seconds workers get to finish (and flush) after SIGTERM
 
 # --- Redis ---

@@ -1,5 +1,5 @@
-"""Runs the API under gunicorn, in-process, with settings from `Settings` (no separate config file to
-keep in sync). Hooks here are where per-worker runtime (ingest flusher) starts and stops."""
+"""Runs the API under gunicorn (`WEB_SERVER=gunicorn`), in-process, with settings from `Settings` (no
+separate config file to keep in sync). Its hooks run `web_server.WORKER_HOOKS`."""
 
 from __future__ import annotations
 
@@ -11,27 +11,20 @@ from gunicorn.glogging import Logger
 
 from .config import Settings
 from .logs import JsonFormatter
-
-# name -> hook(server/worker...) added by components that own per-worker state
-WORKER_HOOKS: dict[str, list[Callable[..., Any]]] = {
-    "post_fork": [], "worker_exit": [], "on_exit": [], "child_exit": [],
-}
+from .web_server import call_hooks
 
 
 def _post_fork(server: Any, worker: Any) -> None:
-    for callback in WORKER_HOOKS["post_fork"]:
-        callback(server, worker)
+    call_hooks("post_fork", server, worker)
 
 
 def _worker_exit(server: Any, worker: Any) -> None:
-    for callback in WORKER_HOOKS["worker_exit"]:
-        callback(server, worker)
+    call_hooks("worker_exit", server, worker)
 
 
 def _child_exit(server: Any, worker: Any) -> None:
     """In the master, after it reaped a worker (also one killed with SIGKILL)."""
-    for callback in WORKER_HOOKS["child_exit"]:
-        callback(server, worker)
+    call_hooks("child_exit", server, worker)
 
 
 class JsonLogger(Logger):  # type: ignore[misc]
@@ -45,8 +38,7 @@ class JsonLogger(Logger):  # type: ignore[misc]
 
 
 def _on_exit(server: Any) -> None:
-    for callback in WORKER_HOOKS["on_exit"]:
-        callback(server)
+    call_hooks("on_exit", server)
 
 
 class GunicornApp(BaseApplication):  # type: ignore[misc]
@@ -65,6 +57,7 @@ class GunicornApp(BaseApplication):  # type: ignore[misc]
             "timeout": s.WEB_TIMEOUT,
             "graceful_timeout": s.WEB_GRACEFUL_TIMEOUT,
             "keepalive": 5,
+            "limit_request_line": s.MAX_REQUEST_LINE,
             "accesslog": None,
             "errorlog": "-",
             "loglevel": s.LOG_LEVEL.lower(),

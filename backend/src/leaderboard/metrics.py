@@ -120,7 +120,7 @@ bp = Blueprint("metrics", __name__)
 
 
 def mark_worker_dead(_server: Any, worker: Any) -> None:
-    """gunicorn worker_exit/child_exit hook: drop the live gauges of a worker that is gone."""
+    """worker_exit/child_exit hook (web_server.WORKER_HOOKS): drop the live gauges of a worker that is gone."""
     if os.environ.get(MULTIPROC_ENV):
         multiprocess.mark_process_dead(worker.pid)
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, current_app, request
 from flask_cors import CORS
+from werkzeug.exceptions import RequestURITooLarge
 
 # The dashboard is a Next.js static export served from this origin. Its pages carry inline bootstrap
 # scripts (self.__next_f.push) and inline styles whose hashes change every build, hence 'unsafe-inline'
@@ -52,7 +53,23 @@ def _add_security_headers(response: Response) -> Response:
     return response
 
 
+def request_line_length(environ: dict[str, object]) -> int:
+    """Bytes of "METHOD /path?query HTTP/1.1" as the client sent it (the WSGI strings are latin-1 bytes)."""
+    target = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if not isinstance(target, str):
+        path, query = str(environ.get("PATH_INFO", "")), str(environ.get("QUERY_STRING", ""))
+        target = f"{path}?{query}" if query else path
+    return len(str(environ.get("REQUEST_METHOD", ""))) + len(target) + len(" HTTP/1.1") + 1
+
+
+def _refuse_long_request_line() -> None:
+    """MAX_REQUEST_LINE for every server: gunicorn refuses such a line itself, granian does not."""
+    if request_line_length(request.environ) > current_app.config["SETTINGS"].MAX_REQUEST_LINE:
+        raise RequestURITooLarge("The request line (method, path and query) is too long.")
+
+
 def init_app(app: Flask) -> None:
+    app.before_request(_refuse_long_request_line)  # right after access's timing hook, before any other
     app.after_request(_add_security_headers)
     origins = list(app.config["SETTINGS"].CORS_ORIGINS)
     if origins:  # no origins configured: no CORS headers at all, so browsers keep the same-origin policy

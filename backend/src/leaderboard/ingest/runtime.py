@@ -14,9 +14,10 @@ under WAL_FSYNC=always), queues the writes and returns. The flusher thread appli
 a write's id makes it count once (see ranking/apply.py), so callers may retry freely. Trades are built with
 `writes.trade_write(validation.parse_trade(...))`.
 
-Lifecycle: started per process in its run loop, never at import. Under gunicorn the `post_fork` hook starts
-it (so a new worker replays the WAL of dead ones at once) and `worker_exit` stops it (final flush); inside a
-Flask request `current()` starts one lazily for the app's settings (tests, `flask run`). `stop()` flushes
+Lifecycle: started per process in its run loop, never at import. Under either server (web_server.py) the
+`post_fork` hook starts it (so a new worker replays the WAL of dead ones at once) and `worker_exit` stops it
+(final flush); inside a Flask request `current()` starts one lazily for the app's settings (tests, `flask
+run`). `stop()` flushes
 what is buffered (retrying until its timeout) and closes the WAL; whatever could not be flushed stays in
 the WAL for the next process to replay.
 """
@@ -255,7 +256,7 @@ def init_app(app: Flask) -> None:
     add_ready_check(app, "ingest", ready_check)
 
 
-# --- gunicorn wiring -----------------------------------------------------------------------------------
+# --- server wiring (granian or gunicorn) -------------------------------------------------------------------------
 def _post_fork(_server: Any, _worker: Any) -> None:
     settings = load_settings()
     if settings.INGEST_ENABLED:
@@ -264,13 +265,13 @@ def _post_fork(_server: Any, _worker: Any) -> None:
 
 def _worker_exit(_server: Any, _worker: Any) -> None:
     settings = load_settings()
-    # leave a margin inside gunicorn's graceful timeout, after which the master SIGKILLs the worker
+    # leave a margin inside the server's graceful timeout, after which the master SIGKILLs the worker
     stop(timeout=max(1.0, settings.WEB_GRACEFUL_TIMEOUT - 2.0))
 
 
 def install_worker_hooks() -> None:
-    """Start the write path in every gunicorn worker after fork; flush it when the worker exits."""
-    from ..gunicorn_app import WORKER_HOOKS
+    """Start the write path in every server worker after fork; flush it when the worker exits."""
+    from ..web_server import WORKER_HOOKS
 
     if _post_fork not in WORKER_HOOKS["post_fork"]:
         WORKER_HOOKS["post_fork"].append(_post_fork)

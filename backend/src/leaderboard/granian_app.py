@@ -1,0 +1,107 @@
+"""Runs the API under granian (the default `WEB_SERVER`): its WSGI interface, `WEB_WORKERS` processes with
+`WEB_BLOCKING_THREADS` Python threads each, HTTP/1.1 (measured against gunicorn in bench/PROFILE.md).
+
+What gunicorn's hooks gave the service, and how it is kept here (`web_server.WORKER_HOOKS`):
+- each worker runs `post_fork` before it serves (the write path starts and claims dead workers' WAL) and
+  `worker_exit` once granian stopped serving after SIGTERM/SIGINT (the write path's final flush);
+- a worker that dies any other way (SIGKILL, OOM) is respawned by the master, and `child_exit` runs in the
+  master for it (its live metrics are dropped); its WAL is claimed by the other workers or the new one;
+- a worker dies with its master, even on SIGKILL of the master (PR_SET_PDEATHSIG: it gets SIGTERM and
+  flushes), like gunicorn's workers noticing their parent is gone;
+- the master gives workers `WEB_GRACEFUL_TIMEOUT` seconds to finish before it kills them.
+Workers are forked (not spawned), so hooks registered before `run_granian` are in every worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from collections.abc import Callable
+from typing import Any
+
+from granian.constants import HTTPModes, Interfaces
+from granian.log import LogLevels
+from granian.server.mp import MPServer, WorkerProcess
+
+from .config import Settings
+from .embedded_redis import die_with_parent
+from .web_server import WorkerInfo, call_hooks
+
+log = logging.getLogger(__name__)
+
+# granian's own WSGI worker body (the function its spawn target wraps), run inside our hooks
+_GRANIAN_WSGI_WORKER: Callable[..., None] = MPServer._spawn_wsgi_worker.__wrapped__  # type: ignore[attr-defined]
+
+_app_factory: list[Callable[[], Any]] = []  # set in the master before the workers are forked
+_master_pid: list[int] = []
+
+
+def _load_app() -> Any:
+    return _app_factory[0]()
+
+
+def _worker_main(worker_id: int, callback: Any, *args: Any) -> None:
+    die_with_parent()
+    if os.getppid() != _master_pid[0]:  # the master died before the line above: nothing to serve for
+        return
+    worker = WorkerInfo(os.getpid())
+    call_hooks("post_fork", None, worker)
+    try:
+        _GRANIAN_WSGI_WORKER(worker_id, callback, *args)
+    finally:
+        call_hooks("worker_exit", None, worker)
+
+
+_spawn_worker: Callable[..., None] = WorkerProcess.wrap_target(_worker_main)
+_spawn_worker.__qualname__ = _spawn_worker.__name__ = "_spawn_worker"  # wraps() copied _worker_main's
+
+
+class _WatchedWorker(WorkerProcess):
+    def _watcher(self) -> None:
+        super()._watcher()  # returns once the worker process is gone, however it ended
+        call_hooks("child_exit", None, WorkerInfo(self.inner.pid))
+
+
+class _Server(MPServer):
+    def _spawn_worker(self, *args: Any, **kwargs: Any) -> WorkerProcess:
+        worker = super()._spawn_worker(*args, **kwargs)
+        worker.__class__ = _WatchedWorker  # same object, plus the child_exit call when it is gone
+        return worker
+
+
+def _log_config() -> dict[str, Any]:
+    """granian's own lines (start, workers spawned and stopped) as the service's JSON lines on stderr."""
+    return {
+        "formatters": {"generic": {"()": "leaderboard.logs.JsonFormatter"}},
+        "handlers": {"console": {"formatter": "generic", "class": "logging.StreamHandler",
+                                 "stream": "ext://sys.stderr"}},
+        "loggers": {"_granian": {"handlers": ["console"], "propagate": False}},
+    }
+
+
+def _address(bind: str) -> tuple[str, int]:
+    host, _, port = bind.rpartition(":")
+    return host.strip("[]") or "0.0.0.0", int(port)  # ":8000": every interface, as gunicorn
+
+
+def run_granian(settings: Settings, app_factory: Callable[[], Any]) -> None:
+    multiprocessing.set_start_method("fork", force=True)  # hooks and the app factory are inherited
+    _app_factory[:] = [app_factory]
+    _master_pid[:] = [os.getpid()]
+    host, port = _address(settings.BIND)
+    server = _Server(
+        "leaderboard:create_app",  # informative only: the app comes from `_load_app`
+        address=host,
+        port=port,
+        interface=Interfaces.WSGI,
+        workers=settings.WEB_WORKERS,
+        blocking_threads=settings.WEB_BLOCKING_THREADS,
+        http=HTTPModes.http1,
+        log_level=LogLevels(settings.LOG_LEVEL.lower()),
+        log_dictconfig=_log_config(),
+        log_access=False,  # the service writes its own access line (ACCESS_LOG)
+        respawn_failed_workers=True,
+        workers_kill_timeout=settings.WEB_GRACEFUL_TIMEOUT,
+    )
+    server.serve(spawn_target=_spawn_worker, target_loader=_load_app, wrap_loader=False)
