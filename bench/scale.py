@@ -12,10 +12,11 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from leaderboard import keys
 from leaderboard.config import load_settings
 from leaderboard.ingest.flusher import Applier
 from leaderboard.ingest.writes import Increment, Write
-from leaderboard.ranking import keys, store
+from leaderboard.ranking import store
 
 SCALE_BOARD = "bench-scale"
 SIZES = (1_000, 10_000, 100_000, 1_000_000)

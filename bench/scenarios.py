@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 import requests
 
-from leaderboard import defaults
+from leaderboard import defaults, keys
 from leaderboard.auth.users import UserStore
 from leaderboard.config import load_settings
 from leaderboard.ingest.consumer import stream_drained
@@ -26,7 +26,6 @@ from leaderboard.ingest.flusher import Applier
 from leaderboard.ingest.validation import parse_trades
 from leaderboard.ingest.writes import score_write, trade_write
 from leaderboard.producer.market import TradeGenerator
-from leaderboard.ranking import keys
 from leaderboard.ranking.boards import Board
 
 from . import load

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from leaderboard.ranking import keys
+from leaderboard import keys
 from leaderboard.ranking.boards import Board
 from leaderboard.ranking.periods import day_bucket, day_bucket_expiry, hour_bucket, hour_bucket_expiry
 

@@ -46,6 +46,6 @@ def refresh(app: Any, redis: Any, now: datetime) -> None:
 
 
 def read_cache_of(app: Any) -> Any:
-    from leaderboard.read_cache import EXTENSION_KEY
+    from leaderboard.api.params import READ_CACHE_KEY
 
-    return app.extensions.get(EXTENSION_KEY)
+    return app.extensions.get(READ_CACHE_KEY)

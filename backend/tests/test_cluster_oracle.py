@@ -13,11 +13,10 @@ from typing import Any
 import orjson
 import pytest
 
-from leaderboard import create_app
+from leaderboard import create_app, keys
 from leaderboard.ingest.consumer import TradeStreamConsumer
 from leaderboard.jobs import tasks
 from leaderboard.jobs.scheduler import run_job
-from leaderboard.ranking import keys
 from leaderboard.ranking.boards import SYMBOLS
 from leaderboard.ranking.periods import PERIODS, Period, day_bucket, hour_bucket, in_window
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from redis.crc import key_slot
 
-from leaderboard.ranking import keys
+from leaderboard import keys
 from leaderboard.ranking.apply import BoardWrite, build_board_batch
 
 SOURCE = Path(__file__).resolve().parent.parent / "src" / "leaderboard"

@@ -12,9 +12,9 @@ import time
 import orjson
 import pytest
 
+from leaderboard import keys
 from leaderboard.config import load_settings
 from leaderboard.ingest.consumer import TradeStreamConsumer, stream_drained
-from leaderboard.ranking import keys
 
 from .write_helpers import all_time_totals, oracle, trade, wait_stream_drained
 

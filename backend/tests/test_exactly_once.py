@@ -14,13 +14,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from leaderboard import keys
 from leaderboard.config import load_settings
 from leaderboard.embedded_redis import EmbeddedRedis
 from leaderboard.ingest.flusher import CRASH_AFTER_EXEC, CRASH_BETWEEN_BOARDS, CRASH_EXIT_CODE
 from leaderboard.ingest.runtime import IngestRuntime
 from leaderboard.ingest.validation import parse_trade
 from leaderboard.ingest.writes import trade_write
-from leaderboard.ranking import keys
 from leaderboard.ranking.periods import day_bucket, day_bucket_expiry, hour_bucket, hour_bucket_expiry
 
 from .test_auth import assert_error
@@ -126,18 +126,18 @@ def test_redis_outage_accepts_until_the_limit_then_503_and_catches_up(app, clien
     assert ready.json["checks"]["ingest"]["state"] in ("degraded", "full")
 
     restarted = EmbeddedRedis(own_redis.directory, port=own_redis.port).start()  # same dir: AOF brings data back
-    from leaderboard.ingest import runtime
+    from leaderboard.api.write_path import current_ingest
 
     with app.app_context():
-        assert runtime.current().drain(15)
-        assert runtime.current().flusher.state == "ok"
+        assert current_ingest().drain(15)
+        assert current_ingest().flusher.state == "ok"
     check = redis_lib.Redis.from_url(own_redis.url)
     try:
         assert all_time_totals(check) == oracle(accepted)
     finally:
         check.close()
         with app.app_context():
-            runtime.current().stop()
+            current_ingest().stop()
         restarted.stop()
 
 

@@ -12,10 +12,10 @@ from collections import Counter
 
 import pytest
 
+from leaderboard import keys
 from leaderboard.clock import iso
 from leaderboard.jobs import guard, tasks
 from leaderboard.jobs.lock import JobLock
-from leaderboard.ranking import keys
 
 from .conftest import TEST_SECRET
 from .read_helpers import NOON

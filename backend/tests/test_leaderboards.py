@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
+from leaderboard import keys
 from leaderboard.clock import iso
-from leaderboard.ranking import keys
 from leaderboard.ranking.periods import day_bucket
 
 from .board_writes import ManualClock, write

@@ -23,11 +23,11 @@ from typing import Any
 import orjson
 import pytest
 
+from leaderboard import keys
 from leaderboard.producer.delivery import Delivery
 from leaderboard.producer.market import TradeGenerator
 from leaderboard.producer.runner import RunLimits, run
 from leaderboard.producer.stream_target import StreamTarget
-from leaderboard.ranking import keys
 
 from .test_producer_market import assert_valid_trade
 

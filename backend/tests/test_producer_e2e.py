@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from leaderboard import keys
 from leaderboard.auth.users import UserStore
 from leaderboard.producer.market import TradeGenerator
-from leaderboard.ranking import keys, store
+from leaderboard.ranking import store
 
 from .conftest import TEST_SECRET
 from .serving import serve

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from leaderboard.ranking import keys
+from leaderboard import keys
 from leaderboard.ranking.boards import Board, BoardRegistry
 
 from .test_auth import assert_error

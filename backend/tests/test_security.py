@@ -125,8 +125,7 @@ def _limited_app(app_config, **overrides):
 
 
 def test_a_trader_over_the_write_limit_gets_429_with_retry_after_and_nothing_is_written(app_config, redis_client):
-    from leaderboard import metrics
-    from leaderboard.ranking import keys
+    from leaderboard import keys, metrics
 
     from .test_metrics import value
     from .write_helpers import all_time_totals, drain, oracle, token_headers, trade

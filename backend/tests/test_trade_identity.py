@@ -9,8 +9,8 @@ import time
 
 import pytest
 
+from leaderboard import keys
 from leaderboard.ingest.writes import trade_write_id
-from leaderboard.ranking import keys
 
 from .test_auth import assert_error
 from .test_metrics import _scrape, value

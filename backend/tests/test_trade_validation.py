@@ -139,10 +139,10 @@ def test_ts_accepts_iso_with_offset_and_epoch_millis(client, app, service, redis
 
 
 def _assert_nothing_written(app, redis_client, app_config) -> None:
-    from leaderboard.ingest import runtime
+    from leaderboard.api.write_path import current_ingest
 
     with app.app_context():
-        assert runtime.current().buffer.pending == 0
+        assert current_ingest().buffer.pending == 0
     wal_dir = app_config["DATA_DIR"] / "wal"
     assert all(p.stat().st_size == 0 for p in wal_dir.glob("wal-*.log"))
     drain(app)

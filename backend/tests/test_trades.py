@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from leaderboard.ranking import keys
+from leaderboard import keys
 from leaderboard.ranking.periods import day_bucket, hour_bucket
 
 from .test_auth import assert_error

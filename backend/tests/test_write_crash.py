@@ -17,10 +17,10 @@ import pytest
 import redis as redis_lib
 import requests
 
+from leaderboard import keys
 from leaderboard.auth.users import UserStore
 from leaderboard.embedded_redis import EmbeddedRedis, free_port
 from leaderboard.ingest.writes import trade_write_id
-from leaderboard.ranking import keys
 from leaderboard.ranking.boards import SYMBOLS
 
 from .write_helpers import all_time_totals, oracle, trade, wait_all_time_totals

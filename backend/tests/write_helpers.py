@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from leaderboard.ranking import keys
+from leaderboard import keys
 from leaderboard.ranking.boards import SYMBOLS
 
 BOARDS = [*(s.board for s in SYMBOLS.values()), "all-volume"]
@@ -76,10 +76,10 @@ def day_of(ts_ms: int) -> datetime:
 
 
 def drain(app: Any, timeout: float = 10.0) -> None:
-    from leaderboard.ingest import runtime
+    from leaderboard.api.write_path import current_ingest
 
     with app.app_context():
-        assert runtime.current().drain(timeout), "the flusher did not empty the buffer in time"
+        assert current_ingest().drain(timeout), "the flusher did not empty the buffer in time"
 
 
 def token_headers(app: Any, username: str, role: str) -> dict[str, str]:

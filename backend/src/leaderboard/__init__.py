@@ -18,11 +18,10 @@ __version__ = "0.1.0"
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. `config` overrides environment settings (tests pass their own)."""
     from . import access, errors, extensions, metrics, redis_conn, security
-    from .api import auth, compat, fast_path, health, leaderboards, openapi, ui
+    from .api import auth, compat, fast_path, health, leaderboards, openapi, ui, write_path
     from .api import scores as scores_api
     from .api import trades as trades_api
     from .config import load_settings
-    from .ingest import runtime as ingest_runtime
 
     settings = load_settings(config)
     app = Flask(__name__)
@@ -56,7 +55,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(compat.bp)
     app.register_blueprint(trades_api.bp)
     app.register_blueprint(scores_api.bp)
-    ingest_runtime.init_app(app)
+    write_path.init_app(app)
     app.register_blueprint(ui.bp)  # last: its catch-all must not shadow API routes
     fast_path.init_app(app)  # the cached first page of a top list, answered before Flask when it can be
     return app

@@ -14,9 +14,10 @@ import re
 import secrets
 import time
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, g, request
 
 from . import metrics
+from .context import current_settings
 
 log = logging.getLogger("leaderboard.access")
 
@@ -59,7 +60,7 @@ def _finish(response: Response) -> Response:
     route = request.url_rule.rule if request.url_rule is not None else metrics.UNMATCHED_ROUTE
     metrics.record_request(route, request.method, response.status_code, seconds)
     response.headers[REQUEST_ID_HEADER] = request_id()
-    if log.isEnabledFor(logging.INFO) and current_app.config["SETTINGS"].ACCESS_LOG:
+    if log.isEnabledFor(logging.INFO) and current_settings().ACCESS_LOG:
         log.info(
             "%s %s %s",
             request.method,

@@ -244,8 +244,8 @@ def _early_demo_refresh(redis_url: str, settings: Settings) -> Callable[[], bool
     import redis as redis_lib
     from redis.exceptions import RedisClusterException
 
+    from . import keys
     from .jobs import tasks
-    from .ranking import keys
     from .ranking.boards import ALL_VOLUME, BoardRegistry
     from .redis_conn import connect
 

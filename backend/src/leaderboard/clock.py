@@ -1,4 +1,5 @@
-"""The injectable clock: every time-dependent function takes `now`; the app's clock says what now is.
+"""The injectable clock: every time-dependent function takes `now`; the app's clock
+(`context.app_clock()`) says what now is.
 
 Tests put a callable returning an aware datetime in the app config's `extra["CLOCK"]` to control time
 without sleeping.
@@ -9,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from flask import current_app
-
 Clock = Callable[[], datetime]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MILLISECOND = timedelta(milliseconds=1)
@@ -18,11 +17,6 @@ MILLISECOND = timedelta(milliseconds=1)
 
 def system_clock() -> datetime:
     return datetime.now(UTC)
-
-
-def app_clock() -> Clock:
-    clock: Clock = current_app.config["SETTINGS"].extra.get("CLOCK", system_clock)
-    return clock
 
 
 def iso(ts: datetime) -> str:

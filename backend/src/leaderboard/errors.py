@@ -1,4 +1,8 @@
-"""One JSON error shape for every 4xx/5xx: {"error": {"code", "message", "details"}}."""
+"""One JSON error shape for every 4xx/5xx: {"error": {"code", "message", "details"}}.
+
+Views raise `ApiError`; the domain packages raise their own exceptions (ranking/errors.py, ingest/errors.py),
+which `as_api_error` maps to their HTTP answer here, in one place.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,19 @@ from flask import Flask, Response
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
+from .clock import iso
+from .context import current_settings
 from .http import json_response
+from .ingest.errors import BufferFull, IngestDisabled
+from .ranking.errors import (
+    BoardNotFound,
+    CursorExpired,
+    CursorInvalid,
+    HistoryNotFound,
+    MemberNotFound,
+    RankingError,
+    StoreUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +69,44 @@ def validation_error(message: str, **details: Any) -> ApiError:
     return ApiError(422, "validation_error", message, details)
 
 
+def as_api_error(exc: Exception) -> ApiError | None:
+    """The answer a client gets for `exc`: itself when an ApiError, the mapping of a domain exception, else
+    None (an unexpected error: 500)."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, BufferFull):
+        return ApiError(503, "buffer_full", f"The write buffer is full ({exc}); retry later.",
+                        headers={"Retry-After": str(exc.retry_after)})
+    if isinstance(exc, IngestDisabled):
+        return ApiError(503, "ingest_disabled", "This server does not accept writes.",
+                        headers={"Retry-After": str(current_settings().RETRY_AFTER_SECONDS)})
+    if isinstance(exc, BoardNotFound):
+        return ApiError(404, "board_not_found", f"There is no board {exc.board_id!r}; GET /v1/leaderboards lists "
+                        "them.", {"board": exc.board_id})
+    if isinstance(exc, CursorInvalid):
+        return ApiError(400, "invalid_cursor", str(exc))
+    if isinstance(exc, CursorExpired):
+        return ApiError(410, "cursor_expired", str(exc), {"as_of": iso(exc.as_of)})
+    if isinstance(exc, HistoryNotFound):
+        return ApiError(404, "history_not_found", str(exc), {"date": exc.day.isoformat()})
+    if isinstance(exc, MemberNotFound):
+        return ApiError(404, "member_not_found", str(exc),
+                        {"board": exc.board_id, "period": exc.period, "user_id": exc.user_id})
+    if isinstance(exc, StoreUnavailable):
+        return ApiError(503, "unavailable", str(exc), headers={"Retry-After": str(exc.retry_after)})
+    return None
+
+
 def error_response(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> Response:
     return json_response({"error": {"code": code, "message": message, "details": details or {}}}, status)
 
 
-def _handle_api_error(exc: ApiError) -> Response:
-    response = error_response(exc.status, exc.code, exc.message, exc.details)
-    for name, value in exc.headers.items():
+def _handle_error(exc: Exception) -> Response:
+    error = as_api_error(exc)
+    if error is None:
+        return _handle_unexpected(exc)
+    response = error_response(error.status, error.code, error.message, error.details)
+    for name, value in error.headers.items():
         response.headers[name] = value
     return response
 
@@ -86,7 +133,12 @@ def _handle_unexpected(exc: Exception) -> Response:
     return error_response(500, "internal_error", "Internal server error.")
 
 
+# the exceptions _handle_error renders: ours and the domain packages'
+MAPPED_ERRORS: tuple[type[Exception], ...] = (ApiError, RankingError, BufferFull, IngestDisabled)
+
+
 def init_app(app: Flask) -> None:
-    app.register_error_handler(ApiError, _handle_api_error)
+    for error_class in MAPPED_ERRORS:
+        app.register_error_handler(error_class, _handle_error)
     app.register_error_handler(HTTPException, _handle_http_exception)
     app.register_error_handler(Exception, _handle_unexpected)

@@ -13,6 +13,7 @@ from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 
 from .config import Settings
+from .context import current_settings
 from .errors import error_response
 from .metrics import TRADES_REJECTED
 from .redis_conn import get_redis
@@ -48,7 +49,7 @@ def revocations() -> Any:
 
     revocation_list = current_app.extensions.get("leaderboard.revocations")
     if revocation_list is None:
-        revocation_list = RevocationList(get_redis(), current_app.config["SETTINGS"].REVOCATION_CACHE_SECONDS)
+        revocation_list = RevocationList(get_redis(), current_settings().REVOCATION_CACHE_SECONDS)
         current_app.extensions["leaderboard.revocations"] = revocation_list
     return revocation_list
 
@@ -116,7 +117,7 @@ def ratelimit_storage_uri(settings: Settings) -> str:
 
 
 def _write_limit() -> str:
-    return str(current_app.config["SETTINGS"].WRITE_RATE_LIMIT)
+    return str(current_settings().WRITE_RATE_LIMIT)
 
 
 def _token_subject() -> str:
@@ -139,7 +140,7 @@ def write_rate_limited(view: F) -> F:
         except RuntimeError:  # no verified token in this request yet
             verify_jwt_in_request()
             claims = get_jwt()
-        if claims.get("role", "trader") in current_app.config["SETTINGS"].WRITE_RATE_LIMIT_EXEMPT_ROLES:
+        if claims.get("role", "trader") in current_settings().WRITE_RATE_LIMIT_EXEMPT_ROLES:
             return view(*args, **kwargs)
         try:
             return limited(*args, **kwargs)

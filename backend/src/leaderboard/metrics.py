@@ -18,7 +18,7 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import orjson
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Blueprint, Flask, Response, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -30,6 +30,7 @@ from prometheus_client import (
     multiprocess,
 )
 
+from .context import current_settings
 from .errors import ApiError
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -147,7 +148,7 @@ def metrics() -> Any:
             schema: {type: string}
       401: {$ref: "#/components/responses/Unauthorized"}
     """
-    if not _authorized(request.headers.get("Authorization", ""), current_app.config["SETTINGS"].METRICS_TOKEN):
+    if not _authorized(request.headers.get("Authorization", ""), current_settings().METRICS_TOKEN):
         raise ApiError(401, "unauthorized", "Metrics need the metrics bearer token.")
     return Response(exposition(), content_type=CONTENT_TYPE_LATEST)
 

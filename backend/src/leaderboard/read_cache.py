@@ -20,9 +20,9 @@ from redis.exceptions import RedisError
 
 from . import defaults, metrics
 from .clock import Clock
-from .errors import ApiError
 from .ranking import snapshots
 from .ranking.boards import Board
+from .ranking.errors import StoreUnavailable
 from .ranking.periods import Period
 from .ranking.snapshots import Snapshot
 
@@ -68,8 +68,7 @@ class ReadCache:
                 metrics.REDIS_ERRORS.labels("snapshot").inc()
                 if cached and cached.snapshot.serves(period, now, timedelta.max):
                     return _served(cached.snapshot, now)  # Redis is down: the last list, with its age in as_of
-                raise ApiError(503, "unavailable", "The leaderboard store is unreachable; try again shortly.",
-                               headers={"Retry-After": str(defaults.READ_RETRY_AFTER_SECONDS)}) from None
+                raise StoreUnavailable(defaults.READ_RETRY_AFTER_SECONDS) from None
             self._snapshots[(board.id, period)] = _Cached(snapshot, self._expiry(snapshot, now))
             return _served(snapshot, now)
 
@@ -141,21 +140,3 @@ def _served(snapshot: Snapshot, now: datetime) -> Snapshot:
     metrics.SNAPSHOT_AGE.labels(snapshot.board, snapshot.period.value).set(age)
     return snapshot
 
-
-EXTENSION_KEY = "leaderboard.read_cache"
-
-
-def get_read_cache() -> ReadCache:
-    """This process's cache for the current app, made on first use (never at import or app build)."""
-    from flask import current_app
-
-    from .clock import app_clock
-    from .redis_conn import get_redis
-
-    cache: ReadCache | None = current_app.extensions.get(EXTENSION_KEY)
-    if cache is None:
-        settings = current_app.config["SETTINGS"]
-        cache = ReadCache(get_redis(), app_clock(), settings.REFRESH_SECONDS, settings.SNAPSHOT_TOP_N,
-                          settings.MEMBER_CACHE_SECONDS)
-        cache = current_app.extensions.setdefault(EXTENSION_KEY, cache)  # two first requests keep one cache
-    return cache

@@ -13,6 +13,7 @@ from flask import Flask, current_app
 from redis.cluster import RedisCluster
 
 from .config import Settings
+from .context import current_settings
 
 EXTENSION_KEY = "leaderboard.redis"
 
@@ -36,7 +37,7 @@ def connect(settings: Settings, url: str | None = None, timeout: float | None = 
 def get_redis() -> Any:
     client = current_app.extensions.get(EXTENSION_KEY)
     if client is None:
-        client = connect(current_app.config["SETTINGS"])
+        client = connect(current_settings())
         current_app.extensions[EXTENSION_KEY] = client
     return client
 

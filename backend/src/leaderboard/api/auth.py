@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app
+from flask import Blueprint
 from flask_jwt_extended import get_jwt, jwt_required
 
 from ..auth.tokens import issue_tokens, refresh_ttl
 from ..auth.users import UserError, UserStore, validate_new_user
+from ..context import current_settings
 from ..errors import ApiError, validation_error
 from ..extensions import limiter, revocations, username_from_body
 from ..http import json_response
@@ -18,20 +19,16 @@ from .body import read_json_object
 bp = Blueprint("auth", __name__, url_prefix="/v1")
 
 
-def _settings() -> Any:
-    return current_app.config["SETTINGS"]
-
-
 def _users() -> UserStore:
     return UserStore(get_redis())
 
 
 def _login_limit() -> str:
-    return str(_settings().LOGIN_RATE_LIMIT)
+    return str(current_settings().LOGIN_RATE_LIMIT)
 
 
 def _register_limit() -> str:
-    return str(_settings().REGISTER_RATE_LIMIT)
+    return str(current_settings().REGISTER_RATE_LIMIT)
 
 
 def _failed(response: Any) -> bool:
@@ -75,7 +72,7 @@ def register() -> Any:
       422: {$ref: "#/components/responses/ValidationError"}
       429: {$ref: "#/components/responses/RateLimited"}
     """
-    settings = _settings()
+    settings = current_settings()
     if not settings.REGISTRATION_ENABLED:
         raise ApiError(403, "registration_disabled", "Registration is turned off on this server.")
     body = read_json_object({"username", "password", "display_name"})
@@ -94,7 +91,7 @@ def register() -> Any:
 
 @bp.post("/login")
 @limiter.limit(_login_limit, key_func=username_from_body, deduct_when=_failed)
-@limiter.limit(lambda: str(_settings().LOGIN_ADDRESS_RATE_LIMIT), deduct_when=_failed)
+@limiter.limit(lambda: str(current_settings().LOGIN_ADDRESS_RATE_LIMIT), deduct_when=_failed)
 def login() -> Any:
     """Log in with a username and password.
     ---

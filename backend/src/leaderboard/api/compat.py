@@ -19,11 +19,11 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, request
 
 from .. import __version__
 from ..auth.guards import roles_required
-from ..clock import app_clock
+from ..context import app_clock, current_settings
 from ..errors import ApiError, validation_error
 from ..extensions import write_rate_limited
 from ..http import json_response
@@ -32,9 +32,10 @@ from ..ingest.writes import score_write
 from ..ranking import store
 from ..ranking.boards import BOARD_ID_PATTERN, SYMBOLS, Board
 from ..ranking.periods import Period
+from . import write_path
 from .body import read_json_object
 from .params import board_or_404, get_boards, limit_arg, member_id, reads
-from .trades import count_rejected, submit_or_503
+from .trades import count_rejected
 
 bp = Blueprint("compat", __name__)
 
@@ -111,7 +112,7 @@ def game_score() -> Any:
     """
     try:
         accept_game_score()
-    except ApiError as exc:
+    except Exception as exc:
         count_rejected(exc)
         raise
     return json_response({"accepted": 1})
@@ -119,7 +120,7 @@ def game_score() -> Any:
 
 def accept_game_score() -> None:
     """Validate a seed-shaped score and hand it to the write path (its board is declared on first use)."""
-    settings = current_app.config["SETTINGS"]
+    settings = current_settings()
     body = read_json_object({"game_id", "user_id", "score", "timestamp"})
     try:
         for name in ("game_id", "user_id", "score"):
@@ -134,7 +135,7 @@ def accept_game_score() -> None:
         raise validation_error(str(exc), **exc.details()) from None
     board = _game_board_for_write(game_id)
     write_id = "glb:" + hashlib.sha256(f"{board.id}|{user_id}|{score}|{ts_ms}".encode()).hexdigest()[:32]
-    submit_or_503([score_write(board, user_id, score, write_id, datetime.fromtimestamp(ts_ms / 1000, UTC))])
+    write_path.submit([score_write(board, user_id, score, write_id, datetime.fromtimestamp(ts_ms / 1000, UTC))])
 
 
 def _window() -> tuple[str, Period]:

@@ -25,10 +25,9 @@ from .. import metrics
 from ..access import REQUEST_ID_HEADER, new_request_id, safe_request_id
 from ..access import log as access_log
 from ..ranking.periods import Period, next_midnight
-from ..read_cache import EXTENSION_KEY as READ_CACHE_KEY
 from ..read_cache import ReadCache
 from ..security import SECURITY_HEADERS
-from .params import REGISTRY_KEY
+from .params import READ_CACHE_KEY, REGISTRY_KEY
 
 PREFIX = "/v1/leaderboards/"
 ROUTE = "/v1/leaderboards/<board_id>"  # the Flask route's rule: one metrics label for both paths

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 from flask.blueprints import BlueprintSetupState
 
 from ..auth.guards import roles_required
+from ..context import current_settings
 from ..errors import ApiError, validation_error
 from ..http import json_response
 from ..jobs.status import scheduler_check
@@ -226,7 +227,7 @@ def around_member(board_id: str, user_id: str) -> Any:
     """
     board = board_or_404(board_id)
     period = period_arg()
-    settings = current_app.config["SETTINGS"]
+    settings = current_settings()
     size = bounded_int_arg("size", settings.DEFAULT_LIMIT, settings.MAX_LIMIT, "invalid_size")
     return json_response(reads().around(board, period, member_id(user_id), size))
 

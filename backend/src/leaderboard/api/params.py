@@ -7,24 +7,35 @@ from datetime import date
 
 from flask import current_app, request
 
-from ..clock import app_clock
+from ..context import app_clock, current_settings
 from ..errors import ApiError
 from ..ranking import cursor as cursors
 from ..ranking.boards import Board, BoardRegistry
 from ..ranking.cursor import Cursor
 from ..ranking.periods import PERIODS, Period
 from ..ranking.reads import Reads
-from ..read_cache import get_read_cache
+from ..read_cache import ReadCache
 from ..redis_conn import get_redis
 
 MEMBER_ID_PATTERN = re.compile(r"^[^\s,/]{1,128}$")  # any printable id without spaces, commas or slashes
 REGISTRY_KEY = "leaderboard.boards"  # app.extensions key of the board registry
+READ_CACHE_KEY = "leaderboard.read_cache"  # app.extensions key of the process's read cache
 
 
 def reads() -> Reads:
     """The read side for this request, at the app clock's now."""
-    settings = current_app.config["SETTINGS"]
-    return Reads(get_redis(), get_read_cache(), app_clock()(), settings.HISTORY_DAYS)
+    return Reads(get_redis(), get_read_cache(), app_clock()(), current_settings().HISTORY_DAYS)
+
+
+def get_read_cache() -> ReadCache:
+    """This process's read cache for the current app, made on first use (never at import or app build)."""
+    cache: ReadCache | None = current_app.extensions.get(READ_CACHE_KEY)
+    if cache is None:
+        settings = current_settings()
+        cache = ReadCache(get_redis(), app_clock(), settings.REFRESH_SECONDS, settings.SNAPSHOT_TOP_N,
+                          settings.MEMBER_CACHE_SECONDS)
+        cache = current_app.extensions.setdefault(READ_CACHE_KEY, cache)  # two first requests keep one cache
+    return cache
 
 
 def get_boards() -> BoardRegistry:
@@ -35,11 +46,7 @@ def get_boards() -> BoardRegistry:
 
 
 def board_or_404(board_id: str) -> Board:
-    board = get_boards().get(board_id)
-    if board is None:
-        raise ApiError(404, "board_not_found", f"There is no board {board_id!r}; GET /v1/leaderboards lists them.",
-                       {"board": board_id})
-    return board
+    return get_boards().require(board_id)
 
 
 def period_arg(name: str = "period", default: str = "day") -> Period:
@@ -63,7 +70,7 @@ def bounded_int_arg(name: str, default: int, maximum: int, code: str) -> int:
 
 
 def limit_arg() -> int:
-    settings = current_app.config["SETTINGS"]
+    settings = current_settings()
     return bounded_int_arg("limit", settings.DEFAULT_LIMIT, settings.MAX_LIMIT, "invalid_limit")
 
 
@@ -81,7 +88,7 @@ def member_id(raw: str) -> str:
 
 def member_ids_arg() -> list[str]:
     """`ids=a,b,c`: at least one, at most MAX_MEMBER_IDS, duplicates dropped (first kept)."""
-    maximum = current_app.config["SETTINGS"].MAX_MEMBER_IDS
+    maximum = current_settings().MAX_MEMBER_IDS
     raw = request.args.get("ids", "")
     ids = [part for part in raw.split(",") if part]
     if not ids:

@@ -5,23 +5,25 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from flask import Blueprint, current_app
+from flask import Blueprint
 from redis.exceptions import RedisError
 
 from .. import defaults, metrics
 from ..auth.guards import caller, can_post_for, roles_required
+from ..context import current_settings
 from ..errors import ApiError, validation_error
 from ..extensions import write_rate_limited
 from ..http import json_response
-from ..ingest import runtime
 from ..ingest.actions import ActionStore
+from ..ingest.errors import BufferFull, IngestDisabled
 from ..ingest.validation import InvalidWrite, parse_score, validate_id
 from ..ingest.writes import score_write
 from ..ranking.boards import SCORES
 from ..redis_conn import get_redis
+from . import write_path
 from .body import read_json_object
 from .params import get_boards
-from .trades import count_rejected, submit_or_503
+from .trades import count_rejected
 
 bp = Blueprint("scores", __name__, url_prefix="/v1")
 
@@ -34,12 +36,8 @@ _CONSUME_ERRORS = {
 }
 
 
-def _settings() -> Any:
-    return current_app.config["SETTINGS"]
-
-
 def _actions() -> ActionStore:
-    settings = _settings()
+    settings = current_settings()
     return ActionStore(get_redis(), settings.ACTION_TTL_SECONDS, defaults.ACTION_EXPIRED_GRACE_SECONDS,
                        settings.DEDUPE_WINDOW_SECONDS)
 
@@ -47,7 +45,7 @@ def _actions() -> ActionStore:
 def _redis_unavailable() -> ApiError:
     metrics.REDIS_ERRORS.labels("actions").inc()
     return ApiError(503, "redis_unavailable", "Redis is unreachable; retry later.",
-                    headers={"Retry-After": str(_settings().RETRY_AFTER_SECONDS)})
+                    headers={"Retry-After": str(current_settings().RETRY_AFTER_SECONDS)})
 
 
 @bp.post("/actions")
@@ -129,8 +127,8 @@ def post_score() -> Any:
     """
     try:
         accept_score()
-    except ApiError as exc:
-        if exc.code == "action_used":  # one action, one score: another score on a used action
+    except Exception as exc:
+        if isinstance(exc, ApiError) and exc.code == "action_used":  # one action, one score: another score on it
             metrics.TRADES_CONFLICT.labels("request").inc()
         count_rejected(exc)
         raise
@@ -139,7 +137,7 @@ def post_score() -> Any:
 
 def accept_score() -> None:
     """Validate the body, consume its action and hand the score to the write path."""
-    settings = _settings()
+    settings = current_settings()
     body = read_json_object({"user_id", "score", "action_id", "board"})
     try:
         for name in ("user_id", "score", "action_id"):
@@ -164,31 +162,20 @@ def accept_score() -> None:
         if board.kind != "game":
             raise validation_error(f"board: {board_id!r} is a trading volume board; scores go to game boards.",
                                    field="board", reason="not a game board")
-        ingest = _ingest()
-        ingest.ensure_room(1)
+        write_path.current_ingest().ensure_room(1)
         actions = _actions()
         write = score_write(board, user_id, score, write_id=action_id)
         outcome = actions.consume(action_id, username, privileged=role in ("service", "admin"), fp=write.fp)
-    except runtime.BufferFull as exc:
-        raise ApiError(503, "buffer_full", f"The write buffer is full ({exc}); retry later.",
-                       headers={"Retry-After": str(exc.retry_after)}) from None
     except RedisError:
         raise _redis_unavailable() from None
     if outcome not in ("ok", "retry"):
         status, code, message = _CONSUME_ERRORS[outcome]
         raise ApiError(status, code, message, {"field": "action_id"})
     try:
-        submit_or_503([write])  # a retry is submitted again: its marker makes it count once
-    except ApiError:
+        write_path.submit([write])  # a retry is submitted again: its marker makes it count once
+    except (BufferFull, IngestDisabled):
         if outcome == "ok":
             with contextlib.suppress(RedisError):  # if Redis is gone too, the client asks for a new action
                 actions.give_back(action_id)
         raise
 
-
-def _ingest() -> runtime.IngestRuntime:
-    try:
-        return runtime.current()
-    except runtime.IngestDisabled:
-        raise ApiError(503, "ingest_disabled", "This server does not accept writes.",
-                       headers={"Retry-After": str(_settings().RETRY_AFTER_SECONDS)}) from None

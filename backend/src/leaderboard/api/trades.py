@@ -5,32 +5,22 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, current_app
+from flask import Blueprint
 
 from .. import metrics
 from ..auth.guards import can_post_for, roles_required
-from ..errors import ApiError, validation_error
+from ..context import current_settings
+from ..errors import ApiError, as_api_error, validation_error
 from ..extensions import write_rate_limited
 from ..http import json_response
-from ..ingest import runtime
-from ..ingest.claims import WriteConflict, for_app
+from ..ingest.claims import WriteConflict
+from ..ingest.errors import BufferFull, IngestDisabled
 from ..ingest.validation import InvalidWrite, parse_trades
-from ..ingest.writes import Write, trade_write
+from ..ingest.writes import trade_write
+from . import write_path
 from .body import read_json
 
 bp = Blueprint("trades", __name__, url_prefix="/v1")
-
-
-def submit_or_503(writes: list[Write]) -> None:
-    """Hand writes to the write path; a full buffer or a disabled write path is a 503 with Retry-After."""
-    try:
-        runtime.submit(writes)
-    except runtime.BufferFull as exc:
-        raise ApiError(503, "buffer_full", f"The write buffer is full ({exc}); retry later.",
-                       headers={"Retry-After": str(exc.retry_after)}) from None
-    except runtime.IngestDisabled:
-        raise ApiError(503, "ingest_disabled", "This server does not accept writes.",
-                       headers={"Retry-After": str(current_app.config["SETTINGS"].RETRY_AFTER_SECONDS)}) from None
 
 
 @bp.post("/trades")
@@ -101,7 +91,7 @@ def post_trades() -> Any:
     try:
         body = read_json()
         accepted = accept_trades(body)
-    except ApiError as exc:
+    except Exception as exc:
         count_rejected(exc, trade_count(body))
         raise
     return json_response({"accepted": accepted}, 202)
@@ -109,7 +99,7 @@ def post_trades() -> Any:
 
 def accept_trades(body: Any) -> int:
     """Validate the body's trades and hand them to the write path; how many were accepted."""
-    settings = current_app.config["SETTINGS"]
+    settings = current_settings()
     try:
         trades = parse_trades(body, datetime.now(UTC), settings.MAX_BATCH, settings.MAX_FUTURE_SKEW_SECONDS,
                               settings.MAX_TRADE_NOTIONAL)
@@ -121,7 +111,7 @@ def accept_trades(body: Any) -> int:
             details: dict[str, Any] = {"field": "trader_id", **({"index": index} if is_batch else {})}
             raise ApiError(403, "forbidden", "A trader may post only its own trades (trader_id must be you).", details)
     writes = [trade_write(trade) for trade in trades]
-    claims = for_app(current_app)
+    claims = write_path.current_claims()
     try:
         claimed = claims.claim(writes)
     except WriteConflict as exc:
@@ -131,8 +121,8 @@ def accept_trades(body: Any) -> int:
                        f"{trades[exc.index].trader_id!r} was already used for another trade; a retry must "
                        "resend the same trade, a new trade needs a new trade_id.", details) from None
     try:
-        submit_or_503(writes)
-    except ApiError:
+        write_path.submit(writes)
+    except (BufferFull, IngestDisabled):
         claims.release(claimed)
         raise
     return len(trades)
@@ -145,6 +135,9 @@ def trade_count(body: Any) -> int:
     return 1
 
 
-def count_rejected(error: ApiError, writes: int = 1) -> None:
-    """leaderboard_trades_rejected, labelled with the error code the client got (a bounded set)."""
-    metrics.TRADES_REJECTED.labels(error.code).inc(writes)
+def count_rejected(exc: Exception, writes: int = 1) -> None:
+    """leaderboard_trades_rejected, labelled with the error code the client got (a bounded set); an
+    unexpected error (a 500) is not a refusal and is not counted."""
+    error = as_api_error(exc)
+    if error is not None:
+        metrics.TRADES_REJECTED.labels(error.code).inc(writes)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, redirect, request, send_from_directory
+from flask import Blueprint, Response, abort, redirect, request, send_from_directory
 from flask.blueprints import BlueprintSetupState
 from werkzeug.routing import PathConverter
 
+from ..context import current_settings
 from ..http import json_response
 
 bp = Blueprint("ui", __name__)
@@ -36,7 +37,7 @@ def default_ui_dir() -> Path:
 
 
 def _ui_dir() -> Path | None:
-    configured = current_app.config["SETTINGS"].UI_DIST_DIR
+    configured = current_settings().UI_DIST_DIR
     path = Path(configured) if configured else default_ui_dir()
     return path if (path / "index.html").is_file() else None
 

@@ -18,23 +18,18 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
 from redis.exceptions import RedisError
 
-from .. import metrics
-from ..ranking import keys
+from .. import keys, metrics
+from ..context import current_settings
 from .users import User
 
 log = logging.getLogger(__name__)
 
 
-def _settings() -> Any:
-    return current_app.config["SETTINGS"]
-
-
 def issue_tokens(user: User, sid: str | None = None) -> dict[str, Any]:
-    settings = _settings()
+    settings = current_settings()
     claims = {"role": user.role, "sid": sid or uuid.uuid4().hex}
     access = create_access_token(identity=user.username, additional_claims=claims)
     refresh = create_refresh_token(identity=user.username, additional_claims=claims)
@@ -47,7 +42,7 @@ def issue_tokens(user: User, sid: str | None = None) -> dict[str, Any]:
 
 
 def refresh_ttl() -> int:
-    return int(timedelta(days=_settings().REFRESH_TOKEN_DAYS).total_seconds())
+    return int(timedelta(days=current_settings().REFRESH_TOKEN_DAYS).total_seconds())
 
 
 class RevocationList:

@@ -14,8 +14,7 @@ from typing import Any
 
 import orjson
 
-from .. import defaults
-from ..ranking import keys
+from .. import defaults, keys
 from .passwords import hash_password, verify_password
 
 ROLES = ("trader", "service", "admin")

@@ -14,7 +14,7 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from ..ranking import keys
+from .. import keys
 
 CONSUME_ACTION_LUA = """
 -- KEYS[1]  the action hash {owner, expires_at_ms, used}

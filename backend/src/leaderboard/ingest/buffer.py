@@ -14,15 +14,8 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
+from .errors import BufferFull
 from .writes import Write
-
-
-class BufferFull(Exception):
-    """The buffer holds BUFFER_MAX_PENDING writes not yet in Redis: try again after `retry_after` s."""
-
-    def __init__(self, pending: int, limit: int, retry_after: int) -> None:
-        super().__init__(f"{pending} writes are waiting for Redis (limit {limit})")
-        self.retry_after = retry_after
 
 
 class Pending(NamedTuple):

@@ -22,13 +22,11 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
 
 from redis.exceptions import RedisError
 
-from .. import metrics
+from .. import keys, metrics
 from ..config import Settings
-from ..ranking import keys
 from ..ranking.apply import CLAIM_WRITES_LUA, RELEASE_CLAIMS_LUA
 from ..redis_conn import connect
 from .writes import Write
@@ -108,10 +106,3 @@ class WriteClaims:
                         extra={"event": "claim_skipped", "error": exc.__class__.__name__,
                                "retry_seconds": self.retry_s})
 
-
-def for_app(app: Any) -> WriteClaims:
-    """The app's claims (one pool per process, made on first use)."""
-    claims = app.extensions.get("leaderboard.claims")
-    if claims is None:
-        claims = app.extensions["leaderboard.claims"] = WriteClaims(app.config["SETTINGS"])
-    return claims

@@ -31,9 +31,8 @@ from typing import Any
 import orjson
 from redis.exceptions import RedisError, ResponseError
 
-from .. import metrics
+from .. import keys, metrics
 from ..config import Settings
-from ..ranking import keys
 from .flusher import Applier, StreamAck
 from .validation import InvalidWrite, parse_trades
 from .writes import Write, trade_write

@@ -1,13 +1,13 @@
 """The write path of one process: WAL + buffer + flusher, and the API other code uses to write.
 
-Using it (views, the compat route, tools):
+Using it (any server or tool; a Flask view reaches the app's runtime through `api.write_path`):
 
     from leaderboard.ingest import runtime
     from leaderboard.ingest.writes import score_write
 
     write = score_write(board, user_id, score, write_id=some_unique_id, ts=None)  # board: ranking.boards.Board
-    runtime.submit([write])   # returns once the write is in the WAL; raises runtime.BufferFull (-> 503 +
-                              # Retry-After: exc.retry_after) or runtime.IngestDisabled
+    runtime.runtime_for(settings).submit([write])  # returns once the write is in the WAL; raises BufferFull
+                                                   # (retry after exc.retry_after) or IngestDisabled
 
 `submit` never talks to Redis: it reserves room in the buffer, appends to the WAL (waiting for the fsync
 under WAL_FSYNC=always), queues the writes and returns. The flusher thread applies them (see flusher.py);
@@ -16,11 +16,9 @@ a write's id makes it count once (see ranking/apply.py), so callers may retry fr
 
 Lifecycle: started per process in its run loop, never at import. Under either server (web_server.py) the
 `post_fork` hook starts it (so a new worker replays the WAL of dead ones at once) and `worker_exit` stops it
-(final flush); inside a Flask request `current()` starts one lazily for the app's settings (tests, `flask
-run`). `stop()` flushes
-what is buffered (retrying until its timeout) and closes the WAL; whatever could not be flushed stays in
-the WAL for the next process to replay.
-"""
+(final flush); `runtime_for(settings)` starts one lazily for an app with settings of its own (tests, `flask
+run`). `stop()` flushes what is buffered (retrying until its timeout) and closes the WAL; whatever could not be
+flushed stays in the WAL for the next process to replay.
 
 from __future__ import annotations
 
@@ -30,26 +28,18 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from flask import Flask, current_app
-
 from .. import defaults, metrics
 from ..config import Settings, load_settings
 from ..redis_conn import connect
-from .buffer import BufferFull, WriteBuffer, pending_items
+from .buffer import WriteBuffer, pending_items
+from .errors import BufferFull, IngestDisabled
 from .flusher import Applier, Flusher, release_to_wal
 from .wal import WriteAheadLog
 from .writes import Write
 
-__all__ = ["BufferFull", "IngestDisabled", "IngestRuntime", "current", "start", "stop", "submit"]
+__all__ = ["BufferFull", "IngestDisabled", "IngestRuntime", "process_runtime", "runtime_for", "start", "stop"]
 
 log = logging.getLogger(__name__)
-
-EXTENSION_KEY = "leaderboard.ingest"
-
-
-class IngestDisabled(RuntimeError):
-    """INGEST_ENABLED is off in this process."""
-
 
 class IngestRuntime:
     def __init__(self, settings: Settings, redis: Any | None = None) -> None:
@@ -213,47 +203,21 @@ def stop_all(timeout: float = 10.0) -> None:
         runtime.stop(timeout)
 
 
-def current() -> IngestRuntime:
-    """The runtime serving the current Flask app: the process's when it writes to the same WAL directory,
-    else one started now for the app's settings."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    runtime = app.extensions.get(EXTENSION_KEY)
-    if runtime is not None and not runtime.stopped:
-        return runtime  # type: ignore[no-any-return]
-    settings: Settings = app.config["SETTINGS"]
+def process_runtime() -> IngestRuntime | None:
+    """The runtime `start()` made for this process, if any."""
+    return _process_runtime
+
+
+def runtime_for(settings: Settings) -> IngestRuntime:
+    """A running runtime for `settings`: the process's when it writes to the same WAL directory, else one
+    started now (an app with its own settings: tests, `flask run`)."""
     if not settings.INGEST_ENABLED:
         raise IngestDisabled("INGEST_ENABLED is off in this process")
     with _guard:
-        runtime = app.extensions.get(EXTENSION_KEY)
-        if runtime is None or runtime.stopped:
-            process = _process_runtime
-            if process is not None and not process.stopped and process.settings.wal_dir == settings.wal_dir:
-                runtime = process
-            else:
-                runtime = _start_new(settings)
-            app.extensions[EXTENSION_KEY] = runtime
-    return runtime  # type: ignore[no-any-return]
-
-
-def submit(writes: Sequence[Write]) -> None:
-    """Durably accept writes into the current app's write path (see the module docstring)."""
-    current().submit(writes)
-
-
-def ready_check() -> dict[str, Any]:
-    """/ready: the buffer is not full; `state` is "degraded" while flushes to Redis fail."""
-    runtime = current_app.extensions.get(EXTENSION_KEY) or _process_runtime
-    if not current_app.config["SETTINGS"].INGEST_ENABLED:
-        return {"ok": True, "state": "disabled"}
-    if runtime is None or runtime.stopped:
-        return {"ok": True, "state": "idle"}
-    return runtime.status()  # type: ignore[no-any-return]
-
-
-def init_app(app: Flask) -> None:
-    from ..api.health import add_ready_check
-
-    add_ready_check(app, "ingest", ready_check)
+        process = _process_runtime
+        if process is not None and not process.stopped and process.settings.wal_dir == settings.wal_dir:
+            return process
+        return _start_new(settings)
 
 
 # --- server wiring (granian or gunicorn) -------------------------------------------------------------------------

@@ -17,9 +17,8 @@ from typing import Any
 
 import orjson
 
-from .. import defaults
+from .. import defaults, keys
 from ..clock import iso
-from ..ranking import keys
 from .lock import JobLock
 
 log = logging.getLogger(__name__)

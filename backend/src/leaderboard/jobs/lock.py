@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from ..ranking import keys
+from .. import keys
 
 # KEYS[1]: the lock. ARGV[1]: the owner's token. Deletes only when the token matches.
 RELEASE_LUA = """

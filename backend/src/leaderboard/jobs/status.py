@@ -6,7 +6,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from ..ranking import keys
+from .. import keys
 from ..redis_conn import get_redis
 from .tasks import JOBS
 

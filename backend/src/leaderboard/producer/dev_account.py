@@ -11,9 +11,9 @@ from typing import Any
 
 import orjson
 
+from .. import keys
 from ..auth.users import UserStore
 from ..config import Settings
-from ..ranking import keys
 from .delivery import ProducerError
 
 log = logging.getLogger(__name__)

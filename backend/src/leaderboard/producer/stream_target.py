@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from redis.exceptions import RedisError
 
-from ..ranking import keys
+from .. import keys
 from .delivery import Delivery, ProducerError, interruptible_sleep
 from .http_target import backoff_seconds
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from . import keys
+from .. import keys
 from .periods import day_bucket, day_bucket_expiry, hour_bucket, hour_bucket_expiry
 
 MS_PER_HOUR = 3_600_000

@@ -17,8 +17,8 @@ from typing import Any
 import orjson
 from redis.exceptions import RedisError
 
-from .. import metrics
-from . import keys
+from .. import keys, metrics
+from .errors import BoardNotFound
 from .periods import PERIODS
 
 BOARD_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")
@@ -169,3 +169,10 @@ class BoardRegistry:
 
     def get(self, board_id: str) -> Board | None:
         return self.all().get(board_id)
+
+    def require(self, board_id: str) -> Board:
+        """The board, or BoardNotFound."""
+        board = self.get(board_id)
+        if board is None:
+            raise BoardNotFound(board_id)
+        return board

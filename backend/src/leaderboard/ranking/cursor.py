@@ -1,7 +1,7 @@
 """Opaque page cursors: base64url of {board, period (or history date), snapshot as_of, offset}.
 
 A cursor pins the snapshot it was cut from: pages of one snapshot never skip or repeat a row. A cursor of a
-snapshot that has since been replaced is refused with 410 `cursor_expired` (start again from page one).
+snapshot that has since been replaced is refused (CursorExpired: 410 `cursor_expired`) (start again from page one).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from ..errors import ApiError
+from .errors import CursorInvalid
 
 MAX_CURSOR_LENGTH = 512  # longer is never one of ours
 
@@ -29,23 +29,19 @@ class Cursor:
         return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def _invalid(message: str) -> ApiError:
-    return ApiError(400, "invalid_cursor", message)
-
-
 def decode(token: str, board: str, scope: str) -> Cursor:
-    """The cursor in `token`, which must belong to this board and scope; 400 `invalid_cursor` otherwise."""
+    """The cursor in `token`, which must belong to this board and scope; CursorInvalid otherwise."""
     if len(token) > MAX_CURSOR_LENGTH:
-        raise _invalid("The cursor is not one this service issued.")
+        raise CursorInvalid("The cursor is not one this service issued.")
     try:
         data = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         cursor = Cursor(data["b"], data["s"], data["a"], data["o"])
     except (binascii.Error, ValueError, KeyError, TypeError):
-        raise _invalid("The cursor is not one this service issued.") from None
+        raise CursorInvalid("The cursor is not one this service issued.") from None
     if cursor.board != board or cursor.scope != scope:
-        raise _invalid("The cursor belongs to another board or period; start from the first page.")
+        raise CursorInvalid("The cursor belongs to another board or period; start from the first page.")
     if not isinstance(cursor.offset, int) or isinstance(cursor.offset, bool) or cursor.offset < 0:
-        raise _invalid("The cursor is not one this service issued.")
+        raise CursorInvalid("The cursor is not one this service issued.")
     if cursor.as_of_ms is not None and (not isinstance(cursor.as_of_ms, int) or isinstance(cursor.as_of_ms, bool)):
-        raise _invalid("The cursor is not one this service issued.")
+        raise CursorInvalid("The cursor is not one this service issued.")
     return cursor

@@ -10,11 +10,11 @@ from typing import Any
 import orjson
 
 from ..clock import from_ms, iso, to_ms
-from ..errors import ApiError
 from ..read_cache import ReadCache
 from . import store
 from .boards import Board
 from .cursor import Cursor
+from .errors import CursorExpired, CursorInvalid, HistoryNotFound, MemberNotFound
 from .periods import Period, day_bucket, day_start, next_midnight
 from .snapshots import Entry, Snapshot
 
@@ -41,10 +41,9 @@ class Reads:
         offset = 0
         if cursor is not None:
             if cursor.as_of_ms != to_ms(snapshot.as_of):
-                raise ApiError(410, "cursor_expired", "The list was refreshed since this cursor was issued; "
-                               "start again from the first page.", {"as_of": iso(snapshot.as_of)})
+                raise CursorExpired(snapshot.as_of)
             if cursor.offset > len(snapshot.entries):
-                raise ApiError(400, "invalid_cursor", "The cursor is not one this service issued.")
+                raise CursorInvalid("The cursor is not one this service issued.")
             offset = cursor.offset
         return self._page(board, period, limit, snapshot, offset)
 
@@ -90,8 +89,7 @@ class Reads:
     def history_page(self, board: Board, day: date, limit: int, cursor: Cursor | None) -> dict[str, Any]:
         """An archived day, read live from its day board (late writes dated that day still land there)."""
         if not store.history_readable(self.redis, board.id, day, day_bucket(self.now), self.history_days):
-            raise ApiError(404, "history_not_found", f"No archive of board {board.id!r} for {day.isoformat()}; "
-                           f"archives are kept {self.history_days} days.", {"date": day.isoformat()})
+            raise HistoryNotFound(board.id, day, self.history_days)
         offset = cursor.offset if cursor is not None else 0
         key = store.period_key(board.id, Period.DAY, day_start(day))
         total = int(self.redis.zcard(key))
@@ -114,7 +112,7 @@ class Reads:
 
     # --- live member views (O(log n), micro-cached per process) ---
     def member_place(self, board: Board, period: Period, user_id: str) -> tuple[store.MemberRank, str, datetime]:
-        """(place, display name, as_of) of a member; 404 `member_not_found` when it has no score."""
+        """(place, display name, as_of) of a member; MemberNotFound when it has no score."""
         key = ("member", board.id, period, self._bucket(period), user_id)
         return self.cache.member_view(key, lambda: self._member_place(board, period, user_id))
 
@@ -122,7 +120,7 @@ class Reads:
         as_of = self._as_of(board, period)
         _total, found = store.member_ranks(self.redis, store.period_key(board.id, period, self.now), [user_id])
         if user_id not in found:
-            raise _member_not_found(board, period, user_id)
+            raise MemberNotFound(board.id, period.value, user_id)
         return found[user_id], store.display_names(self.redis, [user_id])[user_id], as_of
 
     def member(self, board: Board, period: Period, user_id: str) -> dict[str, Any]:
@@ -147,7 +145,7 @@ class Reads:
         as_of = self._as_of(board, period)
         found = store.around(self.redis, store.period_key(board.id, period, self.now), user_id, size)
         if found is None:
-            raise _member_not_found(board, period, user_id)
+            raise MemberNotFound(board.id, period.value, user_id)
         total, rows = found
         names = store.display_names(self.redis, [r.member for r in rows])
         return {
@@ -200,7 +198,3 @@ def _desc_bytes(member: str) -> tuple[int, ...]:
     """Sort key putting member ids in descending byte order (the documented order inside a tie)."""
     return (*tuple(-b for b in member.encode()), 1)
 
-
-def _member_not_found(board: Board, period: Period, user_id: str) -> ApiError:
-    return ApiError(404, "member_not_found", f"{user_id!r} has no score on board {board.id!r} for period "
-                    f"{period.value!r}.", {"board": board.id, "period": period.value, "user_id": user_id})

@@ -13,8 +13,9 @@ from typing import Any
 
 import orjson
 
+from .. import keys
 from ..clock import from_ms, to_ms
-from . import keys, store
+from . import store
 from .boards import Board
 from .periods import ROLLING_HOURS, Period, day_bucket, hour_bucket
 

@@ -21,8 +21,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from .. import keys
 from ..clock import from_ms, to_ms
-from . import keys
 from .boards import Board
 from .periods import ROLLING_HOURS, Period, day_bucket, day_bucket_expiry, day_start, hour_bucket, window_hours
 

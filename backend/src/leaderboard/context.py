@@ -1,0 +1,23 @@
+"""What code in a request reaches through `current_app`, typed: the settings and the clock.
+
+The domain packages never import this module: they are handed a Redis client, `Settings` and a clock.
+"""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from .clock import Clock, system_clock
+from .config import Settings
+
+
+def current_settings() -> Settings:
+    """The `Settings` of the current app (built by `create_app`)."""
+    settings: Settings = current_app.config["SETTINGS"]
+    return settings
+
+
+def app_clock() -> Clock:
+    """The current app's clock: the system clock unless a test put one in `extra["CLOCK"]`."""
+    clock: Clock = current_settings().extra.get("CLOCK", system_clock)
+    return clock

@@ -1,0 +1,15 @@
+"""What the write path refuses, as exceptions of its own; `leaderboard.errors` maps each to its HTTP answer."""
+
+from __future__ import annotations
+
+
+class BufferFull(Exception):
+    """The buffer holds BUFFER_MAX_PENDING writes not yet in Redis: try again after `retry_after` s."""
+
+    def __init__(self, pending: int, limit: int, retry_after: int) -> None:
+        super().__init__(f"{pending} writes are waiting for Redis (limit {limit})")
+        self.retry_after = retry_after
+
+
+class IngestDisabled(RuntimeError):
+    """INGEST_ENABLED is off in this process, or its write path is stopped."""

@@ -1,0 +1,136 @@
+"""Every Redis key name of the service, in one place: the only module that spells a key.
+
+Cluster-ready: every key of one board carries the hash tag ``{board}``, so all of a board's keys live in
+one slot and a transaction or script over one board is legal on Redis Cluster. Keys that are not about a
+board (users, auth, boards registry) use their own tags and are only ever touched one slot at a time.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+PREFIX = "lb"
+
+
+def board_tag(board: str) -> str:
+    return f"{{{board}}}"
+
+
+def _board_key(board: str, *parts: str) -> str:
+    return ":".join((PREFIX, board_tag(board), *parts))
+
+
+# --- per-board sorted sets (members are user/trader ids, scores are integer minor units) ---
+def all_time(board: str) -> str:
+    return _board_key(board, "all")
+
+
+def day(board: str, day_bucket: date) -> str:
+    """The UTC calendar day's board; kept HISTORY_DAYS after the day ends, so it is also the archive."""
+    return _board_key(board, "day", day_bucket.strftime("%Y%m%d"))
+
+
+def hour(board: str, hour_start: datetime) -> str:
+    """One UTC hour's bucket, the unit the rolling 24h/3d/7d windows are summed from."""
+    return _board_key(board, "hour", hour_start.strftime("%Y%m%d%H"))
+
+
+def window(board: str, period: str) -> str:
+    """A rolling window (24h/3d/7d) materialized from its hour buckets at each snapshot refresh."""
+    return _board_key(board, "win", period)
+
+
+def window_scratch(board: str, period: str) -> str:
+    """Where a window is rebuilt before it replaces `window` (same slot: RENAME is legal in a cluster)."""
+    return _board_key(board, "win", period, "tmp")
+
+
+# --- per-board bookkeeping ---
+def seen(board: str, write_id: str) -> str:
+    """Exactly-once marker of one write (trade id or action id) applied to this board."""
+    return _board_key(board, "seen", write_id)
+
+
+def snapshot(board: str, period: str) -> str:
+    """The JSON top-N snapshot the API serves lists from."""
+    return _board_key(board, "snap", period)
+
+
+def history_index(board: str) -> str:
+    """Sorted set of archived day buckets (member YYYY-MM-DD, score = epoch of the day)."""
+    return _board_key(board, "history")
+
+
+def window_stamp(board: str, period: str) -> str:
+    """Hash {hour, as_of_ms}: which newest hour bucket `window` was materialized for, and when."""
+    return _board_key(board, "win", period, "stamp")
+
+
+# --- registry and users (not board data) ---
+def boards_registry() -> str:
+    """Hash board id -> JSON board spec."""
+    return f"{PREFIX}:boards"
+
+
+def user(username: str) -> str:
+    """An account, keyed by its username lower-cased: usernames are unique and found regardless of case
+    (the record keeps the name as registered). Accounts from before that rule keep their exact-case key
+    (auth/users.py still finds them)."""
+    return f"{PREFIX}:user:{username.lower()}"
+
+
+def user_exact_case(username: str) -> str:
+    """The key of an account registered before usernames were case-insensitive."""
+    return f"{PREFIX}:user:{username}"
+
+
+def display_names() -> str:
+    """Hash user id -> display name (registered users; a trader id without one shows as itself)."""
+    return f"{PREFIX}:names"
+
+
+def action(action_id: str) -> str:
+    """A score action handed out by POST /v1/actions, with its owner and expiry."""
+    return f"{PREFIX}:action:{action_id}"
+
+
+_AUTH_TAG = "{auth}"
+
+
+def revoked_token(jti: str) -> str:
+    return f"{PREFIX}:{_AUTH_TAG}:revoked:jti:{jti}"
+
+
+def revoked_session(sid: str) -> str:
+    return f"{PREFIX}:{_AUTH_TAG}:revoked:sid:{sid}"
+
+
+# --- jobs ---
+def job_lock(job: str) -> str:
+    return f"{PREFIX}:job:{job}:lock"
+
+
+def job_state(job: str) -> str:
+    return f"{PREFIX}:job:{job}:state"
+
+
+def job_tick(job: str, tick: str) -> str:
+    """Set once a tick of a job has run, so no other scheduler runs that tick again."""
+    return f"{PREFIX}:job:{job}:tick:{tick}"
+
+
+def job_runs(job: str) -> str:
+    """Capped list of the last runs of a job ("tick pid"), for operators and the double-run test."""
+    return f"{PREFIX}:job:{job}:runs"
+
+
+# --- trade feed (Redis Streams) ---
+def trade_stream() -> str:
+    """Stream of trade batches: each entry has one field `trades` = a JSON array of trade objects
+    (the same shape POST /v1/trades takes)."""
+    return f"{PREFIX}:{{trades}}:stream"
+
+
+def trade_stream_dead() -> str:
+    """Entries the consumer could not accept (invalid trades), kept for an operator to inspect."""
+    return f"{PREFIX}:{{trades}}:dead"
