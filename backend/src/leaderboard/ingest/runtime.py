@@ -19,6 +19,7 @@ Lifecycle: started per process in its run loop, never at import. Under either se
 (final flush); `runtime_for(settings)` starts one lazily for an app with settings of its own (tests, `flask
 run`). `stop()` flushes what is buffered (retrying until its timeout) and closes the WAL; whatever could not be
 flushed stays in the WAL for the next process to replay.
+"""
 
 from __future__ import annotations
 
