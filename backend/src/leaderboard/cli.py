@@ -71,9 +71,11 @@ def serve(bind: str | None, workers: int | None) -> None:
     from . import create_app, web_server
     from .ingest.runtime import install_worker_hooks
     from .metrics import mark_worker_dead
+    from .read_cache import live_marks_post_fork
     from .web_server import WORKER_HOOKS
 
     install_worker_hooks()
+    WORKER_HOOKS["post_fork"].append(live_marks_post_fork)
 
     WORKER_HOOKS["worker_exit"].append(mark_worker_dead)
     WORKER_HOOKS["child_exit"].append(mark_worker_dead)  # in the master: also covers SIGKILLed workers

@@ -81,6 +81,17 @@ class Settings:
     HISTORY_DAYS: int = defaults.HISTORY_DAYS
     MEMBER_CACHE_SECONDS: float = defaults.MEMBER_CACHE_SECONDS
     MAX_MEMBER_IDS: int = defaults.MAX_MEMBER_IDS
+    # live tier
+    LIVE_TICK_MS: int = defaults.LIVE_TICK_MS
+    LIVE_TOP_N: int = defaults.LIVE_TOP_N
+    LIVE_HISTORY: int = defaults.LIVE_HISTORY
+    LIVE_MAX_SUBSCRIBERS: int = defaults.LIVE_MAX_SUBSCRIBERS
+    LIVE_MAX_SUBSCRIBERS_PER_ADDRESS: int = defaults.LIVE_MAX_SUBSCRIBERS_PER_ADDRESS
+    LIVE_MAX_STREAM_SECONDS: int = defaults.LIVE_MAX_STREAM_SECONDS
+    LIVE_HEARTBEAT_SECONDS: float = defaults.LIVE_HEARTBEAT_SECONDS
+    LIVE_SEND_TIMEOUT_SECONDS: float = defaults.LIVE_SEND_TIMEOUT_SECONDS
+    LIVE_QUEUE_EVENTS: int = defaults.LIVE_QUEUE_EVENTS
+    LIVE_RETRY_MS: int = defaults.LIVE_RETRY_MS
     # serving (granian or gunicorn)
     BIND: str = defaults.BIND
     WEB_SERVER: str = defaults.WEB_SERVER
@@ -123,6 +134,9 @@ _POSITIVE = {
     "WEB_BLOCKING_THREADS", "WEB_TIMEOUT", "MAX_REQUEST_LINE", "WEB_GRACEFUL_TIMEOUT",
 }
 _POSITIVE |= {"PRODUCER_STREAM_MAXLEN"}
+_POSITIVE |= {"LIVE_TOP_N", "LIVE_HISTORY", "LIVE_MAX_SUBSCRIBERS", "LIVE_MAX_SUBSCRIBERS_PER_ADDRESS",
+              "LIVE_MAX_STREAM_SECONDS", "LIVE_HEARTBEAT_SECONDS", "LIVE_SEND_TIMEOUT_SECONDS", "LIVE_QUEUE_EVENTS",
+              "LIVE_RETRY_MS"}
 _CHOICES = {
     "WAL_FSYNC": {"always", "interval"},
     "WEB_SERVER": {"granian", "gunicorn"},
@@ -177,6 +191,8 @@ def _validate(values: dict[str, Any]) -> None:
     bind_port = values["METRICS_BIND"].rpartition(":")[2]
     if values["METRICS_BIND"] and not (bind_port.isdigit() and 0 < int(bind_port) < 65536):
         raise ConfigError(f"METRICS_BIND must be host:port, got {values['METRICS_BIND']!r}")
+    if values["LIVE_TICK_MS"] < 0:
+        raise ConfigError(f"LIVE_TICK_MS must be >= 0 (0 = no live ticker), got {values['LIVE_TICK_MS']!r}")
     if values["REDIS_CLUSTER"] and not values["REDIS_URL"]:
         raise ConfigError("REDIS_CLUSTER=1 needs REDIS_URL pointing at a cluster node")
 

@@ -82,6 +82,20 @@ JOB_RUNS_KEPT = 100  # recent runs kept per job in keys.job_runs
 ROLLOVER_DELAY_SECONDS = 5  # the midnight rollover runs this long after 00:00 UTC
 SCHEDULER_STOP_TIMEOUT = 60  # seconds the scheduler waits for its current job after SIGTERM
 
+# --- Live tier (ticker + Server-Sent Events) ---
+LIVE_TICK_MS = 500  # the live ticker recomputes changed board periods at most this often; 0 = no ticker
+LIVE_TOP_N = 100  # rows of the top list the stream carries (snapshot event and updates)
+LIVE_HISTORY = 1000  # update events kept per board period for Last-Event-ID resume (XADD MAXLEN ~)
+LIVE_MAX_SUBSCRIBERS = 5000  # open streams per server process; past it 503 + Retry-After
+LIVE_MAX_SUBSCRIBERS_PER_ADDRESS = 50  # open streams per client address per process; past it 429 + Retry-After
+LIVE_MAX_STREAM_SECONDS = 3600  # total lifetime of one stream; then it ends and the client reconnects
+LIVE_HEARTBEAT_SECONDS = 15  # a comment line this often keeps proxies from closing an idle stream
+LIVE_SEND_TIMEOUT_SECONDS = 10  # a client that takes no bytes for this long is dropped (slow client)
+LIVE_QUEUE_EVENTS = 64  # events queued for one client before it counts as too slow and is dropped
+LIVE_RETRY_MS = 2000  # `retry:` advice: how long a client waits before reconnecting
+LIVE_RETRY_AFTER_SECONDS = 5  # Retry-After on 429/503 from the stream endpoint
+LIVE_TICK_LOCK_MS = 5000  # the ticker's lock expires after this if its holder died mid-tick
+
 # --- Operations ---
 METRICS_BIND = ""  # host:port where `leaderboard scheduler` / `consume` serve /metrics; "" = not served
 

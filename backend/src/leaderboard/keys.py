@@ -56,6 +56,27 @@ def snapshot(board: str, period: str) -> str:
     return _board_key(board, "snap", period)
 
 
+def live_changes(board: str) -> str:
+    """Hash kind -> counter: the apply script adds 1 to `all`, `day` or `hour` for every sorted set of the board
+    it changed, in the same atomic step as the increments (the live ticker's change mark)."""
+    return _board_key(board, "live", "changes")
+
+
+def live_done(board: str) -> str:
+    """Hash kind -> the `live_changes` counter the live ticker has published up to."""
+    return _board_key(board, "live", "done")
+
+
+def live_top(board: str, period: str) -> str:
+    """The top LIVE_TOP_N the live ticker last published for the board period (what its next diff starts from)."""
+    return _board_key(board, "live", "top", period)
+
+
+def live_events(board: str, period: str) -> str:
+    """Capped stream of the board period's live `update` events (their ids are the SSE event ids)."""
+    return _board_key(board, "live", "events", period)
+
+
 def history_index(board: str) -> str:
     """Sorted set of archived day buckets (member YYYY-MM-DD, score = epoch of the day)."""
     return _board_key(board, "history")
@@ -122,6 +143,10 @@ def job_tick(job: str, tick: str) -> str:
 def job_runs(job: str) -> str:
     """Capped list of the last runs of a job ("tick pid"), for operators and the double-run test."""
     return f"{PREFIX}:job:{job}:runs"
+
+
+# --- live tier ---
+LIVE_CHANNEL = f"{PREFIX}:live"  # pub/sub channel (not a key): one message per published live event
 
 
 # --- trade feed (Redis Streams) ---

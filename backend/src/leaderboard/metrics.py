@@ -115,6 +115,33 @@ JOB_DURATION = Histogram(
     ["job"], buckets=(0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
 )
 
+# --- live tier (recorded by live/ticker.py and live/stream.py) ---
+LIVE_SUBSCRIBERS = Gauge(
+    "leaderboard_live_subscribers", "Open live streams (Server-Sent Events), summed over live workers.",
+    multiprocess_mode="livesum",
+)
+LIVE_EVENTS_SENT = Counter(
+    "leaderboard_live_events_sent", "Events written to live streams, by kind (snapshot, update, replay).",
+    ["kind"],
+)
+LIVE_DROPPED = Counter(
+    "leaderboard_live_dropped", "Live streams ended by the server, by reason (slow_client: it did not take its "
+    "events in time; lifetime: LIVE_MAX_STREAM_SECONDS reached; shutdown: the process is stopping).",
+    ["reason"],
+)
+LIVE_REJECTED = Counter(
+    "leaderboard_live_rejected", "Stream requests refused by a limit, by reason (process_full: 503, address_full: "
+    "429).",
+    ["reason"],
+)
+LIVE_TICK_LAG = Histogram(
+    "leaderboard_live_tick_lag_seconds", "Ticker lag: from a tick's scheduled instant until its events are "
+    "published.", buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+LIVE_PUBLISHED = Counter(
+    "leaderboard_live_published", "Update events the live ticker published (one per changed board period).",
+)
+
 UNMATCHED_ROUTE = "<unmatched>"  # 404s: one label value, never the raw path (bounded cardinality)
 
 bp = Blueprint("metrics", __name__)

@@ -5,12 +5,15 @@ the snapshot's next refresh (as_of + REFRESH_SECONDS) plus SNAPSHOT_GRACE_SECOND
 REFRESH_SECONDS, so a worker asks Redis for a list at most once per refresh. When Redis has no usable
 snapshot (none yet, older than SNAPSHOT_MAX_AGE_REFRESHES refreshes, or a `day` snapshot of another day) the
 worker builds one live, stores it for the other workers, and marks it `live`. When Redis is unreachable the
-last copy is served with its age (except a `day` copy of another day).
+last copy is served with its age (except a `day` copy of another day). In a server process, `LiveMarks` hears
+the live ticker's events and drops a copy as soon as a newer snapshot of its board period is published.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,7 +22,7 @@ from typing import Any, TypeVar
 from redis.exceptions import RedisError
 
 from . import defaults, metrics
-from .clock import Clock
+from .clock import Clock, to_ms
 from .ranking import snapshots
 from .ranking.boards import Board
 from .ranking.errors import StoreUnavailable
@@ -27,12 +30,78 @@ from .ranking.periods import Period
 from .ranking.snapshots import Snapshot
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+class LiveMarks:
+    """The newest `as_of` the live ticker published per board period, heard on `keys.LIVE_CHANNEL` by a thread
+    of this process: a cached list older than that is fetched again, so lists follow the live tier within a
+    tick without asking Redis per request. While the subscription is down, copies are rechecked every
+    SNAPSHOT_RECHECK_SECONDS instead."""
+
+    def __init__(self, redis: Any) -> None:
+        self.redis = redis
+        self.latest: dict[tuple[str, str], int] = {}
+        self.connected = False
+        self._thread = threading.Thread(target=self._run, name="live-marks", daemon=True)
+
+    def start(self) -> LiveMarks:
+        self._thread.start()
+        return self
+
+    def stale(self, snapshot: Snapshot, fetched_at: datetime, now: datetime) -> bool:
+        if not self.connected:
+            return now - fetched_at >= timedelta(seconds=defaults.SNAPSHOT_RECHECK_SECONDS)
+        return self.latest.get((snapshot.board, snapshot.period.value), 0) > to_ms(snapshot.as_of)
+
+    def _run(self) -> None:
+        from . import keys
+        from .live.events import decode_message
+
+        backoff = 0.1
+        while True:
+            try:
+                pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+                pubsub.subscribe(keys.LIVE_CHANNEL)
+                self.connected, backoff = True, 0.1
+                while True:
+                    message = pubsub.get_message(timeout=1.0)  # below the client's socket timeout
+                    if message is not None and message.get("type") == "message":
+                        head, _data = decode_message(message["data"])
+                        key = (head["board"], head["period"])
+                        self.latest[key] = max(self.latest.get(key, 0), int(head["as_of_ms"]))
+            except Exception as exc:  # Redis gone or a bad message: recheck by time until subscribed again
+                if self.connected:
+                    log.warning("live marks unsubscribed", extra={"event": "live_marks_lost", "error": repr(exc)})
+                self.connected = False
+            time.sleep(backoff)
+            backoff = min(5.0, backoff * 2)
+
+
+LIVE_MARKS: list[LiveMarks] = []  # this process's listener, once started (servers only; never at import)
+
+
+def start_live_marks(redis: Any) -> LiveMarks:
+    if not LIVE_MARKS:
+        LIVE_MARKS.append(LiveMarks(redis).start())
+    return LIVE_MARKS[0]
+
+
+def live_marks_post_fork(_server: Any, _worker: Any) -> None:
+    """gunicorn post_fork hook: every worker hears the live ticker (unless LIVE_TICK_MS is 0)."""
+    from .config import load_settings
+    from .redis_conn import connect
+
+    settings = load_settings()
+    if settings.LIVE_TICK_MS:
+        start_live_marks(connect(settings))
 
 
 @dataclass
 class _Cached:
     snapshot: Snapshot
     expires_at: datetime
+    fetched_at: datetime
 
 
 class ReadCache:
@@ -69,7 +138,7 @@ class ReadCache:
                 if cached and cached.snapshot.serves(period, now, timedelta.max):
                     return _served(cached.snapshot, now)  # Redis is down: the last list, with its age in as_of
                 raise StoreUnavailable(defaults.READ_RETRY_AFTER_SECONDS) from None
-            self._snapshots[(board.id, period)] = _Cached(snapshot, self._expiry(snapshot, now))
+            self._snapshots[(board.id, period)] = _Cached(snapshot, self._expiry(snapshot, now), now)
             return _served(snapshot, now)
 
     def local_snapshot(self, board: Board, period: Period) -> Snapshot | None:
@@ -87,6 +156,8 @@ class ReadCache:
         return self._fresh(cached, period, now)
 
     def _fresh(self, cached: _Cached, period: Period, now: datetime) -> bool:
+        if LIVE_MARKS and LIVE_MARKS[0].stale(cached.snapshot, cached.fetched_at, now):
+            return False
         return now < cached.expires_at and cached.snapshot.serves(period, now, self.max_age)
 
     def _expiry(self, snapshot: Snapshot, now: datetime) -> datetime:

@@ -25,10 +25,13 @@ log = logging.getLogger(__name__)
 TICK_KEY_SECONDS = 2 * 24 * 3600  # a tick marker outlives the longest job period (daily) with room
 
 
-def run_once(redis: Any, job: str, tick: str, now: datetime, task: Callable[[], Any]) -> str:
+def run_once(redis: Any, job: str, tick: str, now: datetime, task: Callable[[], Any], *,
+             lock_ms: int = defaults.JOB_LOCK_SECONDS * 1000, tick_key_seconds: int = TICK_KEY_SECONDS,
+             log_level: int = logging.INFO) -> str:
     """'ran', 'done-elsewhere' or 'locked' (another process is running this job). Task errors propagate
-    after being recorded."""
-    lock = JobLock(redis, job, defaults.JOB_LOCK_SECONDS * 1000)
+    after being recorded. A job that ticks often (the live ticker) passes a short lock, short-lived tick keys
+    and a quieter log level."""
+    lock = JobLock(redis, job, lock_ms)
     if not lock.acquire():
         return "locked"
     try:
@@ -40,14 +43,15 @@ def run_once(redis: Any, job: str, tick: str, now: datetime, task: Callable[[], 
         except Exception as exc:
             _record(redis, job, tick, now, started, ok=False, result=f"{exc.__class__.__name__}: {exc}")
             raise
-        redis.set(keys.job_tick(job, tick), iso(now), ex=TICK_KEY_SECONDS)
-        _record(redis, job, tick, now, started, ok=True, result=result)
+        redis.set(keys.job_tick(job, tick), iso(now), ex=tick_key_seconds)
+        _record(redis, job, tick, now, started, ok=True, result=result, log_level=log_level)
         return "ran"
     finally:
         lock.release()
 
 
-def _record(redis: Any, job: str, tick: str, now: datetime, started: float, ok: bool, result: Any) -> None:
+def _record(redis: Any, job: str, tick: str, now: datetime, started: float, ok: bool, result: Any,
+            log_level: int = logging.INFO) -> None:
     duration_ms = round((time.perf_counter() - started) * 1000, 3)
     owner = f"{socket.gethostname()}:{os.getpid()}"
     pipe = redis.pipeline(transaction=False)
@@ -59,4 +63,5 @@ def _record(redis: Any, job: str, tick: str, now: datetime, started: float, ok: 
     pipe.lpush(keys.job_runs(job), f"{tick} {owner}")
     pipe.ltrim(keys.job_runs(job), 0, defaults.JOB_RUNS_KEPT - 1)
     pipe.execute()
-    log.info("job ran", extra={"event": "job_ran", "job": job, "tick": tick, "ok": ok, "duration_ms": duration_ms})
+    log.log(log_level, "job ran",
+            extra={"event": "job_ran", "job": job, "tick": tick, "ok": ok, "duration_ms": duration_ms})

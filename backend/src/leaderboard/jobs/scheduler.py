@@ -1,4 +1,5 @@
-"""The scheduler process (`leaderboard scheduler`): an APScheduler BlockingScheduler, never inside gunicorn.
+"""The scheduler process (`leaderboard scheduler`): an APScheduler BlockingScheduler, never inside gunicorn;
+beside it, in its own thread, the live ticker (live/ticker.py) unless LIVE_TICK_MS is 0.
 
 Jobs fire at aligned instants (refresh at multiples of REFRESH_SECONDS since the epoch, windows at each UTC
 hour, rollover ROLLOVER_DELAY_SECONDS after 00:00 UTC) so every scheduler process agrees on the ticks; refresh
@@ -103,12 +104,20 @@ def run_scheduler(redis: Any, settings: Settings) -> int:
     signal.signal(signal.SIGINT, on_signal)
     stop_metrics = metrics.serve_process_metrics(settings.METRICS_BIND, settings.METRICS_TOKEN) \
         if settings.METRICS_BIND else None
+    ticker = None
+    if settings.LIVE_TICK_MS:  # the live tier's ticker: its own thread, so a long refresh never delays a tick
+        from ..live.ticker import Ticker
+
+        ticker = Ticker(redis, settings)
+        ticker.start()
     log.info("scheduler started", extra={"event": "scheduler_started", "refresh_seconds": settings.REFRESH_SECONDS,
                                          "metrics_bind": settings.METRICS_BIND})
     try:
         if not stopper:  # a signal before start means: do not start
             scheduler.start()  # blocks until shutdown
     finally:
+        if ticker is not None:
+            ticker.stop()
         for thread in stopper:
             thread.join(timeout=defaults.SCHEDULER_STOP_TIMEOUT)
         if stop_metrics is not None:

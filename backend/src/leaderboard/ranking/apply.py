@@ -15,6 +15,10 @@ sorted sets are touched: a batch of 500 trades by 20 traders costs 20 ZINCRBY pe
 client cannot aggregate across writes itself without knowing which markers are already set (that would
 need a second round trip); it does drop repeats of one write id and bucket keys that already expired.
 
+Live change marks: for every sorted set it changed, the script adds 1 to the board's `keys.live_changes` hash
+under the set's kind (`all`, `day`, `hour`), so the live ticker (live/ticker.py) learns which board periods
+changed from the same atomic step that changed them: nothing applied can be missed.
+
 Modes: `sum` boards ZINCRBY; `best` boards keep the maximum (ZADD GT). Each bucket set gets its EXPIREAT in
 the same script. Amounts are integer minor units below 2^53 (checked by the callers' validation).
 """
@@ -35,6 +39,7 @@ APPLY_BOARD_BATCH_LUA = """
 -- KEYS[1..z]        the board's sorted sets this batch touches; KEYS[1] is the all-time set,
 --                   then day and hour bucket sets
 -- KEYS[z+1..z+n]    the exactly-once marker seen(board, write_id) of each write, in write order
+-- KEYS[z+n+1]       the board's live change marks (hash kind -> counter: all, day, hour)
 -- ARGV[1] z         number of sorted sets
 -- ARGV[2] n         number of writes
 -- ARGV[3] mode      'sum' (ZINCRBY) or 'best' (ZADD GT keeps the maximum)
@@ -96,6 +101,9 @@ for idx = 1, z do
   end
   local expire_at = tonumber(ARGV[4 + idx])
   if touched and expire_at > 0 then redis.call('EXPIREAT', key, expire_at) end
+  if touched then
+    redis.call('HINCRBY', KEYS[z + n + 1], idx == 1 and 'all' or string.match(key, ':(%a+):%d+$'), 1)
+  end
 end
 return result
 """
@@ -211,7 +219,7 @@ def build_board_batch(
         markers.append(marker_prefix + write.write_id)
         rows.extend((write.member, write.amount, *indexes, write.fp))
     args: list[Any] = [len(set_keys), len(markers), mode, marker_ttl, *expiries, *rows]
-    return BoardBatch(board, set_keys + markers, args, len(markers), write_ids, conflicts)
+    return BoardBatch(board, [*set_keys, *markers, keys.live_changes(board)], args, len(markers), write_ids, conflicts)
 
 
 def chunked(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:

@@ -60,26 +60,7 @@ class Reads:
         return rendered
 
     def _page(self, board: Board, period: Period, limit: int, snapshot: Snapshot, offset: int) -> dict[str, Any]:
-        rows = snapshot.entries[offset : offset + limit]
-        end = offset + len(rows)
-        next_cursor = None
-        if end < len(snapshot.entries):
-            next_cursor = Cursor(board.id, period.value, to_ms(snapshot.as_of), end).encode()
-        return {
-            "board": board.id,
-            "period": period.value,
-            "as_of": iso(snapshot.as_of),
-            "next_refresh_at": iso(self.cache.next_refresh_at(snapshot)),
-            "resets_at": iso(next_midnight(self.now)),
-            "total": snapshot.total,
-            "entries": [
-                {"rank": e.rank, "user_id": e.member, "user_name": e.name,
-                 "score": store.format_score(e.score, board.decimals)}
-                for e in rows
-            ],
-            "next_cursor": next_cursor,
-            "source": "live" if snapshot.live else "snapshot",
-        }
+        return page_body(board, period, snapshot, offset, limit, now=self.now, refresh=self.refresh)
 
     def top_entries(self, board: Board, period: Period, limit: int) -> tuple[int, tuple[Entry, ...]]:
         """(total, the first `limit` rows) of the current snapshot, for the seed-compatible shapes."""
@@ -192,6 +173,31 @@ class Reads:
     def _entry(board: Board, row: store.Ranked, names: dict[str, str]) -> dict[str, Any]:
         return {"rank": row.rank, "user_id": row.member, "user_name": names[row.member],
                 "score": store.format_score(row.score, board.decimals)}
+
+
+def page_body(board: Board, period: Period, snapshot: Snapshot, offset: int, limit: int, *, now: datetime,
+              refresh: timedelta) -> dict[str, Any]:
+    """A top-list page of `snapshot` in the list endpoint's shape (also the stream's `snapshot` event)."""
+    rows = snapshot.entries[offset : offset + limit]
+    end = offset + len(rows)
+    next_cursor = None
+    if end < len(snapshot.entries):
+        next_cursor = Cursor(board.id, period.value, to_ms(snapshot.as_of), end).encode()
+    return {
+        "board": board.id,
+        "period": period.value,
+        "as_of": iso(snapshot.as_of),
+        "next_refresh_at": iso(snapshot.as_of + refresh),
+        "resets_at": iso(next_midnight(now)),
+        "total": snapshot.total,
+        "entries": [
+            {"rank": e.rank, "user_id": e.member, "user_name": e.name,
+             "score": store.format_score(e.score, board.decimals)}
+            for e in rows
+        ],
+        "next_cursor": next_cursor,
+        "source": "live" if snapshot.live else "snapshot",
+    }
 
 
 def _desc_bytes(member: str) -> tuple[int, ...]:

@@ -1,0 +1,159 @@
+"""The live tier on a real Redis: change marks written by the apply script, the ticker's snapshots and update
+events, one ticker per tick across processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+import requests
+
+from leaderboard import keys
+from leaderboard.config import load_settings
+from leaderboard.embedded_redis import free_port
+from leaderboard.ingest.flusher import Applier
+from leaderboard.ingest.writes import score_write
+from leaderboard.live import ticker
+from leaderboard.live.events import decode_message
+from leaderboard.ranking import snapshots
+from leaderboard.ranking.boards import BoardRegistry
+from leaderboard.ranking.periods import Period
+
+from .conftest import TEST_SECRET
+from .test_write_crash import login, own_redis, start_service
+from .write_helpers import trade
+
+__all__ = ["own_redis"]  # the fixture, imported for this module
+
+
+def settings(redis_url: str, **overrides):
+    return load_settings({"REDIS_URL": redis_url, "JWT_SECRET_KEY": TEST_SECRET, "LIVE_TOP_N": 3, **overrides})
+
+
+def apply(redis, board_id: str, member: str, score: int, write_id: str) -> int:
+    board = BoardRegistry(redis).get(board_id)
+    applier = Applier(redis, chunk_writes=500, marker_ttl=3600, history_days=30)
+    return applier.apply([score_write(board, member, score, write_id)])
+
+
+def events(redis, board: str, period: str) -> list[dict]:
+    return [orjson.loads(fields[b"data"]) for _id, fields in redis.xrange(keys.live_events(board, period))]
+
+
+def test_the_apply_script_marks_each_changed_kind_once_per_counted_write(redis_client):
+    assert apply(redis_client, "scores", "alice", 10, "w1") == 1
+    assert redis_client.hgetall(keys.live_changes("scores")) == {b"all": b"1", b"day": b"1", b"hour": b"1"}
+    assert apply(redis_client, "scores", "alice", 10, "w1") == 0  # a replay counts nothing and marks nothing
+    assert redis_client.hgetall(keys.live_changes("scores")) == {b"all": b"1", b"day": b"1", b"hour": b"1"}
+
+
+def test_a_tick_snapshots_changed_periods_and_publishes_what_moved(redis_client, redis_url):
+    config = settings(redis_url)
+    boards = list(BoardRegistry(redis_client).all().values())
+    pubsub = redis_client.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(keys.LIVE_CHANNEL)
+    for number, (member, score) in enumerate([("alice", 30), ("bob", 20), ("carol", 10), ("dave", 5)]):
+        apply(redis_client, "scores", member, score, f"w{number}")
+    assert ticker.tick(redis_client, boards, datetime.now(UTC), config) == {"published": len(Period)}
+    snap = snapshots.load(redis_client, "scores", Period.DAY)
+    assert [e.member for e in snap.entries] == ["alice", "bob", "carol", "dave"]  # the list keeps its depth
+    first = events(redis_client, "scores", "day")
+    assert len(first) == 1 and first[0]["reset"] and first[0]["total"] == 4
+    assert [(r["rank"], r["previous_rank"], r["user_id"]) for r in first[0]["rows"]] == [
+        (1, None, "alice"), (2, None, "bob"), (3, None, "carol")]  # LIVE_TOP_N = 3
+    heard: set[str] = set()
+    deadline = time.monotonic() + 5
+    while len(heard) < len(Period) and time.monotonic() < deadline:
+        message = pubsub.get_message(timeout=0.5)  # None for the subscribe confirmation
+        if message:
+            heard.add(decode_message(message["data"])[0]["period"])
+    assert heard == {p.value for p in Period}
+
+    assert ticker.tick(redis_client, boards, datetime.now(UTC), config) == {"published": 0}  # no new marks
+
+    apply(redis_client, "scores", "dave", 25, "w9")  # best board: dave's 25 passes bob
+    time.sleep(0.002)  # a newer as_of than the first snapshot
+    assert ticker.tick(redis_client, boards, datetime.now(UTC), config) == {"published": len(Period)}
+    update = events(redis_client, "scores", "all")[-1]
+    assert not update["reset"]
+    assert [(r["rank"], r["previous_rank"], r["user_id"], r["score"]) for r in update["rows"]] == [
+        (2, None, "dave", "25"), (3, 2, "bob", "20")]
+    assert update["removed"] == ["carol"]
+    assert snapshots.load(redis_client, "scores", Period.ALL).as_of.isoformat()[:19] == update["as_of"][:19]
+
+
+def start_scheduler(redis_url: str, tmp_path, **env: str) -> subprocess.Popen[bytes]:
+    full = {**os.environ, "REDIS_URL": redis_url, "JWT_SECRET_KEY": TEST_SECRET, "DATA_DIR": str(tmp_path),
+            "REFRESH_SECONDS": "3600", "LIVE_TICK_MS": "100", "LOG_LEVEL": "WARNING", **env}
+    return subprocess.Popen([sys.executable, "-m", "leaderboard", "scheduler"], env=full)
+
+
+@pytest.mark.slow
+def test_two_ticker_processes_run_each_tick_once_and_publish_each_change_once(redis_client, redis_url, tmp_path):
+    first, second = start_scheduler(redis_url, tmp_path), start_scheduler(redis_url, tmp_path)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and redis_client.llen(keys.job_runs(ticker.JOB)) < 30:
+            time.sleep(0.05)
+        for number in range(5):
+            apply(redis_client, "scores", f"p{number}", 100 + number, f"two-{number}")
+            time.sleep(0.15)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and len(events(redis_client, "scores", "all")) < 5:
+            time.sleep(0.05)
+    finally:
+        for proc in (first, second):
+            proc.send_signal(signal.SIGTERM)
+        codes = [proc.wait(timeout=20) for proc in (first, second)]
+    assert codes == [0, 0]
+    runs = [r.decode().split() for r in redis_client.lrange(keys.job_runs(ticker.JOB), 0, -1)]
+    ticks = Counter(tick for tick, _owner in runs)
+    assert len(ticks) >= 30 and max(ticks.values()) == 1, ticks
+    assert len({owner for _tick, owner in runs}) == 2  # both took turns
+    added = [row["user_id"] for event in events(redis_client, "scores", "all") for row in event["rows"]
+             if row["previous_rank"] is None]
+    assert sorted(added) == [f"p{n}" for n in range(5)]  # every write published once, none twice
+
+
+@pytest.mark.slow
+def test_a_posted_trade_is_on_the_top_list_within_a_second_of_its_202(own_redis, tmp_path):
+    """Real stack: `leaderboard serve` (2 workers), a scheduler whose full refresh is an hour away, so only the
+    live ticker can bring the trade to the list; both workers had the list cached before the trade."""
+    server, check = own_redis
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    api = start_service(tmp_path / "api", port, server.url)
+    scheduler = start_scheduler(server.url, tmp_path / "scheduler", LIVE_TICK_MS="500")
+    try:
+        headers = login(base)
+        deadline = time.monotonic() + 30
+        while not check.llen(keys.job_runs(ticker.JOB)):  # the scheduler is up and ticking
+            assert time.monotonic() < deadline and scheduler.poll() is None
+            time.sleep(0.05)
+        for sample in range(3):
+            for _ in range(4):  # both workers hold a cached copy of the list
+                requests.get(f"{base}/v1/leaderboards/eth?limit=100", timeout=5)
+            trader = f"fresh-{sample}"
+            posted = requests.post(f"{base}/v1/trades", json=trade(f"live-{sample}", trader, "ETH", "2", "3100.5"),
+                                   headers=headers, timeout=5)
+            acked = time.monotonic()
+            assert posted.status_code == 202, posted.text
+            seen_in_a_row = 0
+            while seen_in_a_row < 4:  # four lists in a row (both workers) show it
+                body = requests.get(f"{base}/v1/leaderboards/eth?limit=100", timeout=5).json()
+                shown = trader in [e["user_id"] for e in body["entries"]]
+                seen_in_a_row = seen_in_a_row + 1 if shown else 0
+                assert time.monotonic() - acked < 1.0 or shown, f"not on the list 1 s after its 202: {body}"
+                time.sleep(0.02)
+    finally:
+        for proc in (api, scheduler):
+            proc.send_signal(signal.SIGTERM)
+        for proc in (api, scheduler):
+            proc.wait(timeout=30)
