@@ -7,7 +7,7 @@ from typing import Any
 from flasgger import Swagger
 from flask import Flask
 
-from .. import __version__
+from .. import __version__, defaults
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -143,7 +143,16 @@ CONFIG: dict[str, Any] = {
     "swagger_ui": True,
     "specs_route": "/apidocs/",
     "openapi": "3.0.3",
-    "title": "Leaderboard API",
+    "title": defaults.API_TITLE,
+    # flasgger renders this into `let auth_config = ...;`: unset, it writes Python's None (a JS error)
+    "auth": {},
+    # Swagger UI's own top bar shows "Swagger"; ours names the API (templates/flasgger/head.html styles it)
+    "hide_top_bar": True,
+    "top_text": (
+        f'<header class="lb-apidocs-header" data-testid="apidocs-header"><h1>{defaults.API_TITLE}</h1>'
+        '<a href="/">dashboard</a><a href="/openapi.json">openapi.json</a>'
+        "<span>Authorize with the access_token of POST /v1/login</span></header>"
+    ),
 }
 
 
