@@ -18,16 +18,36 @@ import click
 
 from . import defaults
 from .config import ConfigError, Settings, load_settings
+from .devstack import no_redis_message
 from .logs import configure_logging
 
 log = logging.getLogger(__name__)
 
 
-def _settings(**overrides: object) -> Settings:
+def _settings(attach: bool = True, need_secret: bool = True, **overrides: object) -> Settings:
+    """Settings from the environment; with `attach`, a client command run without REDIS_URL uses the
+    `leaderboard run` stack of the data dir (its Redis, API address and dev secret)."""
+    from .devstack import attach_overrides
+
+    found = attach_overrides(os.environ) if attach else {}
     try:
-        return load_settings({k: v for k, v in overrides.items() if v is not None})
+        return load_settings({**found, **{k: v for k, v in overrides.items() if v is not None}},
+                             need_secret=need_secret)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def _owned_by_run(settings: Settings) -> None:
+    """Commands that would start an embedded Redis on a data dir a running `leaderboard run` owns stop here."""
+    from .devstack import running_stack
+
+    stack = None if settings.REDIS_URL else running_stack(settings.DATA_DIR)
+    if stack is not None:
+        raise click.ClickException(
+            f"`leaderboard run` (pid {stack['pid']}) is already running on the data dir {stack['data_dir']}: "
+            f"its dashboard is {stack['api']}/ (`leaderboard status` says more). Stop it with Ctrl-C in its "
+            "terminal, or use another DATA_DIR."
+        )
 
 
 @contextlib.contextmanager
@@ -38,7 +58,7 @@ def redis_for(settings: Settings) -> Iterator[str]:
         return
     from .embedded_redis import EmbeddedRedis
 
-    server = EmbeddedRedis(settings.redis_dir).start()
+    server = EmbeddedRedis(settings.redis_dir, preferred_port=settings.EMBEDDED_REDIS_PORT).start()
     try:
         yield server.url
     finally:
@@ -65,8 +85,14 @@ def _use_metrics_dir(path: Path) -> None:
 def serve(bind: str | None, workers: int | None) -> None:
     """Run the API under granian, or gunicorn with WEB_SERVER=gunicorn (starts an embedded Redis when REDIS_URL
     is unset)."""
-    settings = _settings(BIND=bind, WEB_WORKERS=workers)
+    from .devstack import bind_problem
+
+    settings = _settings(attach=False, BIND=bind, WEB_WORKERS=workers)
     configure_logging(settings.LOG_LEVEL)
+    _owned_by_run(settings)
+    problem = bind_problem(settings.BIND)
+    if problem:
+        raise click.ClickException(problem)
     _use_metrics_dir(settings.DATA_DIR / "prometheus")  # before anything imports metrics: it picks the mode
     from . import create_app, web_server
     from .ingest.runtime import install_worker_hooks
@@ -82,19 +108,20 @@ def serve(bind: str | None, workers: int | None) -> None:
 
     with redis_for(settings) as url:
         os.environ["REDIS_URL"] = url  # workers build their app from the environment after fork
-        settings = _settings(BIND=bind, WEB_WORKERS=workers)
+        settings = _settings(attach=False, BIND=bind, WEB_WORKERS=workers)
         web_server.run(settings, create_app)
 
 
 @main.command("redis")
 def redis_command() -> None:
     """Run the embedded Redis in the foreground (data under DATA_DIR/redis) until Ctrl-C / SIGTERM."""
-    settings = _settings()
+    settings = _settings(attach=False)
     configure_logging(settings.LOG_LEVEL)
+    _owned_by_run(settings)
     from .embedded_redis import EmbeddedRedis
 
     stop = _stop_on_signals()
-    with EmbeddedRedis(settings.redis_dir) as server:
+    with EmbeddedRedis(settings.redis_dir, preferred_port=settings.EMBEDDED_REDIS_PORT) as server:
         click.echo(f"REDIS_URL={server.url}", err=True)
         while not stop():
             time.sleep(0.2)
@@ -112,7 +139,7 @@ def create_user(username: str, password: str, role: str, display_name: str | Non
 
     settings = _settings()
     if not settings.REDIS_URL:
-        raise click.ClickException("set REDIS_URL to the service's Redis (see `make run` output)")
+        raise click.ClickException(no_redis_message(settings))
     try:
         fields = validate_new_user(username, password, display_name, role, settings.PASSWORD_MIN_LENGTH)
     except UserError as exc:
@@ -128,7 +155,7 @@ def scheduler() -> None:
     settings = _settings()
     configure_logging(settings.LOG_LEVEL)
     if not settings.REDIS_URL:
-        raise click.ClickException("set REDIS_URL to the service's Redis (`leaderboard run` does it for you)")
+        raise click.ClickException(no_redis_message(settings))
     from .jobs.scheduler import run_scheduler
     from .redis_conn import connect
 
@@ -225,10 +252,20 @@ def consume(name: str | None, group: str | None) -> None:
     settings = _settings()
     configure_logging(settings.LOG_LEVEL)
     if not settings.REDIS_URL:
-        raise click.ClickException("set REDIS_URL to the Redis holding the trade stream")
+        raise click.ClickException(no_redis_message(settings))
     from .ingest.consumer import run_consumer
 
     run_consumer(settings, name=name, group=group)
+
+
+@main.command()
+def status() -> None:
+    """What is running where: the `leaderboard run` stack of the data dir (or REDIS_URL and BIND), and
+    whether its API and Redis answer. Exit status 0 when the API is ready, 1 otherwise."""
+    from . import devstack
+
+    settings = _settings(need_secret=False)
+    sys.exit(devstack.print_status(settings, devstack.running_stack(settings.DATA_DIR), click.echo))
 
 
 # Child commands `run` supervises, after Redis: name -> argv after `leaderboard`.
@@ -273,56 +310,105 @@ def _early_demo_refresh(redis_url: str, settings: Settings) -> Callable[[], bool
 @main.command()
 def run() -> None:
     """Everything for development: embedded Redis, the API (and scheduler, producer when present);
-    prints the URLs; Ctrl-C stops all of it cleanly."""
+    prints the URLs, then only warnings, errors and a status line (every log line goes to
+    DATA_DIR/logs/leaderboard.log); Ctrl-C stops all of it cleanly."""
+    from . import devstack
     from .embedded_redis import die_with_parent
     from .producer.command import api_base_url, api_ready
 
     os.environ.setdefault("DEV_MODE", "1")
-    settings = _settings()
+    settings = _settings(attach=False)
+    _owned_by_run(settings)
+    problem = devstack.bind_problem(settings.BIND)  # before anything starts
+    if problem:
+        raise click.ClickException(problem)
+    data_dir = settings.DATA_DIR.resolve()
+    log_path = data_dir / devstack.LOG_DIR / devstack.LOG_FILE
+    console = devstack.Console(sys.stderr, log_path)
     configure_logging(settings.LOG_LEVEL)
+    devstack.log_to_console(console)
+    console.say(f"Starting Redis, the API, scheduler and demo producer; all logs go to {log_path}")
     stopping = _stop_on_signals()
     children: dict[str, subprocess.Popen[bytes]] = {}
-    with redis_for(settings) as url:
-        env = {**os.environ, "REDIS_URL": url}
-        try:
-            for name, argv in RUN_CHILDREN.items():
-                # own sessions: a terminal's Ctrl-C reaches only this process, which stops them in order;
-                # and they die with it if it is killed
-                children[name] = subprocess.Popen(
-                    [sys.executable, "-m", "leaderboard", *argv], env=env, start_new_session=True,
-                    preexec_fn=die_with_parent,
-                )
-            base = api_base_url(settings.BIND)
-            early_refresh = _early_demo_refresh(url, settings)
-            refreshed = announced = False
-            ready_at: float | None = None
-            while not stopping():
-                for name, child in children.items():
-                    if child.poll() is not None:
-                        raise click.ClickException(f"{name} exited with {child.returncode}")
-                refreshed = refreshed or early_refresh()
-                if ready_at is None and api_ready(base):
-                    ready_at = time.monotonic()
-                # the URLs once the API answers and the demo trades show (or have had their chance to)
-                if not announced and ready_at is not None and (
-                    refreshed or time.monotonic() > ready_at + defaults.RUN_ANNOUNCE_WAIT_SECONDS
-                ):
-                    announced = True
-                    click.echo(
-                        f"\n  Leaderboard is up (Ctrl-C to stop)\n  dashboard  {base}/\n  API docs   {base}/apidocs/\n"
-                        f"  OpenAPI    {base}/openapi.json\n  Redis      {url}\n",
-                        err=True,
+    pumps = []
+    base = api_base_url(settings.BIND)
+    try:
+        with redis_for(settings) as url:
+            env = {**os.environ, "REDIS_URL": url}
+            state = {
+                "pid": os.getpid(), "data_dir": str(data_dir), "redis_url": url, "api": base, "bind": settings.BIND,
+                "log_file": str(log_path), "dev_mode": settings.DEV_MODE, "started_at": time.time(), "up": False,
+                "embedded_redis": not settings.REDIS_URL, "children": {},
+            }
+            try:
+                for name, argv in RUN_CHILDREN.items():
+                    # own sessions: a terminal's Ctrl-C reaches only this process, which stops them in order;
+                    # and they die with it if it is killed. Their output goes through the console.
+                    children[name] = child = subprocess.Popen(
+                        [sys.executable, "-m", "leaderboard", *argv], env=env, start_new_session=True,
+                        preexec_fn=die_with_parent, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                        stderr=subprocess.STDOUT,
                     )
-                time.sleep(0.2)
-        finally:
-            for child in children.values():
-                if child.poll() is None:
-                    child.send_signal(signal.SIGTERM)
-            for child in children.values():
-                try:
-                    child.wait(timeout=40)
-                except subprocess.TimeoutExpired:
-                    child.kill()
+                    assert child.stdout is not None
+                    pumps.append(console.pump(name, child.stdout))
+                state["children"] = {name: child.pid for name, child in children.items()}
+                devstack.write_state(data_dir, state)
+                _supervise(settings, url, base, children, console, stopping, lambda: api_ready(base), state)
+            finally:
+                for child in children.values():
+                    if child.poll() is None:
+                        child.send_signal(signal.SIGTERM)
+                for child in children.values():
+                    try:
+                        child.wait(timeout=40)
+                    except subprocess.TimeoutExpired:
+                        child.kill()
+                for pump in pumps:
+                    pump.join(timeout=5)  # their last lines (final flushes) into the log file
+                devstack.clear_state(data_dir)
+    finally:
+        console.close()
+
+
+def _supervise(
+    settings: Settings, url: str, base: str, children: dict[str, subprocess.Popen[bytes]], console: Any,
+    stopping: Callable[[], bool], api_ready: Callable[[], bool], state: dict[str, Any],
+) -> None:
+    """run's loop: the banner once the API answers and the demo trades show, then the status line."""
+    from . import devstack
+
+    early_refresh = _early_demo_refresh(url, settings)
+    sampler = devstack.StatusSampler(base, settings.METRICS_TOKEN)
+    refreshed = announced = False
+    ready_at: float | None = None
+    next_status = 0.0
+    while not stopping():
+        for name, child in children.items():
+            if child.poll() is not None:
+                raise click.ClickException(
+                    f"{name} exited with {child.returncode} (its warnings and errors are above; every line is in "
+                    f"{console.log_path})"
+                )
+        refreshed = refreshed or early_refresh()
+        if ready_at is None and api_ready():
+            ready_at = time.monotonic()
+        # the URLs once the API answers and the demo trades show (or have had their chance to)
+        if not announced and ready_at is not None and (
+            refreshed or time.monotonic() > ready_at + defaults.RUN_ANNOUNCE_WAIT_SECONDS
+        ):
+            announced = True
+            console.say(
+                f"\n  Leaderboard is up (Ctrl-C to stop)\n  dashboard  {base}/\n  API docs   {base}/apidocs/\n"
+                f"  OpenAPI    {base}/openapi.json\n  Redis      {url}\n  logs       {console.log_path}\n"
+                "  more       `leaderboard status`; other commands (create-user, produce) find this stack by itself\n"
+            )
+            devstack.write_state(Path(state["data_dir"]), {**state, "up": True})
+            sampler.line()  # the first sample: the status line's rate counts from here
+            next_status = time.monotonic() + defaults.RUN_STATUS_SECONDS
+        if announced and time.monotonic() >= next_status:
+            next_status = time.monotonic() + defaults.RUN_STATUS_SECONDS
+            console.set_status(sampler.line())
+        time.sleep(0.2)
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ class Settings:
     DATA_DIR: Path = Path("data")
     REDIS_URL: str = ""  # empty: start an embedded redis-server under DATA_DIR/redis
     REDIS_CLUSTER: bool = False
+    EMBEDDED_REDIS_PORT: int = defaults.EMBEDDED_REDIS_PORT  # preferred port of the embedded Redis
     JWT_SECRET_KEY: str = ""
     ACCESS_TOKEN_MINUTES: int = defaults.ACCESS_TOKEN_MINUTES
     REFRESH_TOKEN_DAYS: int = defaults.REFRESH_TOKEN_DAYS
@@ -131,7 +132,7 @@ _POSITIVE = {
     "BUFFER_MAX_AGE_MS", "BUFFER_MAX_PENDING", "WAL_FSYNC_INTERVAL_MS", "DEDUPE_WINDOW_SECONDS",
     "ACTION_TTL_SECONDS", "MAX_SCORE", "RETRY_AFTER_SECONDS", "REFRESH_SECONDS", "SNAPSHOT_TOP_N",
     "MAX_LIMIT", "DEFAULT_LIMIT", "HISTORY_DAYS", "MAX_MEMBER_IDS", "PASSWORD_MIN_LENGTH", "WEB_WORKERS", "WEB_THREADS",
-    "WEB_BLOCKING_THREADS", "WEB_TIMEOUT", "MAX_REQUEST_LINE", "WEB_GRACEFUL_TIMEOUT",
+    "WEB_BLOCKING_THREADS", "WEB_TIMEOUT", "MAX_REQUEST_LINE", "WEB_GRACEFUL_TIMEOUT", "EMBEDDED_REDIS_PORT",
 }
 _POSITIVE |= {"PRODUCER_STREAM_MAXLEN"}
 _POSITIVE |= {"LIVE_TOP_N", "LIVE_HISTORY", "LIVE_MAX_SUBSCRIBERS", "LIVE_MAX_SUBSCRIBERS_PER_ADDRESS",
@@ -176,6 +177,8 @@ def _validate(values: dict[str, Any]) -> None:
             raise ConfigError(f"{name} must be one of {sorted(allowed)}, got {values[name]!r}")
     if values["MAX_SCORE"] >= defaults.MAX_SAFE_SCORE:
         raise ConfigError("MAX_SCORE must be below 2^53 so sorted-set doubles stay exact")
+    if values["EMBEDDED_REDIS_PORT"] > 65535:
+        raise ConfigError(f"EMBEDDED_REDIS_PORT must be a port (1..65535), got {values['EMBEDDED_REDIS_PORT']!r}")
     if values["DEFAULT_LIMIT"] > values["MAX_LIMIT"]:
         raise ConfigError("DEFAULT_LIMIT must not exceed MAX_LIMIT")
     for name in ("MAX_TRADE_NOTIONAL", "APPLY_CHUNK_WRITES", "WAL_SEGMENT_MAX_BYTES", "CONSUMER_COUNT",
@@ -210,8 +213,11 @@ def _dev_secret(data_dir: Path) -> str:
     return secret
 
 
-def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
-    """Settings from `environ` (default os.environ), then `overrides` on top."""
+def load_settings(
+    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None, need_secret: bool = True
+) -> Settings:
+    """Settings from `environ` (default os.environ), then `overrides` on top. `need_secret=False`: for tools
+    that sign nothing (`leaderboard status`), a missing JWT_SECRET_KEY stays empty instead of refusing."""
     environ = os.environ if environ is None else environ
     overrides = dict(overrides or {})
     values: dict[str, Any] = {}
@@ -227,13 +233,14 @@ def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[s
         values[spec.name] = _convert(spec.name, raw, spec.type)
     values["LOG_LEVEL"] = str(values["LOG_LEVEL"]).upper()
     _validate(values)
-    if not values["JWT_SECRET_KEY"]:
+    if not values["JWT_SECRET_KEY"] and need_secret:
         if not values["DEV_MODE"]:
             raise ConfigError(
                 "JWT_SECRET_KEY is not set. Set it (e.g. `python -c 'import secrets;print(secrets.token_urlsafe(48))'`)"
-                " or run in dev mode with DEV_MODE=1, which keeps a generated secret under DATA_DIR."
+                " or run in dev mode with DEV_MODE=1, which keeps a generated secret under DATA_DIR. (Commands run from"
+                " the project directory while `make run` is up use its stack by themselves.)"
             )
         values["JWT_SECRET_KEY"] = _dev_secret(Path(values["DATA_DIR"]))
-    elif len(values["JWT_SECRET_KEY"]) < 32:
+    elif values["JWT_SECRET_KEY"] and len(values["JWT_SECRET_KEY"]) < 32:
         raise ConfigError("JWT_SECRET_KEY must be at least 32 characters")
     return Settings(**values, extra=overrides)

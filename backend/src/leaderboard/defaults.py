@@ -18,6 +18,7 @@ WEB_GRACEFUL_TIMEOUT = 30  # seconds workers get to finish (and flush) after SIG
 # --- Redis ---
 REDIS_SOCKET_TIMEOUT = 2.0  # seconds a Redis call may take before it fails
 REDIS_HEALTH_TIMEOUT = 0.5  # seconds /ready waits for a PING
+EMBEDDED_REDIS_PORT = 6390  # the embedded redis-server's port (a free one when it is taken)
 EMBEDDED_REDIS_START_TIMEOUT = 10.0  # seconds to wait for the embedded redis-server to answer
 
 # --- Auth ---
@@ -113,3 +114,6 @@ PRODUCER_READY_TIMEOUT = 60.0  # seconds `--demo` waits for the API's /ready
 PRODUCER_DEMO_RETRY_SECONDS = 30.0  # under `--demo`, wait after a persistent error, then start again
 RUN_DEMO_REFRESH_MEMBERS = 5  # traders on the all-volume board before `leaderboard run`'s one early refresh
 RUN_ANNOUNCE_WAIT_SECONDS = 15.0  # after /ready, how long `run` waits for demo trades before printing the URLs
+RUN_STATUS_SECONDS = 10.0  # `run` updates its status line (trades/s, boards, subscribers) this often
+RUN_LOG_MAX_BYTES = 50 * 1024 * 1024  # `run`'s log file (DATA_DIR/logs/leaderboard.log) rotates past this size
+RUN_LOG_BACKUPS = 3  # rotated log files `run` keeps

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import logging
 import os
 import shutil
@@ -49,6 +50,20 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def port_free(host: str, port: int) -> bool:
+    """Nothing listens on host:port (bound with SO_REUSEADDR, as servers do: TIME_WAIT is not "busy")."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return False
+            raise
+    return True
+
+
 def die_with_parent() -> None:
     """preexec_fn of a child process: the kernel sends it SIGTERM when its parent dies, even on SIGKILL."""
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
@@ -56,10 +71,16 @@ def die_with_parent() -> None:
 
 
 class EmbeddedRedis:
-    """One redis-server process on 127.0.0.1 with its data under `directory`."""
+    """One redis-server process on 127.0.0.1 with its data under `directory`: on `port`, else on
+    `preferred_port` when it is free (so the URL stays the same from run to run), else on a free port."""
 
-    def __init__(self, directory: Path, port: int | None = None, appendonly: bool = True) -> None:
+    def __init__(
+        self, directory: Path, port: int | None = None, appendonly: bool = True, preferred_port: int | None = None
+    ) -> None:
         self.directory = Path(directory).resolve()
+        self.may_move = port is None  # to a free port, if the preferred one is taken meanwhile
+        if port is None and preferred_port and port_free("127.0.0.1", preferred_port):
+            port = preferred_port
         self.port = port or free_port()
         self.appendonly = appendonly
         self.process: subprocess.Popen[bytes] | None = None
@@ -92,6 +113,15 @@ class EmbeddedRedis:
         return conf
 
     def start(self) -> EmbeddedRedis:
+        try:
+            return self._start()
+        except RuntimeError:
+            if not self.may_move or port_free("127.0.0.1", self.port):
+                raise
+            self.port = free_port()  # another process took the port between our check and redis-server's bind
+            return self._start()
+
+    def _start(self) -> EmbeddedRedis:
         conf = self._write_config()
         self.process = subprocess.Popen(
             [find_redis_server(), str(conf)],

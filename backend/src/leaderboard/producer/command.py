@@ -7,7 +7,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import requests
 
@@ -16,6 +16,7 @@ from ..config import Settings
 from .delivery import Interrupted, ProducerError, interruptible_sleep
 from .http_target import HttpTarget
 from .market import TradeGenerator
+from .progress import say
 from .runner import RunLimits, Target, run
 from .stream_target import StreamTarget
 
@@ -64,7 +65,9 @@ def _redis(settings: Settings):  # type: ignore[no-untyped-def]
     from ..redis_conn import connect
 
     if not settings.REDIS_URL:
-        raise ProducerError("set REDIS_URL to the service's Redis (see `make run` output)")
+        from ..devstack import no_redis_message
+
+        raise ProducerError(no_redis_message(settings))
     return connect(settings)
 
 
@@ -75,7 +78,7 @@ def build_target(options: ProduceOptions, settings: Settings, stopping: Callable
             stopping=stopping,
         )
     username, password = options.username, options.password
-    if options.demo and not (username and password):
+    if settings.DEV_MODE and not (username and password):  # `make run`'s stack, or DEV_MODE=1: the dev account
         from .dev_account import dev_credentials
 
         username, password = dev_credentials(settings, _redis(settings))
@@ -86,17 +89,27 @@ def build_target(options: ProduceOptions, settings: Settings, stopping: Callable
 
 
 def produce(options: ProduceOptions, settings: Settings, stopping: Callable[[], bool]) -> dict[str, object]:
-    """Runs the producer; raises ProducerError on a persistent error (never in demo mode)."""
+    """Runs the producer; raises ProducerError on a persistent error (never in demo mode). `--duration` bounds
+    the whole command: waiting for the API, retries and demo restarts included."""
     generator = TradeGenerator(options.seed, options.traders, options.symbols)
     symbols = ", ".join(generator.symbols)
-    sys.stderr.write(f"producing with seed {options.seed} ({options.traders} traders, {symbols})\n")
+    say(sys.stderr, f"producing with seed {options.seed} ({options.traders} traders, {symbols})", "producer_start",
+        seed=options.seed, traders=options.traders, symbols=list(generator.symbols))
+    deadline = None if options.limits.duration is None else time.monotonic() + options.limits.duration
+
+    def done() -> bool:
+        return stopping() or (deadline is not None and time.monotonic() >= deadline)
+
     while True:
         try:
             if options.demo and options.target == "http":
-                wait_until_ready(options.url, options.ready_timeout, stopping)
-            target = build_target(options, settings, stopping)
-            sys.stderr.write(f"target: {target.describe()}\n")
-            return run(generator, target, options.limits, stopping, sys.stderr)
+                wait_until_ready(options.url, options.ready_timeout, done)
+            target = build_target(options, settings, done)
+            say(sys.stderr, f"target: {target.describe()}", "producer_target", target=target.describe())
+            limits = options.limits
+            if deadline is not None:
+                limits = replace(limits, duration=max(deadline - time.monotonic(), 0.0))
+            return run(generator, target, limits, done, sys.stderr)
         except Interrupted:
             return {}
         except ProducerError as exc:
@@ -107,6 +120,6 @@ def produce(options: ProduceOptions, settings: Settings, stopping: Callable[[], 
                 extra={"event": "producer_error", "error": str(exc), "retry_in": defaults.PRODUCER_DEMO_RETRY_SECONDS},
             )
             try:
-                interruptible_sleep(defaults.PRODUCER_DEMO_RETRY_SECONDS, stopping)
+                interruptible_sleep(defaults.PRODUCER_DEMO_RETRY_SECONDS, done)
             except Interrupted:
                 return {}

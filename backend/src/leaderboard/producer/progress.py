@@ -1,13 +1,19 @@
-"""Counters of a run (thread-safe), the live progress line and the final summary."""
+"""Counters of a run (thread-safe), the live progress line and the final summary.
+
+On a terminal: a live line redrawn at least every second. Elsewhere (a log collector, `leaderboard run`'s log
+file): a JSON log line every `quiet_every` seconds instead. Then the summary, once, as a line for a person."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import IO
 
 from .delivery import Delivery
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -61,30 +67,44 @@ class RunStats:
             }
 
 
+def is_terminal(stream: IO[str]) -> bool:
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def say(stream: IO[str], text: str, event: str, **fields: object) -> None:
+    """A line for a person on a terminal, else a JSON log line."""
+    if is_terminal(stream):
+        stream.write(text + "\n")
+        stream.flush()
+    else:
+        log.info(text, extra={"event": event, **fields})
+
+
 class ProgressLine:
-    """Rewrites one line on a terminal about once a second; elsewhere (logs) prints a line every `quiet_every`."""
+    """Rewrites one line on a terminal about once a second; elsewhere logs a line every `quiet_every`."""
 
     def __init__(self, stats: RunStats, stream: IO[str], interval: float = 1.0, quiet_every: float = 30.0) -> None:
         self.stats = stats
         self.stream = stream
-        self.live = bool(getattr(stream, "isatty", lambda: False)())
+        self.live = is_terminal(stream)
         self.interval = interval if self.live else quiet_every
         self.last_time = time.monotonic()
         self.last_acknowledged = 0
-
-    def text(self, now: float) -> str:
-        with self.stats.lock:
-            sent, acknowledged, rejected = self.stats.sent, self.stats.acknowledged, self.stats.rejected
-        rate = (acknowledged - self.last_acknowledged) / max(now - self.last_time, 1e-9)
-        self.last_time, self.last_acknowledged = now, acknowledged
-        return f"sent {sent:,}  acknowledged {acknowledged:,}  rejected {rejected:,}  rate {rate:,.1f} trades/s"
 
     def maybe_print(self) -> None:
         now = time.monotonic()
         if now - self.last_time < self.interval:
             return
-        line = self.text(now)
-        self.stream.write(f"\r\x1b[2K{line}" if self.live else f"{line}\n")
+        with self.stats.lock:
+            sent, acknowledged, rejected = self.stats.sent, self.stats.acknowledged, self.stats.rejected
+        rate = round((acknowledged - self.last_acknowledged) / max(now - self.last_time, 1e-9), 1)
+        self.last_time, self.last_acknowledged = now, acknowledged
+        line = f"sent {sent:,}  acknowledged {acknowledged:,}  rejected {rejected:,}  rate {rate:,} trades/s"
+        if not self.live:
+            log.info(line, extra={"event": "producer_progress", "sent": sent, "acknowledged": acknowledged,
+                                  "rejected": rejected, "trades_per_second": rate})
+            return
+        self.stream.write(f"\r\x1b[2K{line}")
         self.stream.flush()
 
     def finish(self, summary: dict[str, object]) -> None:

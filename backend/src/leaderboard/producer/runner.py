@@ -134,7 +134,6 @@ def run(
         senders.stop()
     summary = stats.summary()
     progress.finish(summary)
-    log.info("producer run finished", extra={"event": "producer_finished", **summary})
     if senders.error is not None:
         raise senders.error
     return summary
