@@ -5,9 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pty
-import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -17,7 +15,6 @@ from pathlib import Path
 
 import psutil
 import pytest
-import redis
 import requests
 
 from leaderboard.embedded_redis import free_port
@@ -182,84 +179,3 @@ def test_a_killed_run_leaves_no_process_behind(tmp_path):
         run.send_signal(signal.SIGKILL)
         run.wait(10)
         wait_gone(everything, timeout=30)
-
-
-def clean_env() -> dict[str, str]:
-    """A newcomer's shell: none of the service's variables set."""
-    service_vars = {"REDIS_URL", "DATA_DIR", "DEV_MODE", "JWT_SECRET_KEY", "BIND", "PROMETHEUS_MULTIPROC_DIR",
-                    "PRODUCER_USERNAME", "PRODUCER_PASSWORD", "LOG_LEVEL"}
-    return {k: v for k, v in os.environ.items() if k not in service_vars}
-
-
-def test_run_keeps_the_terminal_quiet_and_other_commands_find_the_stack_without_settings(tmp_path):
-    """`leaderboard run` on a terminal: the banner (with the log file's path), then for 20 s while the demo
-    producer posts and two more commands work against the stack, at most a few lines (a status line redrawn in
-    place, no access lines); every JSON line is in the log file. `create-user`, `produce --duration 3` and
-    `status`, run from the project directory with no variable set, find the stack through the data dir."""
-    port, redis_port = free_port(), free_port()
-    with running(tmp_path, port, EMBEDDED_REDIS_PORT=str(redis_port)) as (run, terminal):
-        banner_seen = time.monotonic()
-        banner = terminal.text()
-        log_path = tmp_path / "data" / "logs" / "leaderboard.log"
-        assert str(log_path) in banner and f"redis://127.0.0.1:{redis_port}/0" in banner, banner
-        project = tmp_path / "project" / "sub"  # run from a sub-directory of the project: ./data is found above
-        project.mkdir(parents=True)
-        (tmp_path / "project" / "data").symlink_to(tmp_path / "data")
-
-        def command(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-            return subprocess.run([sys.executable, "-m", "leaderboard", *args], env=clean_env(), cwd=project,
-                                  capture_output=True, text=True, timeout=timeout)
-
-        created = command("create-user", "--username", "newcomer", "--password", "newcomer-password")
-        assert created.returncode == 0, created.stderr
-        login = requests.post(f"http://127.0.0.1:{port}/v1/login",
-                              json={"username": "newcomer", "password": "newcomer-password"}, timeout=5)
-        assert login.status_code == 200
-        started = time.monotonic()
-        produced = command("produce", "--duration", "3", "--rate", "20")
-        assert produced.returncode == 0, produced.stderr
-        assert time.monotonic() - started < 3 + 5  # the duration bounds the whole command (start-up aside)
-        finished = re.findall(r"^done: sent [\d,]+, acknowledged ([\d,]+), rejected 0,", produced.stderr, re.M)
-        assert len(finished) == 1 and int(finished[0].replace(",", "")) >= 20, produced.stderr  # one summary
-        status = command("status")
-        assert status.returncode == 0, status.stdout + status.stderr
-        assert f"http://127.0.0.1:{port}/  ready" in status.stdout and "answering" in status.stdout, status.stdout
-
-        time.sleep(max(0.0, banner_seen + 20 - time.monotonic()))
-        after = terminal.text(since=banner_seen)
-        assert after.count("\n") <= 3, after  # warnings only (none expected here): no access lines
-        assert "trades/s" in after and "boards" in after, after  # the status line, redrawn in place
-        assert "\r\x1b[2K" in after
-        lines = log_path.read_text().splitlines()
-        access = [line for line in lines if '"http_request"' in line]
-        assert len(access) > 40 and all(line.startswith("{") for line in lines), len(access)
-        os.killpg(run.pid, signal.SIGINT)
-        assert run.wait(timeout=60) == 0
-    assert not (tmp_path / "data" / "run.json").exists()  # a stopped stack is no longer found
-
-
-def test_a_busy_port_stops_run_before_anything_starts_and_says_how_to_pick_another(tmp_path):
-    with socket.socket() as holder:
-        holder.bind(("127.0.0.1", 0))
-        holder.listen()
-        port = holder.getsockname()[1]
-        env = {**clean_env(), "DATA_DIR": str(tmp_path / "data"), "BIND": f"127.0.0.1:{port}"}
-        started = time.monotonic()
-        run = subprocess.run([sys.executable, "-m", "leaderboard", "run"], env=env, capture_output=True, text=True,
-                             timeout=30)
-    assert run.returncode == 1 and time.monotonic() - started < 10
-    assert f"port {port} on 127.0.0.1 is already in use" in run.stderr and "BIND=127.0.0.1:" in run.stderr, run.stderr
-    assert not (tmp_path / "data" / "redis").exists() and not redis_processes_for(tmp_path / "data")
-    status = subprocess.run([sys.executable, "-m", "leaderboard", "status"], env=env, capture_output=True, text=True,
-                            timeout=30)
-    assert status.returncode == 1 and "no `leaderboard run` is running" in status.stdout, status.stdout
-
-
-def test_the_embedded_redis_keeps_its_port_from_run_to_run_unless_it_is_taken(tmp_path):
-    from leaderboard.embedded_redis import EmbeddedRedis
-
-    preferred = free_port()
-    with EmbeddedRedis(tmp_path / "a", appendonly=False, preferred_port=preferred) as server:
-        assert server.port == preferred
-        with EmbeddedRedis(tmp_path / "b", appendonly=False, preferred_port=preferred) as second:
-            assert second.port != preferred and redis.Redis(port=second.port).ping()
