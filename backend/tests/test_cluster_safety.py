@@ -43,7 +43,7 @@ class Proof:
 
 # (file relative to src/leaderboard, the call's source with whitespace collapsed) -> proof
 ALLOWLIST: dict[tuple[str, str], Proof] = {
-    ("auth/tokens.py", "self.redis.exists(keys.revoked_token(jti), keys.revoked_session(sid))"): Proof(
+    ("auth/tokens.py", "client.exists(keys.revoked_token(jti), keys.revoked_session(sid))"): Proof(
         "revocation keys all carry the {auth} hash tag (keys.revoked_token / keys.revoked_session)",
         lambda: [keys.revoked_token("some-jti"), keys.revoked_session("some-sid")],
     ),

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from .conftest import bearer
+import base64
+import contextlib
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from leaderboard import create_app
+from leaderboard.embedded_redis import free_port
+from leaderboard.ranking import keys
+
+from .conftest import TEST_SECRET, bearer
 from .test_auth import assert_error
 from .write_helpers import token_headers, trade
 
@@ -49,3 +60,70 @@ def test_usernames_are_unique_and_log_in_regardless_of_case(client, auth):
     for _ in range(5):  # the login limit counts "Carol" and "carol" as one name too
         assert client.post("/v1/login", json={"username": "Carol", "password": "wrong-password"}).status_code == 401
     assert client.post("/v1/login", json={"username": "carol", "password": auth.password}).status_code == 429
+
+
+# --- 4. every decoded cursor field is bounded ---
+def _forged_cursor(board: str, scope: str, as_of_ms, offset) -> str:
+    raw = b'{"b": "%s", "s": "%s", "a": %s, "o": %d}' % (board.encode(), scope.encode(),
+                                                         b"null" if as_of_ms is None else b"%d" % as_of_ms, offset)
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def test_forged_cursors_with_huge_fields_are_400_not_500(client, redis_client):
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).date()
+    redis_client.zadd(keys.day("btc", yesterday), {"alice": 100})
+    history = f"/v1/leaderboards/btc/history/{yesterday.isoformat()}"
+    assert client.get(history).status_code == 200
+    for offset in (2**63 - 1, 2**63 - 10, 10**12):
+        cursor = _forged_cursor("btc", f"history:{yesterday.isoformat()}", None, offset)
+        assert_error(client.get(f"{history}?cursor={cursor}"), 400, "invalid_cursor")
+    for as_of_ms, offset in ((10**20, 0), (-(2**63), 0), (2**63 - 1, 10)):
+        cursor = _forged_cursor("btc", "day", as_of_ms, offset)
+        assert_error(client.get(f"/v1/leaderboards/btc?cursor={cursor}"), 400, "invalid_cursor")
+
+
+# --- 6. during a Redis outage or stall: 503s with Retry-After, bounded waits ---
+@pytest.fixture()
+def unreachable_app(tmp_path):
+    """An app whose Redis is down: nothing listens on its port (a worker started during the outage)."""
+    return create_app({"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0", "JWT_SECRET_KEY": TEST_SECRET,
+                       "DATA_DIR": tmp_path / "down", "DEV_MODE": False})
+
+
+def test_login_and_a_fresh_workers_board_read_are_503_with_retry_after_while_redis_is_down(unreachable_app):
+    client = unreachable_app.test_client()
+    login = client.post("/v1/login", json={"username": "alice", "password": "correct-horse-battery"})
+    assert_error(login, 503)
+    assert int(login.headers["Retry-After"]) > 0
+    for path in ("/v1/leaderboards/btc", "/v1/leaderboards/btc?period=7d", "/v1/leaderboards/game-7"):
+        response = client.get(path)
+        assert_error(response, 503)
+        assert int(response.headers["Retry-After"]) > 0
+
+
+@contextlib.contextmanager
+def redis_stalled(redis_client, seconds: float):
+    """Redis stops answering every client for `seconds` (CLIENT PAUSE), as under a fork or a slow disk;
+    waits the stall out."""
+    end = time.monotonic() + seconds
+    redis_client.execute_command("CLIENT", "PAUSE", int(seconds * 1000))
+    try:
+        yield
+    finally:
+        time.sleep(max(0.0, end - time.monotonic()) + 0.05)
+
+
+def test_ready_and_a_trade_post_answer_within_a_second_while_redis_stalls(client, app, redis_client):
+    service = token_headers(app, "venue", "service")
+    assert client.get("/ready").status_code == 200
+    with redis_stalled(redis_client, 1.5):
+        started = time.monotonic()
+        ready = client.get("/ready")
+        ready_took = time.monotonic() - started
+        started = time.monotonic()
+        posted = client.post("/v1/trades", json=trade("stall-1"), headers=service)  # a token never checked yet
+        post_took = time.monotonic() - started
+    assert ready.status_code == 503 and "redis" in ready.json["reason"]
+    assert ready_took < 1.0  # REDIS_HEALTH_TIMEOUT (0.5 s), once
+    assert posted.status_code == 202
+    assert post_took < 1.0  # the revocation check and the id claim are bounded (REQUEST_REDIS_TIMEOUT_MS)

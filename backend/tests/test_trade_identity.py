@@ -57,7 +57,7 @@ def test_a_reused_trade_id_with_other_content_is_409_and_an_exact_retry_counts_o
 
 
 def test_without_a_timely_claim_the_conflict_is_found_at_flush_and_counts_nowhere(client, app, venue, redis_client):
-    """A Redis stall longer than WRITE_CLAIM_TIMEOUT_MS: the request is not held up (202 without the claim,
+    """A Redis stall longer than REQUEST_REDIS_TIMEOUT_MS: the request is not held up (202 without the claim,
     counted as skipped), and the flush finds the conflict: the first content stays, the other counts nowhere."""
     first = client.post("/v1/trades", json=trade("s-1", "alice", quantity="1", price="10"), headers=venue)
     assert first.status_code == 202
@@ -72,7 +72,7 @@ def test_without_a_timely_claim_the_conflict_is_found_at_flush_and_counts_nowher
     fresh = client.post("/v1/trades", json=trade("s-2", "alice", quantity="1", price="1"), headers=venue)
     pause.join()
     assert conflicting.status_code == 202 and fresh.status_code == 202
-    assert waited < 1.0  # bounded by WRITE_CLAIM_TIMEOUT_MS (100 ms), not the 1.5 s stall
+    assert waited < 1.0  # bounded by REQUEST_REDIS_TIMEOUT_MS (100 ms), not the 1.5 s stall
     drain(app)
     after = _scrape(client)
     assert value(after, "leaderboard_trades_conflict_total", stage="flush") - \

@@ -126,9 +126,17 @@ def _handle_http_exception(exc: HTTPException) -> Response:
 
 def _handle_unexpected(exc: Exception) -> Response:
     if isinstance(exc, RedisError):
+        # Redis unreachable or failing where a view has no fallback (login, refresh, register, ...): the
+        # service is unavailable, not broken: 503 with Retry-After, logged without a stack trace
+        from flask import current_app
+
         from .metrics import REDIS_ERRORS  # metrics imports this module
 
         REDIS_ERRORS.labels("request").inc()
+        log.warning("redis unavailable", extra={"event": "redis_unavailable", "error": exc.__class__.__name__})
+        response = error_response(503, "redis_unavailable", "The data store is unreachable; retry shortly.")
+        response.headers["Retry-After"] = str(current_app.config["SETTINGS"].RETRY_AFTER_SECONDS)
+        return response
     log.exception("unhandled error", extra={"event": "unhandled_error"})
     return error_response(500, "internal_error", "Internal server error.")
 

@@ -16,7 +16,7 @@ from .config import Settings
 from .context import current_settings
 from .errors import error_response
 from .metrics import TRADES_REJECTED
-from .redis_conn import get_redis
+from .redis_conn import bounded_redis, get_redis
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -49,7 +49,8 @@ def revocations() -> Any:
 
     revocation_list = current_app.extensions.get("leaderboard.revocations")
     if revocation_list is None:
-        revocation_list = RevocationList(get_redis(), current_settings().REVOCATION_CACHE_SECONDS)
+        revocation_list = RevocationList(get_redis(), current_settings().REVOCATION_CACHE_SECONDS,
+                                         bounded_redis())
         current_app.extensions["leaderboard.revocations"] = revocation_list
     return revocation_list
 

@@ -6,16 +6,21 @@ Connections are made lazily (importing or building the app opens none) and the p
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import redis
 from flask import Flask, current_app
 from redis.cluster import RedisCluster
 
+from . import defaults
 from .config import Settings
 from .context import current_settings
 
 EXTENSION_KEY = "leaderboard.redis"
+BOUNDED_KEY = "leaderboard.redis_bounded"
+HEALTH_KEY = "leaderboard.redis_health"
 
 
 def connect(settings: Settings, url: str | None = None, timeout: float | None = None) -> Any:
@@ -49,3 +54,45 @@ def init_app(app: Flask) -> None:
             "REDIS_URL is empty: start the service with `leaderboard serve` (which starts an embedded Redis) "
             "or point REDIS_URL at a Redis."
         )
+
+
+class BoundedRedis:
+    """Redis for the calls a request may wait on only briefly because it has a fallback (the token
+    revocation check, a trade's id claim): its own pool whose calls and connects time out after
+    REQUEST_REDIS_TIMEOUT_MS, and after a failure `available()` is False for REQUEST_REDIS_RETRY_SECONDS, so
+    requests take their fallback at once and an outage costs one timeout per period, not one per request."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.client = connect(settings, timeout=settings.REQUEST_REDIS_TIMEOUT_MS / 1000)
+        self.retry_s = settings.REQUEST_REDIS_RETRY_SECONDS
+        self._skip_until = 0.0
+        self._lock = threading.Lock()
+
+    def available(self) -> bool:
+        return time.monotonic() >= self._skip_until
+
+    def failed(self) -> bool:
+        """Record a failed call; True for the first failure after a good period (log it once)."""
+        now = time.monotonic()
+        with self._lock:
+            first = now >= self._skip_until
+            self._skip_until = now + self.retry_s
+        return first
+
+
+def bounded_redis() -> BoundedRedis:
+    """The app's BoundedRedis (one per process, made on first use)."""
+    bounded = current_app.extensions.get(BOUNDED_KEY)
+    if bounded is None:
+        bounded = current_app.extensions.setdefault(BOUNDED_KEY, BoundedRedis(current_app.config["SETTINGS"]))
+    return bounded  # type: ignore[no-any-return]
+
+
+def health_redis() -> Any:
+    """The client of /ready's checks: calls time out after REDIS_HEALTH_TIMEOUT, so a stalled Redis makes
+    /ready answer 503 quickly instead of hanging a load balancer's probe."""
+    client = current_app.extensions.get(HEALTH_KEY)
+    if client is None:
+        client = current_app.extensions.setdefault(
+            HEALTH_KEY, connect(current_app.config["SETTINGS"], timeout=defaults.REDIS_HEALTH_TIMEOUT))
+    return client

@@ -119,6 +119,7 @@ def login() -> Any:
       415: {$ref: "#/components/responses/UnsupportedMediaType"}
       422: {$ref: "#/components/responses/ValidationError"}
       429: {$ref: "#/components/responses/RateLimited"}
+      503: {$ref: "#/components/responses/Unavailable"}
     """
     body = read_json_object({"username", "password"})
     username, password = body.get("username"), body.get("password")

@@ -10,12 +10,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Flask, current_app
+from flask import Blueprint, Flask, current_app, g
 from redis.exceptions import RedisError
 
 from .. import __version__, metrics
 from ..http import json_response
-from ..redis_conn import get_redis
+from ..redis_conn import health_redis
 
 bp = Blueprint("health", __name__)
 
@@ -28,13 +28,22 @@ def add_ready_check(app: Flask, name: str, check: ReadyCheck) -> None:
 
 
 def redis_check() -> dict[str, Any]:
+    """PING with REDIS_HEALTH_TIMEOUT (redis_conn.health_redis). Checks that read Redis themselves use the
+    same client and skip their read when this one failed (`redis_reachable()`), so /ready answers within
+    about one timeout however Redis fails."""
     started = time.perf_counter()
     try:
-        get_redis().ping()
+        health_redis().ping()
     except RedisError as exc:
         metrics.REDIS_ERRORS.labels("health").inc()
+        g.redis_unreachable = True
         return {"ok": False, "reason": f"redis unreachable: {exc.__class__.__name__}"}
     return {"ok": True, "latency_ms": round((time.perf_counter() - started) * 1000, 3)}
+
+
+def redis_reachable() -> bool:
+    """False when this /ready request's PING already failed."""
+    return not g.get("redis_unreachable", False)
 
 
 @bp.get("/health")

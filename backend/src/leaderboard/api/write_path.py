@@ -14,6 +14,7 @@ from ..ingest import runtime
 from ..ingest.claims import WriteClaims
 from ..ingest.runtime import IngestRuntime
 from ..ingest.writes import Write
+from ..redis_conn import bounded_redis
 from .health import add_ready_check
 
 EXTENSION_KEY = "leaderboard.ingest"  # app.extensions key of the app's runtime
@@ -40,7 +41,8 @@ def current_claims() -> WriteClaims:
     """The app's trade id claims (one connection pool per process, made on first use)."""
     claims: WriteClaims | None = current_app.extensions.get(CLAIMS_KEY)
     if claims is None:
-        claims = current_app.extensions[CLAIMS_KEY] = WriteClaims(current_settings())
+        claims = WriteClaims(bounded_redis(), current_settings().DEDUPE_WINDOW_SECONDS)
+        claims = current_app.extensions.setdefault(CLAIMS_KEY, claims)
     return claims
 
 

@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 
 from .. import keys, metrics
 from ..context import current_settings
+from ..redis_conn import BoundedRedis
 from .users import User
 
 log = logging.getLogger(__name__)
@@ -48,9 +49,10 @@ def refresh_ttl() -> int:
 class RevocationList:
     """Revoked token ids and sessions, with a short per-process cache of negative answers."""
 
-    def __init__(self, redis: Any, cache_seconds: float) -> None:
+    def __init__(self, redis: Any, cache_seconds: float, check: BoundedRedis | None = None) -> None:
         self.redis = redis
         self.cache_seconds = cache_seconds
+        self.check = check  # the bounded client of the per-request check (default: `redis`)
         self._not_revoked_until: dict[str, float] = {}
         self._revoked_here: set[str] = set()
         self._lock = threading.Lock()
@@ -63,14 +65,19 @@ class RevocationList:
                 return True
             if self._not_revoked_until.get(jti, 0.0) > now:
                 return False
+        # Redis slow or down: writes must keep being accepted (WAL + buffer) without waiting on it, so the
+        # check is bounded (REQUEST_REDIS_TIMEOUT_MS) and the token is trusted on its signature and expiry alone
+        # until Redis answers again; access tokens are short-lived (ACCESS_TOKEN_MINUTES).
+        if self.check is not None and not self.check.available():
+            return False
         try:
-            revoked = bool(self.redis.exists(keys.revoked_token(jti), keys.revoked_session(sid)))
-        except RedisError:
+            client = self.check.client if self.check is not None else self.redis
+            revoked = bool(client.exists(keys.revoked_token(jti), keys.revoked_session(sid)))
+        except RedisError as exc:
             metrics.REDIS_ERRORS.labels("auth").inc()
-            # Redis is down: writes must keep being accepted (WAL + buffer), so trust the token's signature
-            # and expiry alone until Redis is back; access tokens are short-lived (ACCESS_TOKEN_MINUTES).
-            log.warning("revocation list unreachable; token accepted on signature",
-                        extra={"event": "revocation_unchecked"})
+            if self.check is None or self.check.failed():
+                log.warning("revocation list unreachable; tokens accepted on signature",
+                            extra={"event": "revocation_unchecked", "error": exc.__class__.__name__})
             return False
         if not revoked:
             with self._lock:

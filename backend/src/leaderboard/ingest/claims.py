@@ -6,10 +6,10 @@ acknowledged: one script call (CLAIM_WRITES_LUA) per identity board (`all-volume
 call per request) that sets each marker to `c:<fingerprint>` unless a marker already holds other content;
 the apply script later turns a claim of the same content into the applied fingerprint.
 
-The write path promises not to hang on Redis, so the claim is bounded: its own connection pool with a
-socket timeout of WRITE_CLAIM_TIMEOUT_MS. When the claim fails (timeout, Redis unreachable, a stall), the
-request is accepted unclaimed (202) and requests skip the claim for WRITE_CLAIM_RETRY_SECONDS (one slow
-call per period, not one per request); the apply script still finds a conflict at flush time (the first
+The write path promises not to hang on Redis, so the claim is bounded (redis_conn.BoundedRedis: calls time
+out after REQUEST_REDIS_TIMEOUT_MS). When the claim fails (timeout, Redis unreachable, a stall), the request
+is accepted unclaimed (202) and requests skip the claim for REQUEST_REDIS_RETRY_SECONDS (one slow call per
+period, not one per request); the apply script still finds a conflict at flush time (the first
 content wins; the other counts nowhere, logged and counted in leaderboard_trades_conflict_total{stage=
 "flush"}). Skipped claims are counted in leaderboard_trade_claims_skipped_total.
 """
@@ -18,17 +18,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
-import time
 from collections import defaultdict
 from collections.abc import Sequence
 
 from redis.exceptions import RedisError
 
 from .. import keys, metrics
-from ..config import Settings
 from ..ranking.apply import CLAIM_WRITES_LUA, RELEASE_CLAIMS_LUA
-from ..redis_conn import connect
+from ..redis_conn import BoundedRedis
 from .writes import Write
 
 log = logging.getLogger(__name__)
@@ -46,14 +43,12 @@ Claimed = list[tuple[str, str, str]]  # (board, marker key, claim value) a claim
 
 
 class WriteClaims:
-    def __init__(self, settings: Settings) -> None:
-        self.redis = connect(settings, timeout=settings.WRITE_CLAIM_TIMEOUT_MS / 1000)
-        self.ttl = settings.DEDUPE_WINDOW_SECONDS
-        self.retry_s = settings.WRITE_CLAIM_RETRY_SECONDS
+    def __init__(self, bounded: BoundedRedis, ttl: int) -> None:
+        self.bounded = bounded
+        self.ttl = ttl
+        self.redis = bounded.client
         self._claim = self.redis.register_script(CLAIM_WRITES_LUA)
         self._release = self.redis.register_script(RELEASE_CLAIMS_LUA)
-        self._skip_until = 0.0
-        self._lock = threading.Lock()
 
     def claim(self, writes: Sequence[Write]) -> Claimed | None:
         """Claim every write's id for its content. Raises WriteConflict naming the first write whose id is
@@ -66,7 +61,7 @@ class WriteClaims:
             if first != write.fp:
                 raise WriteConflict(index)  # the same id twice in one request, with other content
             groups[write.identity_board].append(index)
-        if time.monotonic() < self._skip_until:
+        if not self.bounded.available():
             metrics.TRADE_CLAIMS_SKIPPED.labels("backing_off").inc()
             return None
         claimed: Claimed = []
@@ -98,11 +93,8 @@ class WriteClaims:
     def _back_off(self, exc: RedisError) -> None:
         metrics.TRADE_CLAIMS_SKIPPED.labels(exc.__class__.__name__).inc()
         metrics.REDIS_ERRORS.labels("claim").inc()
-        with self._lock:
-            first = self._skip_until == 0.0 or time.monotonic() >= self._skip_until
-            self._skip_until = time.monotonic() + self.retry_s
-        if first:
+        if self.bounded.failed():
             log.warning("trade id claim failed; accepting writes unclaimed (conflicts found at flush)",
                         extra={"event": "claim_skipped", "error": exc.__class__.__name__,
-                               "retry_seconds": self.retry_s})
+                               "retry_seconds": self.bounded.retry_s})
 

@@ -7,7 +7,7 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from .. import keys
-from ..redis_conn import get_redis
+from ..redis_conn import health_redis
 from .tasks import JOBS
 
 
@@ -22,9 +22,14 @@ def job_states(redis: Any) -> dict[str, dict[str, str]]:
 
 
 def scheduler_check() -> dict[str, Any]:
-    """{"ok": True, "jobs": {job: state}}; `jobs` is {} before any scheduler ran."""
+    """{"ok": True, "jobs": {job: state}}; `jobs` is {} before any scheduler ran. Read with /ready's bounded
+    client, and not at all when /ready's PING failed (a stalled Redis would cost a second timeout)."""
+    from ..api.health import redis_reachable
+
+    if not redis_reachable():
+        return {"ok": True, "jobs": "unknown", "reason": "redis unreachable"}
     try:
-        states = job_states(get_redis())
+        states = job_states(health_redis())
     except RedisError as exc:
         return {"ok": True, "jobs": "unknown", "reason": f"redis unreachable: {exc.__class__.__name__}"}
     return {"ok": True, "jobs": {job: state for job, state in states.items() if state}}

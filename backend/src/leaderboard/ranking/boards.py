@@ -168,7 +168,16 @@ class BoardRegistry:
         return boards
 
     def get(self, board_id: str) -> Board | None:
-        return self.all().get(board_id)
+        """The board, or None. With Redis unreachable and no registry loaded yet (a fresh worker), a default
+        board is still known (every deployment declares them), so reads reach their cached-copy path."""
+        try:
+            return self.all().get(board_id)
+        except RedisError:
+            fallback = next((board for board in default_boards() if board.id == board_id), None)
+            if fallback is None:
+                raise
+            metrics.REDIS_ERRORS.labels("boards").inc()
+            return fallback
 
     def require(self, board_id: str) -> Board:
         """The board, or BoardNotFound."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import orjson
 
+from .. import defaults
 from .errors import CursorInvalid
 
 MAX_CURSOR_LENGTH = 512  # longer is never one of ours
@@ -40,8 +41,13 @@ def decode(token: str, board: str, scope: str) -> Cursor:
         raise CursorInvalid("The cursor is not one this service issued.") from None
     if cursor.board != board or cursor.scope != scope:
         raise CursorInvalid("The cursor belongs to another board or period; start from the first page.")
-    if not isinstance(cursor.offset, int) or isinstance(cursor.offset, bool) or cursor.offset < 0:
+    # every decoded number is bounded before it reaches datetime or Redis (an offset near 2^63 was a 500)
+    if not _int_within(cursor.offset, 0, defaults.MAX_CURSOR_OFFSET):
         raise CursorInvalid("The cursor is not one this service issued.")
-    if cursor.as_of_ms is not None and (not isinstance(cursor.as_of_ms, int) or isinstance(cursor.as_of_ms, bool)):
+    if cursor.as_of_ms is not None and not _int_within(cursor.as_of_ms, 0, defaults.MAX_CURSOR_AS_OF_MS):
         raise CursorInvalid("The cursor is not one this service issued.")
     return cursor
+
+
+def _int_within(value: object, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
