@@ -127,3 +127,34 @@ def test_ready_and_a_trade_post_answer_within_a_second_while_redis_stalls(client
     assert ready_took < 1.0  # REDIS_HEALTH_TIMEOUT (0.5 s), once
     assert posted.status_code == 202
     assert post_took < 1.0  # the revocation check and the id claim are bounded (REQUEST_REDIS_TIMEOUT_MS)
+
+
+# --- 5. a reused refresh token ends its whole session; log out everywhere ---
+def test_a_reused_refresh_token_ends_the_session_the_thiefs_newer_tokens_too(client, auth):
+    auth.register("dave")
+    tokens = auth.login("dave")
+    stolen = tokens["refresh_token"]
+    thief = client.post("/v1/token/refresh", headers=bearer(stolen)).json  # the thief rotates first
+    assert client.get("/v1/me", headers=bearer(thief["access_token"])).status_code == 200
+    reuse = client.post("/v1/token/refresh", headers=bearer(stolen))  # the owner's copy: reuse detected
+    assert_error(reuse, 401, "token_revoked")
+    assert_error(client.get("/v1/me", headers=bearer(thief["access_token"])), 401, "token_revoked")
+    assert_error(client.post("/v1/token/refresh", headers=bearer(thief["refresh_token"])), 401, "token_revoked")
+    assert_error(client.get("/v1/me", headers=bearer(tokens["access_token"])), 401, "token_revoked")
+
+
+def test_logout_everywhere_revokes_every_session_of_the_account_only(client, auth):
+    auth.register("erin")
+    auth.register("frank")
+    laptop, phone, other = auth.login("erin"), auth.login("erin"), auth.login("frank")
+    for session in (laptop, phone):
+        assert client.get("/v1/me", headers=bearer(session["access_token"])).status_code == 200
+    assert_error(client.post("/v1/logout?all=yes", headers=bearer(laptop["access_token"])), 400)
+    out = client.post("/v1/logout?all=1", headers=bearer(laptop["access_token"]))
+    assert out.status_code == 200 and out.json == {"revoked": True, "all": True}
+    for session in (laptop, phone):
+        assert_error(client.get("/v1/me", headers=bearer(session["access_token"])), 401, "token_revoked")
+        assert_error(client.post("/v1/token/refresh", headers=bearer(session["refresh_token"])), 401)
+    assert client.get("/v1/me", headers=bearer(other["access_token"])).status_code == 200
+    fresh = auth.login("erin")  # within the same second: still a good token
+    assert client.get("/v1/me", headers=bearer(fresh["access_token"])).status_code == 200

@@ -126,6 +126,12 @@ def revoked_session(sid: str) -> str:
     return f"{PREFIX}:{_AUTH_TAG}:revoked:sid:{sid}"
 
 
+def token_generation(username: str) -> str:
+    """A user's token generation (an integer, absent = 0): "log out everywhere" increments it, and a token
+    carrying an older `gen` claim is revoked. Same {auth} tag as the revocation keys: one MGET reads all."""
+    return f"{PREFIX}:{_AUTH_TAG}:gen:{username.lower()}"
+
+
 # --- jobs ---
 def job_lock(job: str) -> str:
     return f"{PREFIX}:job:{job}:lock"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, request
 from flask_jwt_extended import get_jwt, jwt_required
 
-from ..auth.tokens import issue_tokens, refresh_ttl
+from ..auth.tokens import issue_tokens, refresh_ttl, token_gen
 from ..auth.users import UserError, UserStore, validate_new_user
 from ..context import current_settings
 from ..errors import ApiError, validation_error
@@ -128,7 +128,7 @@ def login() -> Any:
     user = _users().authenticate(username, password[:256])
     if user is None:
         raise ApiError(401, "invalid_credentials", "Wrong username or password.")
-    return json_response(issue_tokens(user))
+    return json_response(issue_tokens(user, redis=get_redis()))
 
 
 @bp.post("/token/refresh")
@@ -152,26 +152,37 @@ def refresh() -> Any:
     user = _users().get(payload["sub"])
     if user is None:
         raise ApiError(401, "unauthorized", "The token's user no longer exists.")
-    return json_response(issue_tokens(user, sid=payload.get("sid")))
+    return json_response(issue_tokens(user, sid=payload.get("sid"), gen=token_gen(payload)))
 
 
 @bp.post("/logout")
 @jwt_required()
 def logout() -> Any:
-    """Revoke the current access token and the refresh token of the same login.
+    """Revoke the current access token and the refresh token of the same login; with `all=1`, every token
+    of the account (log out everywhere: every device, and any stolen token).
     ---
     tags: [auth]
     security: [{bearerAuth: []}]
+    parameters:
+      - {name: all, in: query, schema: {type: string, enum: ["0", "1"]}, description: "1: every session"}
     responses:
       200:
         description: Revoked
         content:
           application/json:
-            schema: {type: object, properties: {revoked: {type: boolean}}}
+            schema: {type: object, properties: {revoked: {type: boolean}, all: {type: boolean}}}
+      400: {$ref: "#/components/responses/BadRequest"}
       401: {$ref: "#/components/responses/Unauthorized"}
+      503: {$ref: "#/components/responses/Unavailable"}
     """
-    revocations().revoke_session(get_jwt(), refresh_ttl())
-    return json_response({"revoked": True})
+    everywhere = request.args.get("all", "0")
+    if everywhere not in ("0", "1"):
+        raise ApiError(400, "invalid_parameter", "all must be 0 or 1.", {"field": "all"})
+    payload = get_jwt()
+    revocations().revoke_session(payload, refresh_ttl())
+    if everywhere == "1":
+        revocations().revoke_user(str(payload["sub"]), refresh_ttl())
+    return json_response({"revoked": True, "all": everywhere == "1"})
 
 
 @bp.get("/me")

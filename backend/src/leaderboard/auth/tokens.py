@@ -29,9 +29,14 @@ from .users import User
 log = logging.getLogger(__name__)
 
 
-def issue_tokens(user: User, sid: str | None = None) -> dict[str, Any]:
+def issue_tokens(user: User, sid: str | None = None, gen: int | None = None, redis: Any = None) -> dict[str, Any]:
+    """A new access + refresh token pair. `sid`: the session (login) the pair belongs to, kept across
+    refreshes (its family); `gen`: the user's token generation (read from `redis` when not given; 0 without
+    it, which a "log out everywhere" since revokes: the safe side)."""
     settings = current_settings()
-    claims = {"role": user.role, "sid": sid or uuid.uuid4().hex}
+    if gen is None:
+        gen = int(redis.get(keys.token_generation(user.username)) or 0) if redis is not None else 0
+    claims = {"role": user.role, "sid": sid or uuid.uuid4().hex, "gen": gen}
     access = create_access_token(identity=user.username, additional_claims=claims)
     refresh = create_refresh_token(identity=user.username, additional_claims=claims)
     return {
@@ -58,6 +63,26 @@ class RevocationList:
         self._lock = threading.Lock()
 
     def is_revoked(self, payload: dict[str, Any]) -> bool:
+        revoked = self._is_revoked(payload)
+        if revoked and payload.get("type") == "refresh":
+            # a refresh token is revoked once used: presenting it again means two parties hold it (one of
+            # them a thief), so the whole session ends, the tokens already rotated from it included
+            self._end_reused_session(payload)
+        return revoked
+
+    def _end_reused_session(self, payload: dict[str, Any]) -> None:
+        sid = payload.get("sid", "")
+        with self._lock:
+            if sid in self._revoked_here:
+                return
+        try:
+            self.revoke_session(payload, refresh_ttl())
+        except RedisError:
+            metrics.REDIS_ERRORS.labels("auth").inc()
+            return
+        log.warning("refresh token reused: session revoked", extra={"event": "refresh_reuse"})
+
+    def _is_revoked(self, payload: dict[str, Any]) -> bool:
         jti, sid = payload["jti"], payload.get("sid", "")
         now = time.monotonic()
         with self._lock:
@@ -72,7 +97,9 @@ class RevocationList:
             return False
         try:
             client = self.check.client if self.check is not None else self.redis
-            revoked = bool(client.exists(keys.revoked_token(jti), keys.revoked_session(sid)))
+            token, session, generation = client.mget(keys.revoked_token(jti), keys.revoked_session(sid),
+                                                     keys.token_generation(str(payload.get("sub", ""))))
+            revoked = token is not None or session is not None or int(generation or 0) > token_gen(payload)
         except RedisError as exc:
             metrics.REDIS_ERRORS.labels("auth").inc()
             if self.check is None or self.check.failed():
@@ -95,10 +122,14 @@ class RevocationList:
                 self._not_revoked_until.pop(token_id, None)
 
     def consume_refresh(self, payload: dict[str, Any], ttl: int) -> bool:
-        """Mark a refresh token used; False if it was used (or revoked) before."""
+        """Mark a refresh token used; False if it was used (or revoked) before. A refresh token used twice
+        was stolen (or leaked): its whole session ends, so the thief's rotated tokens stop working too."""
         first_use = self.redis.set(keys.revoked_token(payload["jti"]), b"1", nx=True, ex=ttl)
         self._forget(payload["jti"])
-        return bool(first_use) and not self.redis.exists(keys.revoked_session(payload.get("sid", "")))
+        if not first_use:  # two requests raced with one refresh token: the same as a reuse
+            self._end_reused_session(payload)
+            return False
+        return not self.redis.exists(keys.revoked_session(payload.get("sid", "")))
 
     def revoke_session(self, payload: dict[str, Any], ttl: int) -> None:
         sid = payload.get("sid", "")
@@ -107,6 +138,22 @@ class RevocationList:
         pipe.set(keys.revoked_token(payload["jti"]), b"1", ex=ttl)
         pipe.execute()
         self._forget(sid, payload["jti"])
+
+    def revoke_user(self, username: str, ttl: int) -> None:
+        """Log out everywhere: every token of `username` issued before now is revoked (other workers stop
+        trusting them within REVOCATION_CACHE_SECONDS, this one at once)."""
+        key = keys.token_generation(username)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.incr(key)
+        pipe.expire(key, ttl)  # outlives every token issued before it (refresh tokens live `ttl`)
+        pipe.execute()
+        with self._lock:
+            self._not_revoked_until.clear()
+
+
+def token_gen(payload: dict[str, Any]) -> int:
+    gen = payload.get("gen", 0)
+    return gen if isinstance(gen, int) and not isinstance(gen, bool) else 0
 
 
 def decode(token: str) -> dict[str, Any]:
