@@ -19,6 +19,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. `config` overrides environment settings (tests pass their own)."""
     from . import access, errors, extensions, metrics, redis_conn, security
     from .api import auth, compat, fast_path, health, leaderboards, openapi, ui, write_path
+    from .api import competitions as competitions_api
     from .api import scores as scores_api
     from .api import trades as trades_api
     from .config import load_settings
@@ -56,6 +57,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(trades_api.bp)
     app.register_blueprint(scores_api.bp)
     write_path.init_app(app)
+    competitions_api.init_app(app)
     app.register_blueprint(ui.bp)  # last: its catch-all must not shadow API routes
     fast_path.init_app(app)  # the cached first page of a top list, answered before Flask when it can be
     return app

@@ -116,6 +116,16 @@ class Settings:
     WRITE_RATE_LIMIT: str = defaults.WRITE_RATE_LIMIT
     WRITE_RATE_LIMIT_EXEMPT_ROLES: tuple[str, ...] = defaults.WRITE_RATE_LIMIT_EXEMPT_ROLES
     METRICS_BIND: str = defaults.METRICS_BIND  # host:port of /metrics in `scheduler` and `consume` ("" = off)
+    # competitions
+    FINALIZE_GRACE_SECONDS: float = defaults.FINALIZE_GRACE_SECONDS
+    COMPETITION_CACHE_SECONDS: float = defaults.COMPETITION_CACHE_SECONDS
+    COMPETITION_JOB_SECONDS: int = defaults.COMPETITION_JOB_SECONDS
+    TIES_RESOLUTION_MS: int = defaults.TIES_RESOLUTION_MS
+    MAX_COMPETITION_DAYS: int = defaults.MAX_COMPETITION_DAYS
+    WEBHOOK_SECRET: str = defaults.WEBHOOK_SECRET
+    WEBHOOK_TIMEOUT_SECONDS: float = defaults.WEBHOOK_TIMEOUT_SECONDS
+    WEBHOOK_RETRY_BASE_SECONDS: float = defaults.WEBHOOK_RETRY_BASE_SECONDS
+    WEBHOOK_RETRY_MAX_SECONDS: float = defaults.WEBHOOK_RETRY_MAX_SECONDS
     extra: Mapping[str, Any] = field(default_factory=dict)  # test-only knobs, never from the environment
 
     @property
@@ -138,6 +148,8 @@ _POSITIVE |= {"PRODUCER_STREAM_MAXLEN"}
 _POSITIVE |= {"LIVE_TOP_N", "LIVE_HISTORY", "LIVE_MAX_SUBSCRIBERS", "LIVE_MAX_SUBSCRIBERS_PER_ADDRESS",
               "LIVE_MAX_STREAM_SECONDS", "LIVE_HEARTBEAT_SECONDS", "LIVE_SEND_TIMEOUT_SECONDS", "LIVE_QUEUE_EVENTS",
               "LIVE_RETRY_MS"}
+_POSITIVE |= {"COMPETITION_CACHE_SECONDS", "COMPETITION_JOB_SECONDS", "TIES_RESOLUTION_MS", "MAX_COMPETITION_DAYS",
+              "WEBHOOK_TIMEOUT_SECONDS", "WEBHOOK_RETRY_BASE_SECONDS", "WEBHOOK_RETRY_MAX_SECONDS"}
 _CHOICES = {
     "WAL_FSYNC": {"always", "interval"},
     "WEB_SERVER": {"granian", "gunicorn"},
@@ -196,6 +208,10 @@ def _validate(values: dict[str, Any]) -> None:
         raise ConfigError(f"METRICS_BIND must be host:port, got {values['METRICS_BIND']!r}")
     if values["LIVE_TICK_MS"] < 0:
         raise ConfigError(f"LIVE_TICK_MS must be >= 0 (0 = no live ticker), got {values['LIVE_TICK_MS']!r}")
+    if values["FINALIZE_GRACE_SECONDS"] < 0:
+        raise ConfigError(f"FINALIZE_GRACE_SECONDS must be >= 0, got {values['FINALIZE_GRACE_SECONDS']!r}")
+    if values["WEBHOOK_SECRET"] and len(values["WEBHOOK_SECRET"]) < 32:
+        raise ConfigError("WEBHOOK_SECRET must be at least 32 characters")
     if values["REDIS_CLUSTER"] and not values["REDIS_URL"]:
         raise ConfigError("REDIS_CLUSTER=1 needs REDIS_URL pointing at a cluster node")
 

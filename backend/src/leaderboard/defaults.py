@@ -119,3 +119,16 @@ RUN_ANNOUNCE_WAIT_SECONDS = 15.0  # after /ready, how long `run` waits for demo 
 RUN_STATUS_SECONDS = 10.0  # `run` updates its status line (trades/s, boards, subscribers) this often
 RUN_LOG_MAX_BYTES = 50 * 1024 * 1024  # `run`'s log file (DATA_DIR/logs/leaderboard.log) rotates past this size
 RUN_LOG_BACKUPS = 3  # rotated log files `run` keeps
+
+# --- Competitions ---
+FINALIZE_GRACE_SECONDS = 300  # after a competition's end, writes dated inside it still count this long; then final
+COMPETITION_CACHE_SECONDS = 2.0  # how long a process trusts its copy of the competitions registry
+COMPETITION_JOB_SECONDS = 5  # the scheduler's finalize-and-deliver-webhooks tick
+TIES_RESOLUTION_MS = 1000  # first_reached ties: reach times are compared in steps of this many ms
+MAX_COMPETITION_DAYS = 92  # longest window [starts_at, ends_at) a competition may have
+MAX_PRIZE_TIERS = 20  # prize tiers per competition
+MAX_TEAM_SIZE = 50  # members per team at most (team_size)
+WEBHOOK_SECRET = ""  # HMAC-SHA256 key signing result webhooks; a competition with webhook_url needs it
+WEBHOOK_TIMEOUT_SECONDS = 5.0  # one webhook delivery attempt's HTTP timeout
+WEBHOOK_RETRY_BASE_SECONDS = 2.0  # first retry delay of an unacknowledged webhook; doubles each attempt
+WEBHOOK_RETRY_MAX_SECONDS = 600.0  # longest delay between two webhook attempts

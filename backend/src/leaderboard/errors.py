@@ -14,6 +14,7 @@ from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
 from .clock import iso
+from .competitions.errors import CompetitionError
 from .context import current_settings
 from .http import json_response
 from .ingest.errors import BufferFull, IngestDisabled
@@ -69,6 +70,9 @@ def validation_error(message: str, **details: Any) -> ApiError:
     return ApiError(422, "validation_error", message, details)
 
 
+_COMPETITION_STATUS = {"not_found": 404, "conflict": 409, "invalid": 422, "forbidden": 403}
+
+
 def as_api_error(exc: Exception) -> ApiError | None:
     """The answer a client gets for `exc`: itself when an ApiError, the mapping of a domain exception, else
     None (an unexpected error: 500)."""
@@ -92,6 +96,8 @@ def as_api_error(exc: Exception) -> ApiError | None:
     if isinstance(exc, MemberNotFound):
         return ApiError(404, "member_not_found", str(exc),
                         {"board": exc.board_id, "period": exc.period, "user_id": exc.user_id})
+    if isinstance(exc, CompetitionError):
+        return ApiError(_COMPETITION_STATUS[exc.kind], exc.code, exc.message, exc.details)
     if isinstance(exc, StoreUnavailable):
         return ApiError(503, "unavailable", str(exc), headers={"Retry-After": str(exc.retry_after)})
     return None
@@ -142,7 +148,7 @@ def _handle_unexpected(exc: Exception) -> Response:
 
 
 # the exceptions _handle_error renders: ours and the domain packages'
-MAPPED_ERRORS: tuple[type[Exception], ...] = (ApiError, RankingError, BufferFull, IngestDisabled)
+MAPPED_ERRORS: tuple[type[Exception], ...] = (ApiError, RankingError, BufferFull, IngestDisabled, CompetitionError)
 
 
 def init_app(app: Flask) -> None:

@@ -165,3 +165,29 @@ def trade_stream() -> str:
 def trade_stream_dead() -> str:
     """Entries the consumer could not accept (invalid trades), kept for an operator to inspect."""
     return f"{PREFIX}:{{trades}}:dead"
+
+
+# --- competitions: every key of one competition carries the hash tag {comp:ID} (one slot) ---
+def competitions_registry() -> str:
+    """Hash competition id -> JSON spec."""
+    return f"{PREFIX}:competitions"
+
+
+def competition(comp_id: str, part: str) -> str:
+    """One of a competition's keys, all in the slot of `{comp:ID}` so every script over it is cluster-legal:
+    `all` (zset: every trader's encoded score in the window), `vol` (zset: volume in minor units), `rank`
+    (zset: the ranked, qualified, not disqualified participants), `members` (hash: participant -> joined ms),
+    `dq` (hash: member -> disqualification JSON), `asof` (hash: member -> as_of ms of its last metric),
+    `closed` (string: no write counts any more), `final` (string: the frozen results JSON), `audit` (list),
+    `teams` / `team_of` / `team_codes` (hashes), `webhook` (hash: delivery state)."""
+    return f"{PREFIX}:{{comp:{comp_id}}}:{part}"
+
+
+def competition_seen(comp_id: str, write_id: str) -> str:
+    """Exactly-once marker of one trade counted on a competition."""
+    return f"{PREFIX}:{{comp:{comp_id}}}:seen:{write_id}"
+
+
+def deletions() -> str:
+    """List of user deletions (when, by whom): the record that one happened, never whose data it was."""
+    return f"{PREFIX}:deletions"

@@ -8,6 +8,7 @@ from flasgger import Swagger
 from flask import Flask
 
 from .. import __version__, defaults
+from .competition_schemas import SCHEMAS as COMPETITION_SCHEMAS
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -134,6 +135,8 @@ TEMPLATE: dict[str, Any] = {
         },
     },
 }
+
+TEMPLATE["components"]["schemas"].update(COMPETITION_SCHEMAS)
 
 CONFIG: dict[str, Any] = {
     "headers": [],

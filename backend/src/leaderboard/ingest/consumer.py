@@ -32,6 +32,7 @@ import orjson
 from redis.exceptions import RedisError, ResponseError
 
 from .. import keys, metrics
+from ..competitions.feed import competition_feed
 from ..config import Settings
 from .flusher import Applier, StreamAck
 from .validation import InvalidWrite, parse_trades
@@ -75,6 +76,7 @@ class TradeStreamConsumer:
             ack_in_transaction=not settings.REDIS_CLUSTER,
             crash_point=str(settings.extra.get("INGEST_CRASH_POINT", "")),
             source="stream",
+            feed=competition_feed(redis, settings),
         )
         self.applied_entries = 0
         self.dead_entries = 0

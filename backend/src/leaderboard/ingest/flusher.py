@@ -73,6 +73,7 @@ class Applier:
     def __init__(
         self, redis: Any, *, chunk_writes: int, marker_ttl: int, history_days: int,
         ack_in_transaction: bool = True, crash_point: str = "", source: str = "http",
+        feed: Callable[[Sequence[Write]], int] | None = None,
     ) -> None:
         self.redis = redis
         self.chunk_writes = chunk_writes
@@ -80,6 +81,7 @@ class Applier:
         self.history_days = history_days
         self.ack_in_transaction = ack_in_transaction  # False on Redis Cluster: the stream is another slot
         self.crash_point = crash_point
+        self.feed = feed  # competitions: applied between the two phases, before any stream entry is acked
         self.script = redis.register_script(APPLY_BOARD_BATCH_LUA)
         self._duplicates = metrics.TRADES_DUPLICATE.labels(source)  # "http" (API writes) or "stream"
         self._conflicts = metrics.TRADES_CONFLICT.labels("flush")
@@ -131,6 +133,8 @@ class Applier:
             conflicted.update(found)  # a repeat's first occurrence counts: only Redis's finds leave phase two
             if number == 1 and not is_last:
                 crash_here(CRASH_BETWEEN_BOARDS, self.crash_point)
+        if self.feed is not None:  # competitions, before the last transaction (it may carry the stream's XACK)
+            self.feed([w for w in writes if w.write_id not in conflicted])  # exactly once on their own markers
         rest = self._transactions({board: [w for w in board_writes if w.write_id not in conflicted]
                                    for board, board_writes in others.items()})
         for position, (board, mode, chunk) in enumerate(rest, start=1):

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import defaults, metrics
+from ..competitions.feed import competition_feed
 from ..config import Settings, load_settings
 from ..redis_conn import connect
 from .buffer import WriteBuffer, pending_items
@@ -58,6 +59,7 @@ class IngestRuntime:
             marker_ttl=settings.DEDUPE_WINDOW_SECONDS,
             history_days=settings.HISTORY_DAYS,
             crash_point=crash_point,
+            feed=competition_feed(self.redis, settings),
         )
         self.flusher = Flusher(
             self.buffer,

@@ -29,7 +29,7 @@ from ..clock import EPOCH, Clock, system_clock
 from ..config import Settings
 from ..ranking.boards import BoardRegistry
 from . import guard
-from .tasks import REFRESH, ROLLOVER, TASKS, WINDOWS, tick_of
+from .tasks import COMPETITIONS, REFRESH, ROLLOVER, TASKS, WINDOWS, tick_of
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +46,8 @@ def run_job(job: str, redis: Any, settings: Settings, clock: Clock = system_cloc
         now = clock()
         boards = list(BoardRegistry(redis).all().values())
         task = TASKS[job]
-        result = guard.run_once(redis, job, tick_of(job, now, settings.REFRESH_SECONDS), now,
-                                lambda: task(redis, boards, now, settings))
+        tick = tick_of(job, now, settings.REFRESH_SECONDS, settings.COMPETITION_JOB_SECONDS)
+        result = guard.run_once(redis, job, tick, now, lambda: task(redis, boards, now, settings))
         outcome = _OUTCOMES[result]
         return result
     except RedisError as exc:
@@ -80,6 +80,8 @@ def build_scheduler(redis: Any, settings: Settings, clock: Clock = system_clock)
     add(REFRESH, IntervalTrigger(seconds=settings.REFRESH_SECONDS,
                                  start_date=_aligned_start(now, settings.REFRESH_SECONDS), timezone="UTC"))
     add(WINDOWS, CronTrigger(minute=0, second=1, timezone="UTC"))
+    add(COMPETITIONS, IntervalTrigger(seconds=settings.COMPETITION_JOB_SECONDS,
+                                      start_date=_aligned_start(now, settings.COMPETITION_JOB_SECONDS), timezone="UTC"))
     add(ROLLOVER, CronTrigger(hour=0, minute=0, second=defaults.ROLLOVER_DELAY_SECONDS, timezone="UTC"))
     for job in (ROLLOVER, REFRESH):  # at start: catch up on a missed midnight, and have lists at once
         scheduler.add_job(run_job, "date", run_date=now, args=[job, redis, settings, clock], id=f"{job}-at-start")

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..clock import to_ms
 from ..config import Settings
 from ..ranking import snapshots, store
 from ..ranking.boards import Board
@@ -15,13 +16,16 @@ from ..ranking.periods import PERIODS, ROLLING_HOURS, Period, day_bucket, hour_b
 REFRESH = "refresh_snapshots"  # every REFRESH_SECONDS: materialize windows, snapshot every board x period
 WINDOWS = "maintain_windows"  # at each UTC hour: windows drop the hour that left them, right away
 ROLLOVER = "rollover"  # after 00:00 UTC: archive finished days, expire old buckets, the new day's snapshot
-JOBS = (REFRESH, WINDOWS, ROLLOVER)
+COMPETITIONS = "competitions"  # every COMPETITION_JOB_SECONDS: finalize ended competitions, send result webhooks
+JOBS = (REFRESH, WINDOWS, ROLLOVER, COMPETITIONS)
 
 
-def tick_of(job: str, now: datetime, refresh_seconds: int) -> str:
+def tick_of(job: str, now: datetime, refresh_seconds: int, competition_seconds: int = 1) -> str:
     """The tick a run at `now` belongs to: one run per tick across every scheduler."""
     if job == REFRESH:
         return str(int(now.timestamp()) // refresh_seconds)
+    if job == COMPETITIONS:
+        return str(int(now.timestamp()) // competition_seconds)
     if job == WINDOWS:
         return hour_bucket(now).strftime("%Y%m%d%H")
     return day_bucket(now).isoformat()
@@ -59,4 +63,19 @@ def rollover(redis: Any, boards: Iterable[Board], now: datetime, settings: Setti
     return {"archived": archived, "pruned": pruned, "expired_keys": expired}
 
 
-TASKS = {REFRESH: refresh_snapshots, WINDOWS: maintain_windows, ROLLOVER: rollover}
+def competitions(redis: Any, boards: Iterable[Board], now: datetime, settings: Settings) -> dict[str, Any]:
+    """Finalize the competitions whose grace has passed (idempotent: SET NX of the frozen result), then one
+    attempt for each due result webhook (competitions/finalize.py)."""
+    from ..competitions.finalize import deliver_webhooks, finalize_due
+    from ..competitions.service import CompetitionRegistry
+
+    registry = CompetitionRegistry(redis, settings.COMPETITION_CACHE_SECONDS)
+    now_ms = to_ms(now)
+    finalized = finalize_due(redis, registry, now_ms, int(settings.FINALIZE_GRACE_SECONDS * 1000))
+    webhooks = deliver_webhooks(redis, registry, now_ms, secret=settings.WEBHOOK_SECRET,
+                                timeout=settings.WEBHOOK_TIMEOUT_SECONDS, base_s=settings.WEBHOOK_RETRY_BASE_SECONDS,
+                                max_s=settings.WEBHOOK_RETRY_MAX_SECONDS)
+    return {"finalized": finalized, "webhooks": webhooks}
+
+
+TASKS = {REFRESH: refresh_snapshots, WINDOWS: maintain_windows, ROLLOVER: rollover, COMPETITIONS: competitions}
