@@ -32,6 +32,14 @@ COMPONENTS: list[tuple[str, str, dict[str, str]]] = [
     ("Tokens", "TokenPair", {}),
     ("User", "User", {}),
     ("Error", "ApiErrorBody", {}),
+    ("Prize", "Prize", {}),
+    ("Competition", "Competition", {}),
+    ("CompetitionEntry", "CompetitionEntry", {}),
+    ("CompetitionPage", "CompetitionPage", {}),
+    ("CompetitionMember", "CompetitionMember", {}),
+    ("CompetitionResults", "CompetitionResults", {}),
+    ("TeamEntry", "TeamEntry", {}),
+    ("Joined", "Joined", {}),
 ]
 # (method, path, status, a property to descend into ("symbols[]" = the items of `symbols`) or None, TS type)
 RESPONSES: list[tuple[str, str, str, str | None, str]] = [

@@ -13,6 +13,7 @@ import { cn } from "@/lib/utils"
 const NAV = [
   { href: "/", label: "Live" },
   { href: "/history/", label: "History" },
+  { href: "/competitions/", label: "Competitions" },
 ]
 
 export function SiteHeader() {
@@ -26,7 +27,7 @@ export function SiteHeader() {
         </Link>
         <nav aria-label="Main" className="flex items-center gap-1 text-sm">
           {NAV.map(({ href, label }) => {
-            const active = href === "/" ? pathname === "/" : pathname.startsWith(href.replace(/\/$/, ""))
+            const active = href === "/" ? pathname === "/" : pathname.startsWith(href.replace(/s?\/$/, ""))
             return (
               <Link
                 key={href}

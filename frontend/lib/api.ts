@@ -7,6 +7,13 @@ import {
   type Action,
   type AroundMe,
   type Board,
+  type Competition,
+  type CompetitionMember,
+  type CompetitionPage,
+  type CompetitionResults,
+  type CompetitionStatus,
+  type Joined,
+  type TeamEntry,
   type HistoryPage,
   type LeaderboardPage,
   type MemberList,
@@ -261,6 +268,29 @@ export function createApiClient(options: ApiClientOptions = {}) {
 
     postScore: (score: ScoreInput) =>
       request<Accepted>("/v1/scores", { method: "POST", body: score, auth: true }),
+
+    listCompetitions: (status?: CompetitionStatus, signal?: AbortSignal) =>
+      request<{ competitions: Competition[] }>("/v1/competitions", { query: { status }, signal }).then(
+        (r) => r.competitions
+      ),
+
+    getCompetition: (id: string, signal?: AbortSignal) =>
+      request<Competition>(`/v1/competitions/${seg(id)}`, { signal }),
+
+    getCompetitionLeaderboard: (id: string, params: { limit?: number } = {}, signal?: AbortSignal) =>
+      request<CompetitionPage>(`/v1/competitions/${seg(id)}/leaderboard`, { query: params, signal }),
+
+    getCompetitionMember: (id: string, userId: string, signal?: AbortSignal) =>
+      request<CompetitionMember>(`/v1/competitions/${seg(id)}/members/${seg(userId)}`, { signal }),
+
+    getCompetitionResults: (id: string, signal?: AbortSignal) =>
+      request<CompetitionResults>(`/v1/competitions/${seg(id)}/results`, { signal }),
+
+    getCompetitionTeams: (id: string, signal?: AbortSignal) =>
+      request<{ teams: TeamEntry[] }>(`/v1/competitions/${seg(id)}/teams`, { signal }).then((r) => r.teams),
+
+    joinCompetition: (id: string) =>
+      request<Joined>(`/v1/competitions/${seg(id)}/join`, { method: "POST", auth: true }),
   }
 }
 

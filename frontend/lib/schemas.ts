@@ -119,6 +119,107 @@ export interface AroundMe {
   as_of: string
 }
 
+// --- competitions ---
+export type CompetitionStatus = "upcoming" | "live" | "finalizing" | "finished"
+export type CompetitionMetric = "volume" | "pnl" | "roi" | "score"
+export type Ties = "first_reached" | "shared"
+
+export interface Prize {
+  from_rank: number
+  to_rank: number
+  prize: string
+}
+
+export interface Competition {
+  id: string
+  title: string
+  metric: CompetitionMetric
+  unit: string
+  decimals: number
+  symbols: string[] | null
+  starts_at: string
+  ends_at: string
+  status: CompetitionStatus
+  /** Seconds to the start (upcoming) or to the end (live); 0 otherwise. */
+  time_left_seconds: number
+  registration: "open" | "none"
+  min_volume: string | null
+  prizes: Prize[]
+  ties: Ties
+  team_size: number | null
+  team_top_n: number | null
+  participants: number
+  max_score: string
+  board: string
+}
+
+export interface CompetitionEntry {
+  rank: number
+  user_id: string
+  user_name: string
+  score: string
+  prize: string | null
+}
+
+export interface CompetitionPage {
+  competition: string
+  status: CompetitionStatus
+  as_of: string
+  total: number
+  ties: Ties
+  entries: CompetitionEntry[]
+  next_cursor: string | null
+}
+
+export interface CompetitionMember {
+  competition: string
+  user_id: string
+  user_name: string
+  participant: boolean
+  qualified: boolean
+  disqualified: { reason: string; by: string; at: string } | null
+  rank: number | null
+  score: string | null
+  volume: string
+  /** Volume (USD) still needed to qualify. */
+  to_qualify: string
+  /** The prize this rank would win if the competition ended now. */
+  prize: string | null
+  team: string | null
+  status: CompetitionStatus
+}
+
+export interface TeamEntry {
+  rank: number
+  team_id: string
+  name: string
+  members: string[]
+  counted: number
+  score: string
+}
+
+export interface CompetitionResults {
+  competition: string
+  title: string
+  metric: string
+  unit: string
+  status: "finished"
+  finalized_at: string
+  starts_at: string
+  ends_at: string
+  ties: string
+  total: number
+  entries: CompetitionEntry[]
+  prizes: Prize[]
+  teams: TeamEntry[]
+}
+
+export interface Joined {
+  competition: string
+  user_id: string
+  joined: boolean
+}
+
 export interface TradeInput {
   trade_id: string
   trader_id: string
