@@ -52,6 +52,33 @@ ALLOWLIST: dict[tuple[str, str], Proof] = {
         "INCR and EXPIRE of one key: the user's token generation",
         lambda: [keys.token_generation("bob")],
     ),
+    ("competitions/scripts.py", "redis.register_script(COMPETITION_LUA)"): Proof(
+        "every key of the competition script is keys.competition(id, part) or keys.competition_seen(id, write):"
+        " all tagged {comp:ID}",
+        lambda: [*(keys.competition("cup", part) for part in ("all", "vol", "rank", "members", "dq", "asof",
+                                                              "closed", "audit")),
+                 keys.competition_seen("cup", "t:alice/1")],
+    ),
+    ("competitions/service.py", "self.redis.pipeline(transaction=True)"): Proof(
+        "page() and place(): ZCARD/ZREVRANGE/ZSCORE/ZREVRANK of the competition's rank and all sets, {comp:ID}",
+        lambda: [keys.competition("cup", "rank"), keys.competition("cup", "all")],
+    ),
+    ("competitions/service.py", "self.redis.register_script(CREATE_TEAM_LUA)"): Proof(
+        "teams, team_of, team_codes and closed of one competition, all tagged {comp:ID}",
+        lambda: [keys.competition("cup", p) for p in ("teams", "team_of", "team_codes", "closed")],
+    ),
+    ("competitions/service.py", "self.redis.register_script(JOIN_TEAM_LUA)"): Proof(
+        "teams, team_of, team_codes and closed of one competition, all tagged {comp:ID}",
+        lambda: [keys.competition("cup", p) for p in ("teams", "team_of", "team_codes", "closed")],
+    ),
+    ("competitions/moderation.py", "redis.register_script(FORGET_TEAM_LUA)"): Proof(
+        "teams and team_of of one competition, both tagged {comp:ID}",
+        lambda: [keys.competition("cup", "teams"), keys.competition("cup", "team_of")],
+    ),
+    ("auth/tokens.py", "client.exists(keys.revoked_token(jti), keys.revoked_session(sid))"): Proof(
+        "revocation keys all carry the {auth} hash tag (keys.revoked_token / keys.revoked_session)",
+        lambda: [keys.revoked_token("some-jti"), keys.revoked_session("some-sid")],
+    ),
     ("ingest/actions.py", "redis.register_script(CONSUME_ACTION_LUA)"): Proof(
         "the script touches one key: the action hash (used flag is a field of it, not a key of its own)",
         lambda: [keys.action("some-action")],
