@@ -158,3 +158,33 @@ def test_logout_everywhere_revokes_every_session_of_the_account_only(client, aut
     assert client.get("/v1/me", headers=bearer(other["access_token"])).status_code == 200
     fresh = auth.login("erin")  # within the same second: still a good token
     assert client.get("/v1/me", headers=bearer(fresh["access_token"])).status_code == 200
+
+
+# --- 7. logins cannot be used to burn the CPU ---
+def test_successful_logins_are_limited_per_account(app_config):
+    app = create_app({**app_config, "LOGIN_SUCCESS_RATE_LIMIT": "3 per minute"})
+    client = app.test_client()
+    for name in ("gina", "hank"):
+        assert client.post("/v1/auth/register", json={"username": name, "password": "correct-horse-battery"}
+                           ).status_code == 201
+    login = {"username": "gina", "password": "correct-horse-battery"}
+    assert [client.post("/v1/login", json=login).status_code for _ in range(3)] == [200] * 3
+    limited = client.post("/v1/login", json=login)
+    assert_error(limited, 429)
+    assert int(limited.headers["Retry-After"]) > 0
+    assert client.post("/v1/login", json={**login, "username": "hank"}).status_code == 200  # per account
+
+
+def test_password_hashing_is_bounded_per_process_and_a_login_waiting_too_long_is_503(app_config):
+    from leaderboard.api.auth import HASH_GATE_KEY
+
+    app = create_app({**app_config, "PASSWORD_HASH_CONCURRENCY": 1, "PASSWORD_HASH_WAIT_MS": 50})
+    client = app.test_client()
+    assert client.post("/v1/auth/register", json={"username": "ivy", "password": "correct-horse-battery"}
+                       ).status_code == 201
+    login = {"username": "ivy", "password": "correct-horse-battery"}
+    with app.extensions[HASH_GATE_KEY].slot():  # another login is hashing right now
+        busy = client.post("/v1/login", json=login)
+    assert_error(busy, 503, "login_busy")
+    assert int(busy.headers["Retry-After"]) >= 1
+    assert client.post("/v1/login", json=login).status_code == 200

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint, current_app, request
 from flask_jwt_extended import get_jwt, jwt_required
 
+from ..auth.passwords import HashGate, HashingBusy
 from ..auth.tokens import issue_tokens, refresh_ttl, token_gen
 from ..auth.users import UserError, UserStore, validate_new_user
 from ..context import current_settings
@@ -17,6 +18,7 @@ from ..redis_conn import get_redis
 from .body import read_json_object
 
 bp = Blueprint("auth", __name__, url_prefix="/v1")
+HASH_GATE_KEY = "leaderboard.hash_gate"  # app.extensions key of the process's HashGate
 
 
 def _users() -> UserStore:
@@ -29,6 +31,25 @@ def _login_limit() -> str:
 
 def _register_limit() -> str:
     return str(current_settings().REGISTER_RATE_LIMIT)
+
+
+def _succeeded(response: Any) -> bool:
+    return bool(response.status_code == 200)
+
+
+def _hashing() -> Any:
+    """A hashing slot of this process (auth/passwords.HashGate): 503 `login_busy` when none frees in time."""
+    gate: HashGate | None = current_app.extensions.get(HASH_GATE_KEY)
+    if gate is None:
+        settings = current_settings()
+        gate = current_app.extensions.setdefault(
+            HASH_GATE_KEY, HashGate(settings.PASSWORD_HASH_CONCURRENCY, settings.PASSWORD_HASH_WAIT_MS / 1000))
+    return gate.slot()
+
+
+def _busy() -> ApiError:
+    return ApiError(503, "login_busy", "Too many logins are being checked right now; retry in a second.",
+                    headers={"Retry-After": "2"})  # flask-limiter's header rewrite may round it down to 1
 
 
 def _failed(response: Any) -> bool:
@@ -83,7 +104,11 @@ def register() -> Any:
         )
     except UserError as exc:
         raise validation_error(f"{exc.field}: {exc}", field=exc.field) from None
-    user = _users().create(username, password, display_name, role)
+    try:
+        with _hashing():
+            user = _users().create(username, password, display_name, role)
+    except HashingBusy:
+        raise _busy() from None
     if user is None:
         raise ApiError(409, "username_taken", "That username is taken.", {"field": "username"})
     return json_response(user.to_json(), 201)
@@ -92,6 +117,10 @@ def register() -> Any:
 @bp.post("/login")
 @limiter.limit(_login_limit, key_func=username_from_body, deduct_when=_failed)
 @limiter.limit(lambda: str(current_settings().LOGIN_ADDRESS_RATE_LIMIT), deduct_when=_failed)
+@limiter.limit(lambda: str(current_settings().LOGIN_SUCCESS_RATE_LIMIT), key_func=username_from_body,
+               deduct_when=_succeeded, scope="login-success")
+@limiter.limit(lambda: str(current_settings().LOGIN_SUCCESS_ADDRESS_RATE_LIMIT), deduct_when=_succeeded,
+               scope="login-success-address")
 def login() -> Any:
     """Log in with a username and password.
     ---
@@ -125,7 +154,11 @@ def login() -> Any:
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
         raise validation_error("username and password must be strings.")
-    user = _users().authenticate(username, password[:256])
+    try:
+        with _hashing():
+            user = _users().authenticate(username, password[:256])
+    except HashingBusy:
+        raise _busy() from None
     if user is None:
         raise ApiError(401, "invalid_credentials", "Wrong username or password.")
     return json_response(issue_tokens(user, redis=get_redis()))
