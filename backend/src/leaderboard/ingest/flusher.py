@@ -40,7 +40,7 @@ from redis.exceptions import RedisError
 from .. import metrics
 from ..ranking.apply import APPLY_BOARD_BATCH_LUA, BoardWrite, build_board_batch, chunked
 from .buffer import Pending, WriteBuffer, count_by_source
-from .writes import Write
+from .writes import TRADE_PREFIX, Write
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,9 @@ class Applier:
         self.feed = feed  # competitions: applied between the two phases, before any stream entry is acked
         self.script = redis.register_script(APPLY_BOARD_BATCH_LUA)
         self._duplicates = metrics.TRADES_DUPLICATE.labels(source)  # "http" (API writes) or "stream"
+        # API trades were claimed by their request on their identity board (ingest/claims.py): the script
+        # then reads and applies each marker in one call (APPLY_BOARD_BATCH_LUA, ARGV[5])
+        self.expect_claims = source == "http"
         self._conflicts = metrics.TRADES_CONFLICT.labels("flush")
 
     def apply(self, writes: Sequence[Write], ack: StreamAck | None = None) -> int:
@@ -112,21 +115,25 @@ class Applier:
         marker decides the write; then its other boards, without the writes that conflicted in the first
         phase, so a conflicting write counts nowhere. A replay repeats the same decisions (the identity
         marker holds the first content), so a crash between the phases changes nothing."""
-        identity: dict[tuple[str, str], list[BoardWrite]] = defaultdict(list)
-        others: dict[tuple[str, str], list[BoardWrite]] = defaultdict(list)
+        identity: dict[tuple[str, str, bool], list[BoardWrite]] = defaultdict(list)
+        others: dict[tuple[str, str, bool], list[BoardWrite]] = defaultdict(list)
         for write in writes:
             last = len(write.increments) - 1
+            claimed = self.expect_claims and write.write_id.startswith(TRADE_PREFIX)
             for position, inc in enumerate(write.increments):
                 board_write = BoardWrite(write.write_id, write.member, inc.amount, write.ts_ms, write.fp)
-                (identity if position == last else others)[(inc.board, inc.mode)].append(board_write)
+                if position == last:
+                    identity[(inc.board, inc.mode, claimed)].append(board_write)
+                else:
+                    others[(inc.board, inc.mode, False)].append(board_write)
         conflicted: set[str] = set()
         conflicts: list[str] = []
         first = self._transactions(identity)
         number = counted = duplicates = 0
-        for board, mode, chunk in first:
+        for board, mode, claimed, chunk in first:
             number += 1
             is_last = number == len(first) and not others
-            applied, repeated, found = self._run(board, mode, chunk, ack if is_last else None)
+            applied, repeated, found = self._run(board, mode, chunk, ack if is_last else None, claimed)
             counted += applied
             duplicates += len(chunk) - applied - len(repeated) - len(found)
             conflicts.extend(repeated + found)
@@ -137,7 +144,7 @@ class Applier:
             self.feed([w for w in writes if w.write_id not in conflicted])  # exactly once on their own markers
         rest = self._transactions({board: [w for w in board_writes if w.write_id not in conflicted]
                                    for board, board_writes in others.items()})
-        for position, (board, mode, chunk) in enumerate(rest, start=1):
+        for position, (board, mode, _claimed, chunk) in enumerate(rest, start=1):
             number += 1
             applied, _repeated, found = self._run(board, mode, chunk, ack if position == len(rest) else None)
             counted += applied
@@ -152,15 +159,17 @@ class Applier:
                         extra={"event": "write_conflict", "count": len(conflicts), "write_ids": conflicts[:20]})
         return counted, duplicates
 
-    def _transactions(self, per_board: dict[tuple[str, str], list[BoardWrite]]) -> list[tuple[str, str, Any]]:
-        return [(board, mode, chunk) for (board, mode), board_writes in sorted(per_board.items()) if board_writes
-                for chunk in chunked(board_writes, self.chunk_writes)]
+    def _transactions(self, per_board: dict[tuple[str, str, bool], list[BoardWrite]]
+                      ) -> list[tuple[str, str, bool, Any]]:
+        return [(board, mode, claimed, chunk) for (board, mode, claimed), board_writes in sorted(per_board.items())
+                if board_writes for chunk in chunked(board_writes, self.chunk_writes)]
 
     def _run(self, board: str, mode: str, chunk: Sequence[BoardWrite],
-             ack: StreamAck | None) -> tuple[int, list[str], list[str]]:
+             ack: StreamAck | None, claimed: bool = False) -> tuple[int, list[str], list[str]]:
         """One script call (with the stream's XACK in its transaction when `ack`): how many counted, the ids
         repeated inside the chunk with other content, and the ids whose marker held other content."""
-        batch = build_board_batch(board, mode, chunk, marker_ttl=self.marker_ttl, history_days=self.history_days)
+        batch = build_board_batch(board, mode, chunk, marker_ttl=self.marker_ttl, history_days=self.history_days,
+                                  claimed=claimed)
         if ack and self.ack_in_transaction:
             with self.redis.pipeline(transaction=True) as pipe:
                 self.script(keys=batch.keys, args=batch.args, client=pipe)

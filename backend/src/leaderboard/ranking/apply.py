@@ -44,31 +44,48 @@ APPLY_BOARD_BATCH_LUA = """
 -- ARGV[2] n         number of writes
 -- ARGV[3] mode      'sum' (ZINCRBY) or 'best' (ZADD GT keeps the maximum)
 -- ARGV[4] ttl       marker lifetime, seconds (the dedupe window)
--- ARGV[5..4+z]      EXPIREAT unix seconds of each sorted set, 0 = never expires
--- ARGV[5+z..]       n groups of 5: member, amount (integer minor units), day set index, hour set index
+-- ARGV[5] claimed   '1': the markers are expected to hold the request path's claims (API writes on their
+--                   identity board): one SET XX GET KEEPTTL per write instead of SET NX, GET, SET
+-- ARGV[6..5+z]      EXPIREAT unix seconds of each sorted set, 0 = never expires
+-- ARGV[6+z..]       n groups of 5: member, amount (integer minor units), day set index, hour set index
 --                   (indexes into KEYS[1..z]; 0 = this write skips that bucket), content fingerprint
 -- Marker values: the fingerprint of the applied write ('1' or '' = written before fingerprints: any
 -- content matches); 'c:'..fingerprint = claimed by the request path (CLAIM_WRITES_LUA), not applied yet.
 -- A write counts if its marker is absent or holds its own claim (then the marker becomes its fingerprint);
--- it is a duplicate if the marker holds its fingerprint; a conflict otherwise (counts nothing).
+-- it is a duplicate if the marker holds its fingerprint; a conflict otherwise (counts nothing). Both ways
+-- of reading the marker leave it as that rule says (a marker that is not the write's own claim is put back
+-- with its value and lifetime).
 -- Returns {counted, position of each conflicting write (1-based, in write order)...}.
 local z, n = tonumber(ARGV[1]), tonumber(ARGV[2])
-local best, ttl = ARGV[3] == 'best', ARGV[4]
+local best, ttl, claimed = ARGV[3] == 'best', ARGV[4], ARGV[5] == '1'
 local totals = {}
 for idx = 1, z do totals[idx] = {} end
 local result = {0}
-local base = 4 + z
+local base = 5 + z
 for i = 1, n do
   local marker, fp = KEYS[z + i], ARGV[base + 5]
-  local count = redis.call('SET', marker, fp, 'NX', 'EX', ttl)
-  if not count then
-    local held = redis.call('GET', marker)
-    if held == 'c:' .. fp then
-      redis.call('SET', marker, fp, 'EX', ttl)
-      count = true
-    elseif held ~= fp and held ~= '1' and held ~= '' and fp ~= '' then
-      result[#result + 1] = i
+  local count, held = false, false
+  if claimed then
+    held = redis.call('SET', marker, fp, 'XX', 'GET', 'KEEPTTL')
+    if not held then
+      count = redis.call('SET', marker, fp, 'NX', 'EX', ttl)  -- no claim (skipped or expired): as below
+    elseif held == 'c:' .. fp then
+      count = true  -- its own claim, now the applied fingerprint with the claim's lifetime
+    elseif held ~= fp then
+      redis.call('SET', marker, held, 'KEEPTTL')  -- not this write's: put back what was there
     end
+  else
+    count = redis.call('SET', marker, fp, 'NX', 'EX', ttl)
+    if not count then
+      held = redis.call('GET', marker)
+      if held == 'c:' .. fp then
+        redis.call('SET', marker, fp, 'EX', ttl)
+        count = true
+      end
+    end
+  end
+  if not count and held and held ~= 'c:' .. fp and held ~= fp and held ~= '1' and held ~= '' and fp ~= '' then
+    result[#result + 1] = i
   end
   if count then
     result[1] = result[1] + 1
@@ -99,7 +116,7 @@ for idx = 1, z do
       redis.call('ZINCRBY', key, amount, member)
     end
   end
-  local expire_at = tonumber(ARGV[4 + idx])
+  local expire_at = tonumber(ARGV[5 + idx])
   if touched and expire_at > 0 then redis.call('EXPIREAT', key, expire_at) end
   if touched then
     redis.call('HINCRBY', KEYS[z + n + 1], idx == 1 and 'all' or string.match(key, ':(%a+):%d+$'), 1)
@@ -171,10 +188,11 @@ def build_board_batch(
     marker_ttl: int,
     history_days: int,
     now: datetime | None = None,
+    claimed: bool = False,
 ) -> BoardBatch:
-    """KEYS/ARGV for APPLY_BOARD_BATCH_LUA. Repeats of one write id are dropped (the first counts; a repeat
-    with another fingerprint is reported in `conflicts`) and bucket sets whose expiry has passed are skipped
-    (EXPIREAT in the past would delete the whole set)."""
+    """KEYS/ARGV for APPLY_BOARD_BATCH_LUA (`claimed`: its ARGV[5], see there). Repeats of one write id are
+    dropped (the first counts; a repeat with another fingerprint is reported in `conflicts`) and bucket sets
+    whose expiry has passed are skipped (EXPIREAT in the past would delete the whole set)."""
     if mode not in ("sum", "best"):
         raise ValueError(f"unknown board mode {mode!r}")
     now_s = int((now or datetime.now(UTC)).timestamp())
@@ -218,7 +236,7 @@ def build_board_batch(
             indexes = by_hour[hour_number] = bucket_indexes(hour_number)
         markers.append(marker_prefix + write.write_id)
         rows.extend((write.member, write.amount, *indexes, write.fp))
-    args: list[Any] = [len(set_keys), len(markers), mode, marker_ttl, *expiries, *rows]
+    args: list[Any] = [len(set_keys), len(markers), mode, marker_ttl, "1" if claimed else "0", *expiries, *rows]
     return BoardBatch(board, [*set_keys, *markers, keys.live_changes(board)], args, len(markers), write_ids, conflicts)
 
 
