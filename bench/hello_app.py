@@ -1,13 +1,24 @@
-"""The HTTP ceiling: a hello-world Flask app served by the very same GunicornApp and Settings as the API
-(same workers, worker class, threads). `python -m bench.hello_app` with BIND / JWT_SECRET_KEY set."""
+"""The HTTP ceilings, served by the very same server code and Settings as the API (`web_server.run`: the
+server `WEB_SERVER` names, same workers and threads):
+
+    python -m bench.hello_app         # a hello-world Flask app: GET / and POST /echo (an orjson body)
+    python -m bench.hello_app bare    # a bare WSGI callable: no framework, the server's own ceiling
+
+with BIND / JWT_SECRET_KEY set."""
 
 from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import orjson
 from flask import Flask, Response, request
 
+from leaderboard import web_server
 from leaderboard.config import load_settings
-from leaderboard.gunicorn_app import GunicornApp
+
+HELLO = b'{"hello":"world"}'
 
 
 def create_hello_app() -> Flask:
@@ -15,7 +26,7 @@ def create_hello_app() -> Flask:
 
     @app.get("/")
     def hello() -> Response:
-        return Response(b'{"hello":"world"}', mimetype="application/json")
+        return Response(HELLO, mimetype="application/json")
 
     @app.post("/echo")
     def echo() -> Response:
@@ -26,5 +37,19 @@ def create_hello_app() -> Flask:
     return app
 
 
+def bare_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    """What any WSGI app costs at least on this server: one fixed answer, the body read when there is one."""
+    length = environ.get("CONTENT_LENGTH")
+    if length:
+        environ["wsgi.input"].read(int(length))
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(HELLO)))])
+    return [HELLO]
+
+
+def create_bare_app() -> Callable[..., Iterable[bytes]]:
+    return bare_app
+
+
 if __name__ == "__main__":
-    GunicornApp(load_settings(), create_hello_app).run()
+    bare = sys.argv[1:] == ["bare"]
+    web_server.run(load_settings(), create_bare_app if bare else create_hello_app)

@@ -115,7 +115,7 @@ def http_scenarios(run_id: str) -> list[Scenario]:
                  "trades", ("POST", "/v1/trades", one_trade(f"probe-{run_id}-1000d")), "post_trades.lua",
                  {"BENCH_TRADERS": "100000", "BENCH_SKEW": "0", "BENCH_RUN": f"{run_id}d", "BENCH_BATCH": "1000"},
                  connections=8, trades_per_request=1000),
-        Scenario("get_top10", "Cached top-10 GET", "http_get",
+        Scenario("get_top10", "Cached top-10 GET", "bare_get",
                  ("GET", f"/v1/leaderboards/{READ_BOARD}?period=day&limit=10", None), "get_fixed.lua",
                  {"BENCH_PATH": f"/v1/leaderboards/{READ_BOARD}?period=day&limit=10"}),
         Scenario("get_rank", "Member rank GET (random member of 100,000)", "http_get",

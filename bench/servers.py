@@ -1,5 +1,6 @@
-"""The processes a benchmark run needs, all on 127.0.0.1, all stopped at the end: Redis, the API under
-gunicorn (`python -m leaderboard serve`), the hello-world ceiling app, and the stream consumer if it exists."""
+"""The processes a benchmark run needs, all on 127.0.0.1, all stopped at the end: Redis, the API
+(`python -m leaderboard serve`), the hello-world and bare-WSGI ceiling apps (each under the server WEB_SERVER
+names, or the one `server` names), and the stream consumers."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -23,9 +25,10 @@ READY_TIMEOUT_SECONDS = 60.0
 LOG_LEVEL = os.environ.get("BENCH_LOG_LEVEL", "WARNING")
 
 
-def service_env(redis_url: str, data_dir: Path, port: int) -> dict[str, str]:
+def service_env(redis_url: str, data_dir: Path, port: int, server: str | None = None) -> dict[str, str]:
     return {
         **os.environ,
+        **({"WEB_SERVER": server} if server else {}),
         "BIND": f"127.0.0.1:{port}",
         "REDIS_URL": redis_url,
         "JWT_SECRET_KEY": os.environ.get("BENCH_JWT_SECRET") or secrets.token_urlsafe(48),
@@ -74,20 +77,43 @@ def redis_server(directory: Path) -> Iterator[EmbeddedRedis]:
 
 
 @contextlib.contextmanager
-def api(redis_url: str, data_dir: Path) -> Iterator[str]:
+def api(redis_url: str, data_dir: Path, server: str | None = None) -> Iterator[str]:
     port = free_port()
-    env = service_env(redis_url, data_dir, port)
+    env = service_env(redis_url, data_dir, port, server)
     base = f"http://127.0.0.1:{port}"
     with process([sys.executable, "-m", "leaderboard", "serve"], env, f"{base}/ready"):
         yield base
 
 
-@contextlib.contextmanager
-def hello(redis_url: str, data_dir: Path) -> Iterator[str]:
+def idle_cpu_share(redis_url: str, data_dir: Path, seconds: float) -> dict[str, Any]:
+    """Share of one core the idle API uses (master and workers, Redis not counted) over `seconds`, after it
+    answered /ready and settled for 2 s."""
+    import psutil
+
     port = free_port()
-    env = service_env(redis_url, data_dir, port)
     base = f"http://127.0.0.1:{port}"
-    with process([sys.executable, "-m", "bench.hello_app"], env, f"{base}/"):
+    with process([sys.executable, "-m", "leaderboard", "serve"], service_env(redis_url, data_dir, port),
+                 f"{base}/ready") as proc:
+        time.sleep(2)
+        tree = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+
+        def used() -> float:
+            return sum(sum(p.cpu_times()[:2]) for p in tree)
+
+        before, started = used(), time.monotonic()
+        time.sleep(seconds)
+        share = (used() - before) / (time.monotonic() - started)
+    return {"available": True, "core_share": share, "seconds": seconds, "processes": len(tree),
+            "command": f"python -m leaderboard serve, idle; CPU time of its {len(tree)} processes over {seconds} s"}
+
+
+@contextlib.contextmanager
+def hello(redis_url: str, data_dir: Path, server: str | None = None, bare: bool = False) -> Iterator[str]:
+    """The hello-world Flask app, or with `bare` the bare WSGI callable (bench/hello_app.py)."""
+    port = free_port()
+    env = service_env(redis_url, data_dir, port, server)
+    base = f"http://127.0.0.1:{port}"
+    with process([sys.executable, "-m", "bench.hello_app", *(["bare"] if bare else [])], env, f"{base}/"):
         yield base
 
 
