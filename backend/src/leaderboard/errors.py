@@ -13,6 +13,7 @@ from flask import Flask, Response
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
+from . import wording
 from .clock import iso
 from .competitions.errors import CompetitionError
 from .context import current_settings
@@ -92,7 +93,7 @@ def as_api_error(exc: Exception) -> ApiError | None:
     if isinstance(exc, CursorExpired):
         return ApiError(410, "cursor_expired", str(exc), {"as_of": iso(exc.as_of)})
     if isinstance(exc, HistoryNotFound):
-        return ApiError(404, "history_not_found", str(exc), {"date": exc.day.isoformat()})
+        return ApiError(404, "history_not_found", str(exc), {"date": exc.day.isoformat(), "board": exc.board_id})
     if isinstance(exc, MemberNotFound):
         return ApiError(404, "member_not_found", str(exc),
                         {"board": exc.board_id, "period": exc.period, "user_id": exc.user_id})
@@ -120,7 +121,7 @@ def _handle_error(exc: Exception) -> Response:
 def _handle_http_exception(exc: HTTPException) -> Response:
     status = exc.code or 500
     code = _HTTP_CODES.get(status, "http_error")
-    message = exc.description or exc.name
+    message = wording.http_message(status, exc, exc.description or exc.name)
     if status == 405:
         message = "This method is not allowed on this resource."
     response = error_response(status, code, message)

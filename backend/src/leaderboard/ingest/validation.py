@@ -31,6 +31,13 @@ _EXACT = Context(prec=60)  # enough digits that quantity x price is never rounde
 _VOLUME_DECIMALS = {board.id: board.decimals for board in default_boards() if board.kind != "game"}
 # a symbol board -> the minor-unit decimals its trades' notional is counted in (its own and all-volume's)
 _NOTIONAL_DECIMALS = {board: max(places, _VOLUME_DECIMALS["all-volume"]) for board, places in _VOLUME_DECIMALS.items()}
+_VOLUME_UNITS = {board.id: board.unit for board in default_boards() if board.kind != "game"}
+
+
+def _amount(minor: int, board: str) -> str:
+    """Minor units as a person reads them in the board's unit: 10**13 cents -> "100,000,000,000.00 USD"."""
+    places = _NOTIONAL_DECIMALS[board]
+    return f"{Decimal(minor).scaleb(-places):,.{places}f} {_VOLUME_UNITS[board]}"
 
 
 class InvalidWrite(ValueError):
@@ -169,7 +176,8 @@ def parse_trade(raw: Any, now: datetime, max_future_skew_s: int, max_notional_mi
     ts_ms = now_ms if ts is None and now_ms is not None else parse_event_time(ts, now, max_future_skew_s)
     minor = product_minor_units(quantity, price, _NOTIONAL_DECIMALS[symbol.board])
     if minor > max_notional_minor:
-        raise InvalidWrite("notional", f"quantity x price is above the limit of {max_notional_minor} minor units")
+        raise InvalidWrite("notional", f"quantity x price = {_amount(minor, symbol.board)} is above the limit of "
+                           f"{_amount(max_notional_minor, symbol.board)} per trade (MAX_TRADE_NOTIONAL)")
     # the content a retry must repeat: "1.50" and 1.5 are the same quantity; an absent ts stays absent (a
     # retry without ts is the same trade although the server's clock moved)
     content = (f"{symbol.symbol}|{raw['side']}|{quantity[0]}e{quantity[1]}|{price[0]}e{price[1]}|"

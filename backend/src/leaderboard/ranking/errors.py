@@ -28,9 +28,17 @@ class CursorExpired(RankingError):
 
 
 class HistoryNotFound(RankingError):
-    def __init__(self, board_id: str, day: date, history_days: int) -> None:
-        super().__init__(f"No archive of board {board_id!r} for {day.isoformat()}; "
-                         f"archives are kept {history_days} days.")
+    def __init__(self, board_id: str, day: date, history_days: int, today: date) -> None:
+        if day >= today:
+            why = ("is not over yet: history holds finished days; today's board is "
+                   f"GET /v1/leaderboards/{board_id}?period=day") if day == today else "is in the future"
+            message = f"{day.isoformat()} {why}."
+        elif (today - day).days > history_days:
+            message = f"No archive of board {board_id!r} for {day.isoformat()}: archives are kept {history_days} days."
+        else:
+            message = f"No archive of board {board_id!r} for {day.isoformat()}: nothing was recorded on it that day."
+        super().__init__(message)
+        self.board_id = board_id
         self.day = day
 
 

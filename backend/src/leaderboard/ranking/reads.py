@@ -69,8 +69,9 @@ class Reads:
 
     def history_page(self, board: Board, day: date, limit: int, cursor: Cursor | None) -> dict[str, Any]:
         """An archived day, read live from its day board (late writes dated that day still land there)."""
-        if not store.history_readable(self.redis, board.id, day, day_bucket(self.now), self.history_days):
-            raise HistoryNotFound(board.id, day, self.history_days)
+        today = day_bucket(self.now)
+        if not store.history_readable(self.redis, board.id, day, today, self.history_days):
+            raise HistoryNotFound(board.id, day, self.history_days, today)
         offset = cursor.offset if cursor is not None else 0
         key = store.period_key(board.id, Period.DAY, day_start(day))
         total = int(self.redis.zcard(key))
