@@ -62,8 +62,9 @@ def test_job_state_is_visible_in_ready(client, redis_client, app):
     assert run_job(tasks.REFRESH, redis_client, app.config["SETTINGS"], lambda: NOON) == "done-elsewhere"
     ready = client.get("/ready").json
     refresh_state = ready["checks"]["scheduler"]["jobs"][tasks.REFRESH]
-    assert refresh_state["last_run_at"] == iso(NOON) and refresh_state["runs"] == "1"
-    assert '"snapshots":35' in refresh_state["result"]
+    assert refresh_state["last_run_at"] == iso(NOON) and refresh_state["runs"] == 1  # typed, not "1"
+    assert refresh_state["ok"] is True and isinstance(refresh_state["duration_ms"], float)
+    assert refresh_state["result"]["snapshots"] == 35
     assert redis_client.hexists(keys.snapshot("btc", "7d"), "json")
 
 

@@ -217,6 +217,9 @@ def test_midnight_writes_land_in_their_own_day_and_yesterday_is_history(client, 
     assert client.get("/v1/leaderboards/btc/members/owl?period=24h").json["score"] == "1.00"
     history = client.get(f"/v1/leaderboards/btc/history/{day_of_noon()}").json
     assert history["date"] == day_of_noon() and history["period"] == "day"
+    assert "resets_at" not in history  # a finished day resets no more; nor do the rolling windows and all time
+    windows = [client.get(f"/v1/leaderboards/btc?period={p}").json for p in ("24h", "3d", "7d", "all")]
+    assert not [w for w in windows if "resets_at" in w]
     assert [(e["user_id"], e["score"]) for e in history["entries"]] == [("late", "7.00"), ("owl", "1.00")]
     assert_error(client.get(f"/v1/leaderboards/btc/history/{day_of_noon(1)}"), 404, "history_not_found")  # today
     assert_error(client.get(f"/v1/leaderboards/btc/history/{day_of_noon(-2)}"), 404, "history_not_found")

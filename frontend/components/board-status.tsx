@@ -17,7 +17,7 @@ interface BoardStatusProps {
 export function BoardStatus({ page, isRefreshing, isStale }: BoardStatusProps) {
   const now = useNow(1_000)
   const refreshIn = secondsUntil(page.next_refresh_at, now)
-  const resetIn = secondsUntil(page.resets_at, now)
+  const resetIn = page.resets_at ? secondsUntil(page.resets_at, now) : null
 
   return (
     <div className="flex flex-wrap items-center gap-x-4 gap-y-1 text-xs text-muted-foreground sm:text-sm">
@@ -37,7 +37,7 @@ export function BoardStatus({ page, isRefreshing, isStale }: BoardStatusProps) {
             ? "Refreshing…"
             : `Refreshing in ${refreshIn} s`}
       </span>
-      {page.period === "day" ? (
+      {page.period === "day" && resetIn !== null ? (
         <span className="inline-flex items-center gap-1.5 tabular-nums" data-testid="day-reset">
           <TimerResetIcon className="size-3.5" aria-hidden />
           Day resets in {formatHoursMinutes(resetIn)}

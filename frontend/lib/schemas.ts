@@ -72,7 +72,8 @@ export interface LeaderboardPage {
   period: Period
   as_of: string
   next_refresh_at: string
-  resets_at: string
+  /** Only on `day` lists: the next 00:00 UTC (no other period resets). */
+  resets_at?: string
   total: number
   entries: Entry[]
   next_cursor: string | null
@@ -284,7 +285,7 @@ export function isLeaderboardPage(value: unknown): value is LeaderboardPage {
     typeof value.board === "string" &&
     typeof value.as_of === "string" &&
     typeof value.next_refresh_at === "string" &&
-    typeof value.resets_at === "string" &&
+    (value.resets_at === undefined || typeof value.resets_at === "string") &&
     typeof value.total === "number" &&
     Array.isArray(value.entries) &&
     value.entries.every(isEntry) &&

@@ -2,22 +2,39 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import orjson
 from redis.exceptions import RedisError
 
 from .. import keys
 from ..redis_conn import health_redis
 from .tasks import JOBS
 
+# job state fields (a Redis hash: all strings) -> their JSON type in /ready
+_FIELD_TYPES: dict[str, Callable[[str], Any]] = {
+    "ok": lambda raw: raw == "1", "duration_ms": float, "runs": int, "failures": int, "result": orjson.loads,
+}
 
-def job_states(redis: Any) -> dict[str, dict[str, str]]:
+
+def _typed(field: str, raw: str) -> Any:
+    try:
+        return _FIELD_TYPES.get(field, str)(raw)
+    except ValueError:  # written by another version: shown as stored
+        return raw
+
+
+def job_states(redis: Any) -> dict[str, dict[str, Any]]:
+    """job -> {last_run_at, tick, owner (strings), ok (bool), duration_ms (number), runs, failures (integers),
+    result (the job's JSON result)}; {} for a job that never ran."""
     pipe = redis.pipeline(transaction=False)
     for job in JOBS:
         pipe.hgetall(keys.job_state(job))
     states = pipe.execute()
     return {
-        job: {k.decode(): v.decode() for k, v in state.items()} for job, state in zip(JOBS, states, strict=True)
+        job: {k.decode(): _typed(k.decode(), v.decode()) for k, v in state.items()}
+        for job, state in zip(JOBS, states, strict=True)
     }
 
 

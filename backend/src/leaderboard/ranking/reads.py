@@ -85,7 +85,6 @@ class Reads:
             "date": day.isoformat(),
             "as_of": iso(self.now),
             "next_refresh_at": iso(self.now + self.refresh),
-            "resets_at": iso(next_midnight(self.now)),
             "total": total,
             "entries": [self._entry(board, r, names) for r in rows],
             "next_cursor": Cursor(board.id, scope, None, end).encode() if end < total else None,
@@ -184,12 +183,13 @@ def page_body(board: Board, period: Period, snapshot: Snapshot, offset: int, lim
     next_cursor = None
     if end < len(snapshot.entries):
         next_cursor = Cursor(board.id, period.value, to_ms(snapshot.as_of), end).encode()
+    resets = {"resets_at": iso(next_midnight(now))} if period is Period.DAY else {}  # only `day` resets
     return {
         "board": board.id,
         "period": period.value,
         "as_of": iso(snapshot.as_of),
         "next_refresh_at": iso(snapshot.as_of + refresh),
-        "resets_at": iso(next_midnight(now)),
+        **resets,
         "total": snapshot.total,
         "entries": [
             {"rank": e.rank, "user_id": e.member, "user_name": e.name,
