@@ -11,12 +11,15 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
 import requests
 
+from leaderboard import keys
 from leaderboard.embedded_redis import EmbeddedRedis, free_port
+from leaderboard.ranking.boards import SCORES
 
 from .test_serve import redis_processes_for, running
 
@@ -31,7 +34,8 @@ def clean_env() -> dict[str, str]:
 
 
 def test_run_keeps_the_terminal_quiet_and_other_commands_find_the_stack_without_settings(tmp_path):
-    """`leaderboard run` on a terminal: the banner (with the log file's path), then for 20 s while the demo
+    """`leaderboard run` on a terminal: the banner (with the log file's path) once the demo has seeded past days
+    (History has archives) and game scores, then for 20 s while the demo
     producer posts and two more commands work against the stack, at most a few lines (a status line redrawn in
     place, no access lines); every JSON line is in the log file. `create-user`, `produce --duration 3` and
     `status`, run from the project directory with no variable set, find the stack through the data dir."""
@@ -41,6 +45,11 @@ def test_run_keeps_the_terminal_quiet_and_other_commands_find_the_stack_without_
         banner = terminal.text()
         log_path = tmp_path / "data" / "logs" / "leaderboard.log"
         assert str(log_path) in banner and f"redis://127.0.0.1:{redis_port}/0" in banner, banner
+        # the demo seeded what a fresh data dir lacked: real archives of the past days, and game scores
+        yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+        history = requests.get(f"http://127.0.0.1:{port}/v1/leaderboards/all-volume/history/{yesterday}", timeout=5)
+        assert history.status_code == 200 and history.json()["total"] >= 20, history.text
+        assert redis.Redis(port=redis_port).zcard(keys.all_time(SCORES)) >= 20
         project = tmp_path / "project" / "sub"  # run from a sub-directory of the project: ./data is found above
         project.mkdir(parents=True)
         (tmp_path / "project" / "data").symlink_to(tmp_path / "data")

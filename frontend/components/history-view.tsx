@@ -79,7 +79,12 @@ function ArchivedBoard({ board, date }: { board: Board; date: string }) {
     )
   }
   if (state.entries.length === 0) {
-    return <EmptyState title="Nobody scored that day" description={`${board.title} was empty on ${date}.`} />
+    return (
+      <EmptyState
+        title={board.kind === "game" ? "Nobody scored that day" : "Nobody traded that day"}
+        description={`${board.title} was empty on ${date}.`}
+      />
+    )
   }
   return (
     <div className="flex flex-col gap-3">

@@ -85,7 +85,7 @@ export function LiveBoard({
       {entries.length === 0 ? (
         <EmptyState
           title="No one on this board yet"
-          description={`Nobody has scored on ${board.title} for ${PERIOD_LABELS[period].toLowerCase()}. The first trade or score will show up here.`}
+          description={`Nobody has ${board.kind === "game" ? "scored" : "traded"} on ${board.title} for ${PERIOD_LABELS[period].toLowerCase()}. The first ${board.kind === "game" ? "score" : "trade"} will show up here.`}
         />
       ) : (
         <LeaderboardTable

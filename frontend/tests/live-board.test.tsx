@@ -148,7 +148,18 @@ describe("LiveBoard", () => {
     render(<LiveBoard board={usdBoard} period="7d" />)
     await flush()
     expect(screen.getByTestId("empty-state")).toHaveTextContent("No one on this board yet")
+    expect(screen.getByTestId("empty-state")).toHaveTextContent("The first trade will show up here.")
     expect(screen.queryByTestId("leaderboard-table")).not.toBeInTheDocument()
+  })
+
+  it("words the empty state of a game board in scores, not trades", async () => {
+    mockFetch().reply(page([], { board: "scores" }))
+    render(<LiveBoard board={pointsBoard} period="day" />)
+    await flush()
+    const empty = screen.getByTestId("empty-state")
+    expect(empty).toHaveTextContent("Nobody has scored on")
+    expect(empty).toHaveTextContent("The first score will show up here.")
+    expect(empty).not.toHaveTextContent("trade")
   })
 
   it("shows the not-found view when the API does not know the board", async () => {

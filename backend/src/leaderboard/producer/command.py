@@ -105,6 +105,10 @@ def produce(options: ProduceOptions, settings: Settings, stopping: Callable[[], 
             if options.demo and options.target == "http":
                 wait_until_ready(options.url, options.ready_timeout, done)
             target = build_target(options, settings, done)
+            if options.demo and isinstance(target, HttpTarget):
+                from .demo import seed_demo
+
+                seed_demo(target, generator, _redis(settings), done)
             say(sys.stderr, f"target: {target.describe()}", "producer_target", target=target.describe())
             limits = options.limits
             if deadline is not None:

@@ -149,6 +149,28 @@ class HttpTarget:
             return
         self.login()
 
+    # --- scores (the demo's game board) ---
+    def _call(self, path: str, payload: dict[str, Any], expected: int) -> dict[str, Any]:
+        body = orjson.dumps(payload)
+        for renewed in (False, True):
+            token = self._access_token
+            response = self._post(path, body, token=token)
+            if response.status_code == 401 and not renewed:
+                self._renew(token)
+                continue
+            if response.status_code != expected:
+                raise ProducerError(f"POST {path} answered {_error_text(response)}")
+            return dict(response.json())
+        raise AssertionError("unreachable")
+
+    def post_score(self, user_id: str, score: int, board: str) -> None:
+        """One score for `user_id` on a game board: an action of ours, then the score with it."""
+        try:
+            action = self._call("/v1/actions", {}, 201)["action_id"]
+            self._call("/v1/scores", {"user_id": user_id, "score": score, "action_id": action, "board": board}, 202)
+        except requests.RequestException as exc:
+            raise ProducerError(f"posting a score failed: {exc.__class__.__name__}: {exc}") from None
+
     # --- trades ---
     def send(self, trades: list[dict[str, Any]]) -> Delivery:
         body = orjson.dumps({"trades": trades})
