@@ -296,7 +296,8 @@ def _early_demo_refresh(redis_url: str, settings: Settings) -> Callable[[], bool
             if not clients:
                 clients.append(connect(settings, redis_url))  # a cluster client for a cluster URL
             client = clients[0]
-            if client.zcard(keys.all_time(ALL_VOLUME)) < defaults.RUN_DEMO_REFRESH_MEMBERS:
+            today = keys.day(ALL_VOLUME, datetime.now(UTC).date())  # not all time: the demo backfills past days
+            if client.zcard(today) < defaults.RUN_DEMO_REFRESH_MEMBERS:
                 return time.monotonic() > deadline
             result = tasks.refresh_snapshots(client, BoardRegistry(client).all().values(), datetime.now(UTC), settings)
         except (redis_lib.RedisError, RedisClusterException):  # best effort: the next tick refreshes anyway
