@@ -4,6 +4,7 @@ callable (the server's own ceiling), the Flask hello GET and POST, and the servi
 single trade POST. `make bench` runs it too (its "Servers" table); alone:
 
     .venv/bin/python -m bench.compare                                  # this tree
+    COMPARE_SERVERS="granian granian:2" .venv/bin/python -m bench.compare  # 1 vs 2 blocking threads
     PYTHONPATH=<old tree>/backend/src .venv/bin/python -m bench.compare  # another commit's service code
 
 Results: bench/PROFILE.md."""
@@ -22,7 +23,8 @@ import redis as redis_lib
 
 from . import load, scenarios, servers
 
-SERVERS = ("gunicorn", "granian")
+# COMPARE_SERVERS="granian granian:2" compares granian with 1 and 2 blocking threads per worker
+SERVERS = tuple(os.environ.get("COMPARE_SERVERS", "gunicorn granian").split())
 # name -> (app: bare | hello | api, path, wrk script)
 REQUESTS: dict[str, tuple[str, str, str | None]] = {
     "bare WSGI GET": ("bare", "/", None),
@@ -57,7 +59,7 @@ def server_comparison(redis_url: str, client: Any, data_dir: Path, seconds: int,
                 envs = {
                     "cached top-10 GET": {"BENCH_PATH": f"/v1/leaderboards/{scenarios.READ_BOARD}?period=day&limit=10"},
                     "single trade POST": {"BENCH_TOKEN": scenarios.service_token(bases["api"], client),
-                                          "BENCH_RUN": f"v{number}{server[:2]}{secrets.token_hex(2)}",
+                                          "BENCH_RUN": f"v{number}{secrets.token_hex(3)}",
                                           "BENCH_BATCH": "0", "BENCH_TRADERS": "10000", "BENCH_SKEW": "1.1"},
                 }
                 load.wrk(bases["api"] + "/", 1, 64, "get_fixed.lua", envs["cached top-10 GET"])  # cache warm

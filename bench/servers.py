@@ -25,10 +25,18 @@ READY_TIMEOUT_SECONDS = 60.0
 LOG_LEVEL = os.environ.get("BENCH_LOG_LEVEL", "WARNING")
 
 
+def server_env(server: str | None) -> dict[str, str]:
+    """`server` as settings: "granian", "gunicorn", or "granian:2" (2 blocking threads per worker)."""
+    if not server:
+        return {}
+    name, _, threads = server.partition(":")
+    return {"WEB_SERVER": name, **({"WEB_BLOCKING_THREADS": threads} if threads else {})}
+
+
 def service_env(redis_url: str, data_dir: Path, port: int, server: str | None = None) -> dict[str, str]:
     return {
         **os.environ,
-        **({"WEB_SERVER": server} if server else {}),
+        **server_env(server),
         "BIND": f"127.0.0.1:{port}",
         "REDIS_URL": redis_url,
         "JWT_SECRET_KEY": os.environ.get("BENCH_JWT_SECRET") or secrets.token_urlsafe(48),
