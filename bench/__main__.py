@@ -17,7 +17,7 @@ import redis as redis_lib
 
 from leaderboard.config import load_settings
 
-from . import compare, load, report, scale, scenarios, servers
+from . import compare, kafka_ingest, load, report, scale, scenarios, servers
 
 QUICK_SECONDS = 3
 DEFAULT_SECONDS = 10
@@ -61,6 +61,7 @@ def machine() -> dict[str, Any]:
 
 def main() -> int:
     quick = os.environ.get("BENCH_QUICK") == "1"
+    only_ingestion = os.environ.get("BENCH_ONLY") == "ingestion"  # stream + Kafka only; BENCHMARKS.md untouched
     seconds = int(os.environ.get("BENCH_SECONDS") or (QUICK_SECONDS if quick else DEFAULT_SECONDS))
     settings = load_settings({"JWT_SECRET_KEY": "x" * 32})
     run_id = secrets.token_hex(3)
@@ -77,49 +78,51 @@ def main() -> int:
         client = redis_lib.Redis.from_url(rs.url)
         data_dir = Path(tmp) / "data"
         say(f"machine {results['machine']}")
-        for pipeline in (1, 16):
+        for pipeline in () if only_ingestion else (1, 16):
             say(f"Redis ceiling: ZINCRBY -P {pipeline}")
             measured = load.redis_zincrby(rs.port, pipeline, ZINCRBY_REQUESTS[quick])
             results["ceilings"][f"redis ZINCRBY -P {pipeline}"] = measured
             commands.append(measured.get("command", measured.get("note", "")))
         client.flushall()
 
-        with servers.hello(rs.url, data_dir, bare=True) as base:
-            say("HTTP ceiling: bare WSGI GET")
-            measured = load.wrk(base + "/", seconds, 64)
-            results["ceilings"]["bare WSGI GET"] = measured
-            commands.append(measured["command"])
-        with servers.hello(rs.url, data_dir) as base:
-            for name, script in (("flask hello GET", None), ("flask hello POST", "hello_post.lua")):
-                say(f"HTTP ceiling: {name}")
-                measured = load.wrk(base + "/", seconds, 64, script)
-                results["ceilings"][name] = measured
+        if not only_ingestion:  # ceilings and HTTP scenarios
+            with servers.hello(rs.url, data_dir, bare=True) as base:
+                say("HTTP ceiling: bare WSGI GET")
+                measured = load.wrk(base + "/", seconds, 64)
+                results["ceilings"]["bare WSGI GET"] = measured
                 commands.append(measured["command"])
+            with servers.hello(rs.url, data_dir) as base:
+                for name, script in (("flask hello GET", None), ("flask hello POST", "hello_post.lua")):
+                    say(f"HTTP ceiling: {name}")
+                    measured = load.wrk(base + "/", seconds, 64, script)
+                    results["ceilings"][name] = measured
+                    commands.append(measured["command"])
 
-        scenarios.populate_read_board(client)
-        with servers.api(rs.url, data_dir) as base:
-            token = scenarios.service_token(base, client)
-            for scenario in scenarios.http_scenarios(run_id):
-                say(f"scenario {scenario.name}")
-                measured = scenarios.run_http_scenario(base, token, scenario, seconds, client)
-                results["scenarios"].append(measured)
-                if "command" in measured:
-                    commands.append(f"BENCH_* env: {scenario.env}  {measured['command']}")
-            say("scenario glb_mix")
-            mix = scenarios.run_glb_mix(base, token, seconds, client)
-            results["scenarios"].append(mix)
-            if "command" in mix:
-                commands.append(f"BENCH_TOKEN=<service token> BENCH_MEMBERS={scenarios.GLB_PLAYERS}  {mix['command']}")
+            scenarios.populate_read_board(client)
+            with servers.api(rs.url, data_dir) as base:
+                token = scenarios.service_token(base, client)
+                for scenario in scenarios.http_scenarios(run_id):
+                    say(f"scenario {scenario.name}")
+                    measured = scenarios.run_http_scenario(base, token, scenario, seconds, client)
+                    results["scenarios"].append(measured)
+                    if "command" in measured:
+                        commands.append(f"BENCH_* env: {scenario.env}  {measured['command']}")
+                say("scenario glb_mix")
+                mix = scenarios.run_glb_mix(base, token, seconds, client)
+                results["scenarios"].append(mix)
+                if "command" in mix:
+                    commands.append(f"BENCH_TOKEN=<service token> BENCH_MEMBERS={scenarios.GLB_PLAYERS}  "
+                                    f"{mix['command']}")
 
-        for number, consumers in enumerate(STREAM_CONSUMERS):
-            for distinct in (False, True) if consumers == max(STREAM_CONSUMERS) else (False,):
-                say(f"scenario stream ingestion, {consumers} consumer(s){', distinct traders' if distinct else ''}")
-                with servers.consumers(rs.url, data_dir, consumers):
-                    results["scenarios"].append(scenarios.run_stream_ingestion(
-                        client, STREAM_TRADES[quick], consumers, distinct, seed=1000 + number * 10 + distinct))
-        commands.append(f"leaderboard consume --name bench-<n>  (x{'/'.join(map(str, STREAM_CONSUMERS))}, "
-                        f"CONSUMER_COUNT={servers.CONSUMER_READ_ENTRIES}); XADD of entries of "
-                        f"{scenarios.STREAM_ENTRY_TRADES:,} trades")
+        ingestion(results, client, rs.url, data_dir, quick, run_id, say)
+        if only_ingestion:
+            client.close()
+            path = report.write_json(results, latest=False)
+            for s in results["scenarios"]:
+                say(f"{s['title']}: " + (f"{s['trades_per_second']:,.0f} trades/s, exact: {s['exact']}"
+                                         if s.get("available") else s["note"]))
+            say(f"wrote {path.relative_to(servers.REPO)} (BENCH_ONLY=ingestion: latest.json, BENCHMARKS.md untouched)")
+            return 0
 
         say("idle API: CPU share")
         results["idle"] = servers.idle_cpu_share(rs.url, data_dir / "idle", IDLE_SECONDS[quick])
@@ -142,6 +145,35 @@ def main() -> int:
     (servers.REPO / "BENCHMARKS.md").write_text(report.markdown(results, plots))
     say(f"wrote {path.relative_to(servers.REPO)} and BENCHMARKS.md")
     return 0
+
+
+def ingestion(results: dict[str, Any], client: Any, redis_url: str, data_dir: Path, quick: bool, run_id: str,
+              say: Any) -> None:
+    """Stream and Kafka ingestion end to end, with 1 and 2 consumers each, in this run."""
+    commands: list[str] = results["commands"]
+    for number, consumers in enumerate(STREAM_CONSUMERS):
+        for distinct in (False, True) if consumers == max(STREAM_CONSUMERS) else (False,):
+            say(f"scenario stream ingestion, {consumers} consumer(s){', distinct traders' if distinct else ''}")
+            with servers.consumers(redis_url, data_dir, consumers):
+                results["scenarios"].append(scenarios.run_stream_ingestion(
+                    client, STREAM_TRADES[quick], consumers, distinct, seed=1000 + number * 10 + distinct))
+    commands.append(f"leaderboard consume --name bench-<n>  (x{'/'.join(map(str, STREAM_CONSUMERS))}, "
+                    f"CONSUMER_COUNT={servers.CONSUMER_READ_ENTRIES}); XADD of entries of "
+                    f"{scenarios.STREAM_ENTRY_TRADES:,} trades")
+    with kafka_ingest.broker() as (bootstrap, what):
+        for number, consumers in enumerate(kafka_ingest.KAFKA_CONSUMERS):
+            say(f"scenario kafka ingestion, {consumers} consumer(s), broker: {what}")
+            if bootstrap is None:
+                results["scenarios"].append({"name": f"kafka_ingest_{consumers}c", "ceiling": "trades",
+                                             "title": f"Kafka ingestion, {consumers} consumer(s)",
+                                             "available": False, "note": what})
+                continue
+            results["scenarios"].append(kafka_ingest.run(
+                client, redis_url, data_dir, bootstrap, kafka_ingest.KAFKA_TRADES[quick], consumers,
+                seed=2000 + number, run_id=run_id))
+    commands.append(f"leaderboard consume --source kafka (x{'/'.join(map(str, kafka_ingest.KAFKA_CONSUMERS))}, one "
+                    f"group, {kafka_ingest.KAFKA_PARTITIONS}-partition topic, broker: {what}); confluent-kafka "
+                    "producer, messages as `produce --target kafka` sends them (one per trader and batch, keyed by it)")
 
 
 CEILING_FOR = {"http_get": "flask hello GET", "http_post": "flask hello POST", "trades": "redis ZINCRBY -P 16",
@@ -188,6 +220,8 @@ def evaluate(results: dict[str, Any]) -> None:
             continue
         if s["name"].startswith("stream_ingest"):
             ingest.append((s["trades_per_second"], f"{s['name']} (XADD until applied)"))
+        elif s["name"].startswith("kafka_ingest"):
+            ingest.append((s["trades_per_second"], f"{s['name']} (produced until applied)"))
         elif s.get("applied_trades_per_second"):
             ingest.append((s["applied_trades_per_second"], f"{s['name']} (acknowledged and applied)"))
     if ingest:

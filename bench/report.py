@@ -82,13 +82,15 @@ def plot(results: dict[str, Any]) -> dict[str, str]:
     return files
 
 
-def write_json(results: dict[str, Any]) -> Path:
+def write_json(results: dict[str, Any], latest: bool = True) -> Path:
+    """bench/results/run-<date>.json, and latest.json unless `latest` is False (a partial run)."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = results["date"].replace(":", "").replace("-", "")[:15]
     path = RESULTS / f"run-{stamp}.json"
     text = json.dumps(results, indent=2, default=str)
     path.write_text(text)
-    (RESULTS / "latest.json").write_text(text)
+    if latest:
+        (RESULTS / "latest.json").write_text(text)
     return path
 
 
@@ -149,7 +151,9 @@ def markdown(results: dict[str, Any], plots: dict[str, str]) -> str:
               "HTTP write scenarios: trades/s acknowledged (in the WAL) during the run, and end to end: acknowledged "
               "and applied to Redis (run time plus the time the flushers took to catch up). Stream scenarios: from "
               "the first XADD until every entry is acknowledged by the consumer group (acknowledged in the same "
-              "transaction that applies its last trades); `exact` = the all-volume total equals the trades' notional.",
+              "transaction that applies its last trades). Kafka scenarios: from the first produced message until the "
+              "all-volume board holds every trade (offsets are committed after the apply); `exact` = the all-volume "
+              "total equals the trades' notional.",
               "", "| scenario | requests/s | trades/s acknowledged | trades/s end to end | p50 | p99 | vs ceiling "
               "| non-2xx |", "|---|---|---|---|---|---|---|---|"]
     for s in results["scenarios"]:
@@ -157,7 +161,7 @@ def markdown(results: dict[str, Any], plots: dict[str, str]) -> str:
             lines.append(f"| {s['title']} | {s['note']} | | | | | | |")
             continue
         ratio = f"{s['ratio'] * 100:.0f} % of {s['ceiling_name']}" if s.get("ratio") is not None else "-"
-        stream = s["name"].startswith("stream")
+        stream = s["name"].startswith(("stream", "kafka"))
         end_to_end = s.get("trades_per_second") if stream else s.get("applied_trades_per_second")
         extra = f" (exact: {s.get('exact')})" if stream else ""
         lines.append(f"| {s['title']} | {_fmt(s.get('requests_per_second'))} "

@@ -225,10 +225,15 @@ def stream_entries(count: int, seed: int, distinct: bool) -> tuple[list[bytes], 
                       "side": "buy", "quantity": "1", "price": "150"} for i in range(size)]
         else:
             batch = generator.next_batch(size)
-        total += sum(w.increments[1].amount for w in map(trade_write, parse_trades(
-            {"trades": batch}, now, STREAM_ENTRY_TRADES, 5, 10**13)))
+        total += batch_cents(batch, now)
         payloads.append(orjson.dumps(batch))
     return payloads, total
+
+
+def batch_cents(batch: list[dict[str, Any]], now: datetime) -> int:
+    """The notional of a batch of trades on all-volume, in cents, as the service computes it."""
+    return sum(w.increments[1].amount for w in map(trade_write, parse_trades(
+        {"trades": batch}, now, STREAM_ENTRY_TRADES, 5, 10**13)))
 
 
 def all_volume_total(redis: Any) -> int:

@@ -24,7 +24,7 @@ def leaderboard_commands() -> dict[str, list[str]]:
 
 def test_every_service_command_parses_with_the_cli():
     commands = leaderboard_commands()
-    assert set(commands) == {"api", "scheduler", "consumer", "producer"}
+    assert set(commands) == {"api", "scheduler", "consumer", "producer", "kafka-consumer"}
     for service, argv in commands.items():
         subcommand = main.get_command(click.Context(main), argv[0])
         assert subcommand is not None, f"{service}: no `leaderboard {argv[0]}`"
@@ -33,6 +33,8 @@ def test_every_service_command_parses_with_the_cli():
         assert not context.args, f"{service}: stray arguments {context.args}"
     producer = main.get_command(click.Context(main), "produce").make_context("produce", commands["producer"][1:])
     assert producer.params["target"] == "stream"
+    kafka = main.get_command(click.Context(main), "consume").make_context("consume", commands["kafka-consumer"][1:])
+    assert kafka.params["source"] == "kafka"
 
 
 def test_a_misspelt_option_would_be_caught():
@@ -42,8 +44,8 @@ def test_a_misspelt_option_would_be_caught():
 
 
 @pytest.mark.skipif(not shutil.which("docker-compose"), reason="docker-compose is not installed")
-def test_docker_compose_validates_the_file_with_the_demo_profile():
-    for args in ([], ["--profile", "demo"]):
+def test_docker_compose_validates_the_file_with_the_demo_and_kafka_profiles():
+    for args in ([], ["--profile", "demo"], ["--profile", "kafka"]):
         run = subprocess.run(["docker-compose", "-f", str(COMPOSE_FILE), *args, "config", "-q"],
                              capture_output=True, text=True, timeout=60)
         assert run.returncode == 0, run.stderr

@@ -169,7 +169,8 @@ def scheduler() -> None:
 @click.option("--traders", type=int, default=None, help="distinct traders  [default: 100]")
 @click.option("--symbols", default=None, help="comma-separated symbols  [default: BTC,ETH,SOL,USDC,ARB]")
 @click.option("--batch-size", type=int, default=None, help="trades per request / stream entry  [default: 100]")
-@click.option("--target", type=click.Choice(["http", "stream"]), default="http", show_default=True)
+@click.option("--target", type=click.Choice(["http", "stream", "kafka"]), default="http", show_default=True,
+              help="the API, the Redis Stream, or the Kafka topic KAFKA_TOPIC (one message per trader, keyed by it)")
 @click.option("--url", default=None, help="API base URL  [default: http://BIND]")
 @click.option("--seed", type=int, default=None, help="same seed, same trades (default: random, printed)")
 @click.option("--concurrency", type=int, default=None, help="sender threads  [default: 1, or 4 with --rate 0]")
@@ -181,7 +182,8 @@ def produce(
     batch_size: int | None, target: str, url: str | None, seed: int | None, concurrency: int | None,
     username: str | None, password: str | None, demo: bool,
 ) -> None:
-    """Mock trade producer: realistic, reproducible trades to the API (service account) or the Redis Stream."""
+    """Mock trade producer: realistic, reproducible trades to the API (service account), the Redis Stream or
+    a Kafka topic."""
     import secrets as _secrets
 
     from .producer.command import ProduceOptions, api_base_url
@@ -244,15 +246,26 @@ def _stop_on_signals() -> Callable[[], bool]:
 
 
 @main.command()
-@click.option("--name", default=None, help="consumer name (default: host-pid)")
-@click.option("--group", default=None, help="consumer group (CONSUMER_GROUP)")
-def consume(name: str | None, group: str | None) -> None:
-    """Apply trades from the Redis Stream (consumer group; several consumers split the work). First
-    SIGTERM/SIGINT finishes the batch in hand; a second exits at once."""
+@click.option("--source", type=click.Choice(["stream", "kafka"]), default="stream", show_default=True,
+              help="the Redis Stream, or the Kafka topic KAFKA_TOPIC at KAFKA_BOOTSTRAP_SERVERS")
+@click.option("--name", default=None, help="consumer name (default: host-pid; stream only)")
+@click.option("--group", default=None, help="consumer group (CONSUMER_GROUP, or KAFKA_GROUP_ID for kafka)")
+def consume(source: str, name: str | None, group: str | None) -> None:
+    """Apply trades from the Redis Stream or a Kafka topic (a consumer group; several consumers split the
+    work). First SIGTERM/SIGINT finishes the batch in hand; a second exits at once."""
     settings = _settings()
     configure_logging(settings.LOG_LEVEL)
     if not settings.REDIS_URL:
         raise click.ClickException(no_redis_message(settings))
+    if source == "kafka":
+        if name is not None:
+            raise click.UsageError("--name is for the stream; Kafka names its group members itself")
+        if not settings.KAFKA_BOOTSTRAP_SERVERS:
+            raise click.ClickException("set KAFKA_BOOTSTRAP_SERVERS (host:port of the Kafka brokers)")
+        from .ingest.kafka_source import run_kafka_consumer
+
+        run_kafka_consumer(settings, group=group)
+        return
     from .ingest.consumer import run_consumer
 
     run_consumer(settings, name=name, group=group)
@@ -266,6 +279,37 @@ def status() -> None:
 
     settings = _settings(need_secret=False)
     sys.exit(devstack.print_status(settings, devstack.running_stack(settings.DATA_DIR), click.echo))
+
+
+@main.command()
+@click.option("--source", type=click.Choice(["kafka"]), required=True, help="where the trades are (the Kafka topic)")
+@click.option("--from-beginning", is_flag=True, required=True, help="read the topic from its first offset (required)")
+@click.option("--force", is_flag=True, help="run even while the consumer group has members (unsafe)")
+@click.option("--no-progress", is_flag=True, help="no progress bar")
+def rebuild(source: str, from_beginning: bool, force: bool, no_progress: bool) -> None:
+    """Recompute the trade boards from the Kafka topic into fresh keys and swap them in, board by board,
+    atomically; prints each board's members and total before and after."""
+    settings = _settings()
+    configure_logging(settings.LOG_LEVEL)
+    if not from_beginning:
+        raise click.UsageError("--from-beginning is required (the only mode: the whole topic)")
+    if not settings.REDIS_URL or not settings.KAFKA_BOOTSTRAP_SERVERS:
+        raise click.ClickException("set REDIS_URL and KAFKA_BOOTSTRAP_SERVERS")
+    from .ingest.rebuild import RebuildRefused, rebuild_from_kafka
+    from .redis_conn import connect
+
+    try:
+        report = rebuild_from_kafka(settings, connect(settings), force=force, out=sys.stderr,
+                                    progress_bar=not no_progress)
+    except RebuildRefused as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"read {report.messages:,} messages ({report.invalid:,} invalid, skipped), {report.writes:,} trades")
+    click.echo(f"{'board':<14} {'members before':>15} {'cents before':>18} {'members after':>14} {'cents after':>18}")
+    for board, (members, total) in report.before.items():
+        after_members, after_total = report.after[board]
+        mark = "" if (members, total) == (after_members, after_total) else "  DIFFERS"
+        click.echo(f"{board:<14} {members:>15,} {total:>18,} {after_members:>14,} {after_total:>18,}{mark}")
+    click.echo("totals: equal to the live boards" if report.equal else "totals: the rebuilt boards differ (see above)")
 
 
 # Child commands `run` supervises, after Redis: name -> argv after `leaderboard`.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -78,6 +79,25 @@ class Settings:
     CONSUMER_COUNT: int = defaults.CONSUMER_COUNT
     CONSUMER_BLOCK_MS: int = defaults.CONSUMER_BLOCK_MS
     CONSUMER_CLAIM_IDLE_MS: int = defaults.CONSUMER_CLAIM_IDLE_MS
+    # Kafka source (ingest/kafka_source.py); the security settings are passed through to librdkafka
+    KAFKA_BOOTSTRAP_SERVERS: str = ""  # host:port[,host:port...]; required by the Kafka commands
+    KAFKA_TOPIC: str = defaults.KAFKA_TOPIC
+    KAFKA_GROUP_ID: str = defaults.KAFKA_GROUP_ID
+    KAFKA_DEAD_LETTER_TOPIC: str = ""  # default KAFKA_TOPIC + ".dead"
+    KAFKA_BATCH_MESSAGES: int = defaults.KAFKA_BATCH_MESSAGES
+    KAFKA_POLL_TIMEOUT_MS: int = defaults.KAFKA_POLL_TIMEOUT_MS
+    KAFKA_MAX_MESSAGE_BYTES: int = defaults.KAFKA_MAX_MESSAGE_BYTES
+    KAFKA_SESSION_TIMEOUT_MS: int = defaults.KAFKA_SESSION_TIMEOUT_MS
+    KAFKA_MAX_POLL_INTERVAL_MS: int = defaults.KAFKA_MAX_POLL_INTERVAL_MS
+    KAFKA_TOPIC_PARTITIONS: int = defaults.KAFKA_TOPIC_PARTITIONS
+    KAFKA_SECURITY_PROTOCOL: str = "PLAINTEXT"
+    KAFKA_SASL_MECHANISM: str = ""
+    KAFKA_SASL_USERNAME: str = ""
+    KAFKA_SASL_PASSWORD: str = ""
+    KAFKA_SSL_CA_LOCATION: str = ""
+    KAFKA_SSL_CERTIFICATE_LOCATION: str = ""
+    KAFKA_SSL_KEY_LOCATION: str = ""
+    KAFKA_SSL_KEY_PASSWORD: str = ""
     # read path
     REFRESH_SECONDS: int = defaults.REFRESH_SECONDS
     SNAPSHOT_TOP_N: int = defaults.SNAPSHOT_TOP_N
@@ -133,6 +153,10 @@ class Settings:
     extra: Mapping[str, Any] = field(default_factory=dict)  # test-only knobs, never from the environment
 
     @property
+    def kafka_dead_letter_topic(self) -> str:
+        return self.KAFKA_DEAD_LETTER_TOPIC or self.KAFKA_TOPIC + defaults.KAFKA_DEAD_LETTER_SUFFIX
+
+    @property
     def wal_dir(self) -> Path:
         return self.WAL_DIR or self.DATA_DIR / "wal"
 
@@ -154,12 +178,17 @@ _POSITIVE |= {"LIVE_TOP_N", "LIVE_HISTORY", "LIVE_MAX_SUBSCRIBERS", "LIVE_MAX_SU
               "LIVE_RETRY_MS"}
 _POSITIVE |= {"COMPETITION_CACHE_SECONDS", "COMPETITION_JOB_SECONDS", "TIES_RESOLUTION_MS", "MAX_COMPETITION_DAYS",
               "WEBHOOK_TIMEOUT_SECONDS", "WEBHOOK_RETRY_BASE_SECONDS", "WEBHOOK_RETRY_MAX_SECONDS"}
+_POSITIVE |= {"KAFKA_BATCH_MESSAGES", "KAFKA_POLL_TIMEOUT_MS", "KAFKA_MAX_MESSAGE_BYTES", "KAFKA_SESSION_TIMEOUT_MS",
+              "KAFKA_MAX_POLL_INTERVAL_MS", "KAFKA_TOPIC_PARTITIONS"}
 _CHOICES = {
     "WAL_FSYNC": {"always", "interval"},
     "WEB_SERVER": {"granian", "gunicorn"},
     "WEB_WORKER_CLASS": {"sync", "gthread"},
     "LOG_LEVEL": {"DEBUG", "INFO", "WARNING", "ERROR"},
+    "KAFKA_SECURITY_PROTOCOL": set(defaults.KAFKA_SECURITY_PROTOCOLS),
+    "KAFKA_SASL_MECHANISM": {"", *defaults.KAFKA_SASL_MECHANISMS},
 }
+KAFKA_NAME = re.compile(r"[A-Za-z0-9._-]{1,249}")  # Kafka's own rule for topic names (group ids: same here)
 
 
 def _convert(name: str, raw: Any, annotation: Any) -> Any:
@@ -216,6 +245,14 @@ def _validate(values: dict[str, Any]) -> None:
         raise ConfigError(f"FINALIZE_GRACE_SECONDS must be >= 0, got {values['FINALIZE_GRACE_SECONDS']!r}")
     if values["WEBHOOK_SECRET"] and len(values["WEBHOOK_SECRET"]) < 32:
         raise ConfigError("WEBHOOK_SECRET must be at least 32 characters")
+    for name in ("KAFKA_TOPIC", "KAFKA_GROUP_ID", "KAFKA_DEAD_LETTER_TOPIC"):
+        optional = name == "KAFKA_DEAD_LETTER_TOPIC" and not values[name]  # empty: KAFKA_TOPIC + ".dead"
+        if not optional and not KAFKA_NAME.fullmatch(values[name]):
+            raise ConfigError(f"{name} must be 1-249 characters of A-Z, a-z, 0-9, '.', '_' or '-'")
+    if values["KAFKA_MAX_POLL_INTERVAL_MS"] < values["KAFKA_SESSION_TIMEOUT_MS"]:
+        raise ConfigError("KAFKA_MAX_POLL_INTERVAL_MS must not be below KAFKA_SESSION_TIMEOUT_MS")
+    if values["KAFKA_SECURITY_PROTOCOL"].startswith("SASL") and not values["KAFKA_SASL_MECHANISM"]:
+        raise ConfigError("KAFKA_SECURITY_PROTOCOL=SASL_* needs KAFKA_SASL_MECHANISM")
     if values["REDIS_CLUSTER"] and not values["REDIS_URL"]:
         raise ConfigError("REDIS_CLUSTER=1 needs REDIS_URL pointing at a cluster node")
 

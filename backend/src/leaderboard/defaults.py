@@ -68,6 +68,21 @@ CONSUMER_COUNT = 1000  # stream entries read per XREADGROUP
 CONSUMER_BLOCK_MS = 1000  # how long one XREADGROUP waits for entries
 CONSUMER_CLAIM_IDLE_MS = 30_000  # pending entries idle this long belong to a dead consumer and are claimed
 
+# --- Kafka source (`leaderboard consume --source kafka`, `rebuild --source kafka`, `produce --target kafka`) ---
+KAFKA_TOPIC = "trades"  # topic of trade messages (a POST /v1/trades body each), keyed by trader id
+KAFKA_GROUP_ID = "leaderboard"  # consumer group of `leaderboard consume --source kafka`
+KAFKA_DEAD_LETTER_SUFFIX = ".dead"  # KAFKA_DEAD_LETTER_TOPIC defaults to KAFKA_TOPIC + this
+KAFKA_BATCH_MESSAGES = 1000  # messages taken per poll, applied together, then their offsets committed
+KAFKA_POLL_TIMEOUT_MS = 500  # longest wait of one poll for messages
+KAFKA_MAX_MESSAGE_BYTES = 1024 * 1024  # a larger message is dead-lettered unread (bound on what is decoded)
+KAFKA_SESSION_TIMEOUT_MS = 10_000  # a consumer silent this long is dropped from the group (kill -9 detection)
+KAFKA_MAX_POLL_INTERVAL_MS = 300_000  # a consumer that does not poll this long (Redis down) leaves the group
+KAFKA_TOPIC_PARTITIONS = 6  # partitions of a topic the service creates when it is missing (scale-out unit)
+KAFKA_LAG_INTERVAL_SECONDS = 1.0  # how often the consumer refreshes its per-partition lag gauge
+KAFKA_DELIVERY_TIMEOUT_SECONDS = 30.0  # how long a dead-letter or producer flush waits for the broker
+KAFKA_SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")  # accepted security.protocol values
+KAFKA_SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")  # accepted sasl.mechanism values
+
 # --- Read path ---
 REFRESH_SECONDS = 60  # snapshot refresh period of the read cache
 SNAPSHOT_TOP_N = 1000  # members kept in each top-N snapshot

@@ -87,6 +87,29 @@ def window_stamp(board: str, period: str) -> str:
     return _board_key(board, "win", period, "stamp")
 
 
+# --- rebuild (`leaderboard rebuild`): a board recomputed into fresh keys beside the live ones ---
+REBUILD_SPACE = "rebuild"
+
+
+def rebuilding(key: str) -> str:
+    """The fresh twin of one of a board's keys: `lb:{board}:all` -> `lb:{board}:rebuild:all` (same hash tag,
+    so the swap of a board's keys is one same-slot script on Redis Cluster too)."""
+    tag_end = key.index("}:") + 2
+    return f"{key[:tag_end]}{REBUILD_SPACE}:{key[tag_end:]}"
+
+
+def rebuilt_to_live(key: str) -> str:
+    """Inverse of `rebuilding`."""
+    tag_end = key.index("}:") + 2
+    return key[:tag_end] + key[tag_end:].removeprefix(f"{REBUILD_SPACE}:")
+
+
+def board_pattern(board: str, *parts: str) -> str:
+    """SCAN MATCH pattern of a board's keys under `parts` (glob characters in the board id escaped)."""
+    escaped = "".join(f"\\{c}" if c in "*?[]\\" else c for c in board)
+    return ":".join((PREFIX, board_tag(escaped), *parts, "*"))
+
+
 # --- registry and users (not board data) ---
 def boards_registry() -> str:
     """Hash board id -> JSON board spec."""
@@ -160,6 +183,12 @@ def trade_stream() -> str:
     """Stream of trade batches: each entry has one field `trades` = a JSON array of trade objects
     (the same shape POST /v1/trades takes)."""
     return f"{PREFIX}:{{trades}}:stream"
+
+
+def kafka_consumers(group: str) -> str:
+    """Sorted set of the live Kafka consumers of a group: member host-pid, score = last heartbeat (epoch ms).
+    `leaderboard rebuild` refuses while one is fresh (a broker may not report group members)."""
+    return f"{PREFIX}:{{kafka}}:consumers:{group}"
 
 
 def trade_stream_dead() -> str:

@@ -99,6 +99,18 @@ REDIS_ERRORS = Counter(
     ["operation"],
 )
 
+# --- Kafka source (recorded by ingest/kafka_source.py; applied and duplicates are the source="kafka" series above) ---
+KAFKA_LAG = Gauge(
+    "leaderboard_kafka_consumer_lag", "Messages of a partition this consumer owns that are not applied and committed "
+    "yet (high watermark minus committed offset), by topic and partition.",
+    ["topic", "partition"], multiprocess_mode="livemax",
+)
+KAFKA_DEAD_LETTERED = Counter(
+    "leaderboard_kafka_dead_lettered", "Kafka messages refused and copied to the dead-letter topic, by kind "
+    "(invalid_json, invalid_trade, too_large, empty).",
+    ["kind"],
+)
+
 # --- read path and scheduler (recorded by read_cache and jobs/scheduler) ---
 SNAPSHOT_AGE = Gauge(
     "leaderboard_snapshot_age_seconds", "Age of the top-N snapshot a worker serves, by board and period "
@@ -189,14 +201,23 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
-def serve_process_metrics(bind: str, token: str) -> Callable[[], None]:
+def serve_process_metrics(
+    bind: str, token: str, ready: Callable[[], tuple[bool, dict[str, Any]]] | None = None,
+) -> Callable[[], None]:
     """Serve this process's metrics at http://BIND/metrics from a daemon thread, for the processes without a
-    Flask app (scheduler, stream consumer); METRICS_TOKEN applies as on the API. Returns `stop()`."""
+    Flask app (scheduler, stream consumer); METRICS_TOKEN applies as on the API. With `ready`, also
+    GET /ready: its JSON, 200 when ready else 503 (open, like the API's /ready). Returns `stop()`."""
     host, _, port = bind.rpartition(":")
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if ready is not None and environ.get("PATH_INFO") == "/ready":
+            is_ready, state = ready()
+            body = orjson.dumps(state)
+            start_response("200 OK" if is_ready else "503 Service Unavailable",
+                           [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
         if environ.get("PATH_INFO") != "/metrics":
-            status, code, message = "404 Not Found", "not_found", "Only /metrics is served here."
+            status, code, message = "404 Not Found", "not_found", "Only /metrics (and /ready) are served here."
         elif not _authorized(environ.get("HTTP_AUTHORIZATION", ""), token):
             status, code, message = "401 Unauthorized", "unauthorized", "Metrics need the metrics bearer token."
         else:

@@ -73,7 +73,7 @@ class Applier:
     def __init__(
         self, redis: Any, *, chunk_writes: int, marker_ttl: int, history_days: int,
         ack_in_transaction: bool = True, crash_point: str = "", source: str = "http",
-        feed: Callable[[Sequence[Write]], int] | None = None,
+        feed: Callable[[Sequence[Write]], int] | None = None, key_map: Callable[[str], str] | None = None,
     ) -> None:
         self.redis = redis
         self.chunk_writes = chunk_writes
@@ -82,6 +82,7 @@ class Applier:
         self.ack_in_transaction = ack_in_transaction  # False on Redis Cluster: the stream is another slot
         self.crash_point = crash_point
         self.feed = feed  # competitions: applied between the two phases, before any stream entry is acked
+        self.key_map = key_map  # keys.rebuilding: apply into a board's fresh keys (leaderboard rebuild)
         self.script = redis.register_script(APPLY_BOARD_BATCH_LUA)
         self._duplicates = metrics.TRADES_DUPLICATE.labels(source)  # "http" (API writes) or "stream"
         # API trades were claimed by their request on their identity board (ingest/claims.py): the script
@@ -170,13 +171,14 @@ class Applier:
         repeated inside the chunk with other content, and the ids whose marker held other content."""
         batch = build_board_batch(board, mode, chunk, marker_ttl=self.marker_ttl, history_days=self.history_days,
                                   claimed=claimed)
+        batch_keys = batch.keys if self.key_map is None else [self.key_map(key) for key in batch.keys]
         if ack and self.ack_in_transaction:
             with self.redis.pipeline(transaction=True) as pipe:
-                self.script(keys=batch.keys, args=batch.args, client=pipe)
+                self.script(keys=batch_keys, args=batch.args, client=pipe)
                 pipe.xack(ack.stream, ack.group, *ack.entry_ids)
                 reply = pipe.execute()[0]
         else:
-            reply = self.script(keys=batch.keys, args=batch.args)
+            reply = self.script(keys=batch_keys, args=batch.args)
         return int(reply[0]), batch.conflicts, [batch.write_ids[int(position) - 1] for position in reply[1:]]
 
 

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ProduceOptions:
-    target: str  # "http" or "stream"
+    target: str  # "http", "stream" or "kafka"
     url: str
     username: str
     password: str
@@ -72,6 +72,10 @@ def _redis(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 def build_target(options: ProduceOptions, settings: Settings, stopping: Callable[[], bool]) -> Target:
+    if options.target == "kafka":
+        from .kafka_target import KafkaTarget
+
+        return KafkaTarget(settings)
     if options.target == "stream":
         return StreamTarget(
             _redis(settings), settings.PRODUCER_STREAM_MAXLEN, max_attempts=defaults.PRODUCER_MAX_ATTEMPTS,

@@ -1,0 +1,402 @@
+"""`leaderboard consume --source kafka`: trades from a venue's Kafka topic, exactly once per trade.
+
+A message's value is a POST /v1/trades body (one trade object, or `{"trades": [...]}`), checked by the same
+validation, and turned into the same writes, applied by the same `Applier` (ranking/apply.py's script, whose
+exactly-once markers make any redelivery count nothing). Messages are keyed by trader id, so one trader's
+trades stay in order on one partition; consumers of one group (KAFKA_GROUP_ID) split the partitions.
+
+The loop, in the consumer's own thread: take up to KAFKA_BATCH_MESSAGES messages; dead-letter the invalid
+ones (copied to KAFKA_DEAD_LETTER_TOPIC with the reason and where they came from, and wait until the broker
+has them); apply the valid ones' writes (retried with back-off while Redis fails); only then commit, for
+every partition, the offset after the batch's last message. Auto-commit is off, so an offset is never
+committed before its trades are in Redis:
+- kill -9 (or any crash) before the commit: the group hands the partitions to another member (after
+  KAFKA_SESSION_TIMEOUT_MS), which reads from the last committed offset and re-applies the batch: the markers
+  count nothing twice;
+- a rebalance: the callbacks run inside the poll, between batches, so no batch is half-done; a commit that
+  fails because the partition moved is harmless for the same reason;
+- Redis down: the batch is retried, nothing is committed; a consumer that cannot poll for
+  KAFKA_MAX_POLL_INTERVAL_MS leaves the group and its partitions go to the others.
+An invalid message never blocks its partition: it is dead-lettered and its offset committed with the batch.
+
+Lag per owned partition (`leaderboard_kafka_consumer_lag`) = the high watermark seen in fetch responses minus
+the committed offset; `/ready` on METRICS_BIND shows the assignment with each partition's lag.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from redis.exceptions import RedisError
+
+from .. import keys, metrics
+from ..competitions.feed import competition_feed
+from ..config import Settings
+from ..defaults import KAFKA_DELIVERY_TIMEOUT_SECONDS, KAFKA_LAG_INTERVAL_SECONDS
+from .flusher import Applier
+from .validation import InvalidWrite, parse_trades
+from .writes import Write, trade_write
+
+log = logging.getLogger(__name__)
+
+SOURCE = "kafka"
+
+
+def client_config(settings: Settings) -> dict[str, Any]:
+    """librdkafka settings shared by consumer, producer and admin: brokers and security (SASL/SSL)."""
+    if not settings.KAFKA_BOOTSTRAP_SERVERS:
+        raise ValueError("set KAFKA_BOOTSTRAP_SERVERS (host:port of the Kafka brokers)")
+    config: dict[str, Any] = {
+        "bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS,
+        "security.protocol": settings.KAFKA_SECURITY_PROTOCOL,
+        "client.id": f"leaderboard-{socket.gethostname()}",
+        "logger": log,  # librdkafka's own lines go through our JSON logging, not raw to stderr
+    }
+    optional = {
+        "sasl.mechanism": settings.KAFKA_SASL_MECHANISM,
+        "sasl.username": settings.KAFKA_SASL_USERNAME,
+        "sasl.password": settings.KAFKA_SASL_PASSWORD,
+        "ssl.ca.location": settings.KAFKA_SSL_CA_LOCATION,
+        "ssl.certificate.location": settings.KAFKA_SSL_CERTIFICATE_LOCATION,
+        "ssl.key.location": settings.KAFKA_SSL_KEY_LOCATION,
+        "ssl.key.password": settings.KAFKA_SSL_KEY_PASSWORD,
+    }
+    config.update({name: value for name, value in optional.items() if value})
+    return config
+
+
+def consumer_config(settings: Settings, group_id: str) -> dict[str, Any]:
+    return {
+        **client_config(settings),
+        "group.id": group_id,
+        "enable.auto.commit": False,  # offsets are committed by us, after the apply
+        "enable.auto.offset.store": False,
+        "auto.offset.reset": "earliest",  # a new group reads the topic from its beginning
+        "session.timeout.ms": settings.KAFKA_SESSION_TIMEOUT_MS,
+        "max.poll.interval.ms": settings.KAFKA_MAX_POLL_INTERVAL_MS,
+        "fetch.wait.max.ms": 100,
+    }
+
+
+def producer_config(settings: Settings) -> dict[str, Any]:
+    return {**client_config(settings), "acks": "all", "enable.idempotence": True, "linger.ms": 5}
+
+
+def ensure_topics(settings: Settings, topics: Iterable[str], partitions: int | None = None) -> None:
+    """Create the topics that do not exist yet (KAFKA_TOPIC_PARTITIONS partitions, the broker's default
+    replication); existing ones are left as they are."""
+    from confluent_kafka import KafkaError, KafkaException
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient(client_config(settings))
+    existing = set(admin.list_topics(timeout=10).topics)
+    wanted = [NewTopic(t, partitions or settings.KAFKA_TOPIC_PARTITIONS, -1) for t in topics if t not in existing]
+    if not wanted:
+        return
+    for topic, future in admin.create_topics(wanted).items():
+        try:
+            future.result(timeout=10)
+            log.info("kafka topic created", extra={"event": "kafka_topic_created", "topic": topic})
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A message that cannot be applied, and why."""
+
+    kind: str  # metric label: invalid_json, invalid_trade, too_large, empty
+    reason: str
+    message: Any
+
+
+def decode_message(value: bytes | None, settings: Settings, now: datetime) -> list[Write] | tuple[str, str]:
+    """A message value as writes, or (kind, reason) when it must be dead-lettered. The size is checked before
+    anything is decoded; the body goes through POST /v1/trades' validation (all-or-nothing), with `now` as
+    the time of trades without `ts` (see message_time)."""
+    if not value:
+        return "empty", "empty message (no value)"
+    if len(value) > settings.KAFKA_MAX_MESSAGE_BYTES:
+        limit = settings.KAFKA_MAX_MESSAGE_BYTES
+        return "too_large", f"message of {len(value)} bytes; at most {limit} (KAFKA_MAX_MESSAGE_BYTES)"
+    try:
+        body = orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        return "invalid_json", f"not valid JSON ({exc})"
+    try:
+        trades = parse_trades(body, now, settings.MAX_BATCH, settings.MAX_FUTURE_SKEW_SECONDS,
+                              settings.MAX_TRADE_NOTIONAL)
+    except InvalidWrite as exc:
+        return "invalid_trade", str(exc)
+    return [trade_write(trade) for trade in trades]
+
+
+def message_time(message: Any, now: datetime) -> datetime:
+    """The event time of a message's trades that carry no `ts`: the message's timestamp (when the venue
+    produced it, or the broker appended it), never later than `now`; `now` when the message has none. The
+    future-skew check of a trade's own `ts` is measured from it too. So a rebuild dates trades as the
+    consumer did."""
+    kind, stamp_ms = message.timestamp()
+    if kind == 0 or stamp_ms is None or stamp_ms <= 0:  # TIMESTAMP_NOT_AVAILABLE
+        return now
+    return min(now, datetime.fromtimestamp(stamp_ms / 1000, UTC))
+
+
+class KafkaTradeConsumer:
+    """One member of the consumer group (see the module docstring). `run(stopping)` until asked to stop."""
+
+    def __init__(self, settings: Settings, redis: Any, group: str | None = None) -> None:
+        from confluent_kafka import Consumer, Producer
+
+        self.settings = settings
+        self.redis = redis
+        self.group = group or settings.KAFKA_GROUP_ID
+        self.topic = settings.KAFKA_TOPIC
+        self.dead_topic = settings.kafka_dead_letter_topic
+        self.consumer = Consumer(consumer_config(settings, self.group))
+        self.dead_producer = Producer(producer_config(settings))
+        self.applier = Applier(
+            redis, chunk_writes=settings.APPLY_CHUNK_WRITES, marker_ttl=settings.DEDUPE_WINDOW_SECONDS,
+            history_days=settings.HISTORY_DAYS, ack_in_transaction=False, source=SOURCE,
+            feed=competition_feed(redis, settings),  # the running competitions count Kafka trades too
+        )
+        self.applied_messages = 0
+        self.dead_messages = 0
+        self._lock = threading.Lock()  # guards the fields /ready reads from the metrics thread
+        self._assigned: dict[int, dict[str, int]] = {}  # partition -> {committed, high, lag}
+        self._joined = False
+        self._redis_ok = True
+        self._next_lag = 0.0
+        self.member = f"{socket.gethostname()}-{os.getpid()}"
+        self.heartbeat_key = keys.kafka_consumers(self.group)
+
+    # --- group membership ---
+    def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
+        committed = {tp.partition: tp.offset for tp in consumer.committed(partitions, timeout=10)}
+        with self._lock:
+            self._joined = True
+            for tp in partitions:
+                self._assigned[tp.partition] = {"committed": max(committed.get(tp.partition, 0), 0), "high": -1,
+                                                "lag": 0}
+        log.info("kafka partitions assigned", extra={"event": "kafka_assigned",
+                                                     "partitions": sorted(tp.partition for tp in partitions)})
+
+    def _on_revoke(self, _consumer: Any, partitions: list[Any]) -> None:
+        with self._lock:
+            for tp in partitions:
+                self._assigned.pop(tp.partition, None)
+                with contextlib.suppress(KeyError):  # never measured
+                    metrics.KAFKA_LAG.remove(tp.topic, str(tp.partition))
+        log.info("kafka partitions revoked", extra={"event": "kafka_revoked",
+                                                    "partitions": sorted(tp.partition for tp in partitions)})
+
+    # --- the loop ---
+    def run(self, stopping: Callable[[], bool]) -> None:
+        self.consumer.subscribe([self.topic], on_assign=self._on_assign, on_revoke=self._on_revoke,
+                                on_lost=self._on_revoke)
+        try:
+            while not stopping():
+                messages = self.consumer.consume(self.settings.KAFKA_BATCH_MESSAGES,
+                                                 self.settings.KAFKA_POLL_TIMEOUT_MS / 1000)
+                if messages:
+                    self.process(messages, stopping)
+                self.refresh_lag()
+        finally:
+            self.consumer.close()  # leaves the group at once: the others take the partitions without waiting
+            with contextlib.suppress(RedisError):
+                self.redis.zrem(self.heartbeat_key, self.member)
+            self.dead_producer.flush(KAFKA_DELIVERY_TIMEOUT_SECONDS)
+
+    def process(self, messages: list[Any], stopping: Callable[[], bool] = lambda: False) -> bool:
+        """Dead-letter, apply, then commit one batch. False when stopped before it was applied (nothing is
+        committed then: the group redelivers it)."""
+        now = datetime.now(UTC)
+        writes: list[Write] = []
+        refused: list[Refused] = []
+        next_offsets: dict[tuple[str, int], int] = {}
+        applied_here = 0
+        for message in messages:
+            error = message.error()
+            if error is not None:
+                if error.fatal():
+                    raise RuntimeError(f"kafka consumer failed: {error}")
+                log.warning("kafka consume error", extra={"event": "kafka_error", "error": str(error)})
+                continue
+            next_offsets[(message.topic(), message.partition())] = message.offset() + 1
+            decoded = decode_message(message.value(), self.settings, message_time(message, now))
+            if isinstance(decoded, tuple):
+                refused.append(Refused(decoded[0], decoded[1], message))
+            else:
+                writes.extend(decoded)
+                applied_here += 1
+        if refused and not self._retry(lambda: self.dead_letter(refused), stopping):
+            return False
+        if writes and not self._retry(lambda: self.applier.apply(writes), stopping):
+            return False
+        metrics.TRADES_ACCEPTED.labels(SOURCE).inc(len(writes))
+        self.applied_messages += applied_here
+        self.commit(next_offsets)
+        return True
+
+    def _retry(self, step: Callable[[], Any], stopping: Callable[[], bool]) -> bool:
+        """Run `step` until it succeeds (back-off while Redis or the broker fails); False if stopped first."""
+        backoff = 0.0
+        while True:
+            try:
+                step()
+            except (RedisError, DeliveryFailed) as exc:
+                if isinstance(exc, RedisError):
+                    metrics.REDIS_ERRORS.labels("consume").inc()
+                    with self._lock:
+                        self._redis_ok = False
+                log.warning("kafka consumer: apply failed; retrying", extra={"event": "kafka_apply_failed",
+                                                                             "error": repr(exc)})
+                if stopping():
+                    return False
+                backoff = min(self.settings.FLUSH_RETRY_MAX_SECONDS, max(0.05, backoff * 2))
+                time.sleep(backoff)
+                continue
+            with self._lock:
+                self._redis_ok = True
+            return True
+
+    def commit(self, next_offsets: dict[tuple[str, int], int]) -> None:
+        from confluent_kafka import KafkaException, TopicPartition
+
+        if not next_offsets:
+            return
+        offsets = [TopicPartition(topic, partition, offset) for (topic, partition), offset in next_offsets.items()]
+        try:
+            self.consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as exc:  # e.g. the partitions moved in a rebalance: the new owner re-reads them
+            log.warning("kafka commit failed (the batch is applied; a redelivery counts nothing)",
+                        extra={"event": "kafka_commit_failed", "error": str(exc)})
+            return
+        with self._lock:
+            for (_topic, partition), offset in next_offsets.items():
+                if partition in self._assigned:
+                    self._assigned[partition]["committed"] = offset
+                    self._update_lag(partition)
+
+    def dead_letter(self, refused: list[Refused]) -> None:
+        """Copy refused messages to the dead-letter topic (same key, headers say why and whence) and wait for the
+        broker's acknowledgement; raises DeliveryFailed (the batch is retried, so a copy may repeat)."""
+        failures: list[str] = []
+
+        def delivered(err: Any, _msg: Any) -> None:
+            if err is not None:
+                failures.append(str(err))
+
+        limit = self.settings.KAFKA_MAX_MESSAGE_BYTES
+        for item in refused:
+            message = item.message
+            headers = [("reason", item.reason.encode()), ("kind", item.kind.encode()),
+                       ("source_topic", message.topic().encode()),
+                       ("source_partition", str(message.partition()).encode()),
+                       ("source_offset", str(message.offset()).encode())]
+            self.dead_producer.produce(self.dead_topic, value=(message.value() or b"")[:limit], key=message.key(),
+                                       headers=headers, on_delivery=delivered)
+        left = self.dead_producer.flush(KAFKA_DELIVERY_TIMEOUT_SECONDS)
+        if failures or left:
+            raise DeliveryFailed(f"dead-letter topic {self.dead_topic}: {failures[:1] or [f'{left} undelivered']}")
+        for item in refused:
+            metrics.KAFKA_DEAD_LETTERED.labels(item.kind).inc()
+            metrics.TRADES_REJECTED.labels("dead_letter").inc(_trade_count(item.message.value()))
+        self.dead_messages += len(refused)
+        log.warning("kafka messages dead-lettered", extra={"event": "kafka_dead_letter", "messages": len(refused),
+                                                           "reason": refused[0].reason[:200]})
+
+    # --- lag and readiness ---
+    def refresh_lag(self, force: bool = False) -> None:
+        """Per owned partition: high watermark (from the last fetch response, no broker round trip) minus the
+        committed offset; at most every KAFKA_LAG_INTERVAL_SECONDS."""
+        from confluent_kafka import TopicPartition
+
+        if not force and time.monotonic() < self._next_lag:
+            return
+        self._next_lag = time.monotonic() + KAFKA_LAG_INTERVAL_SECONDS
+        with contextlib.suppress(RedisError):  # the heartbeat `leaderboard rebuild` checks
+            self.redis.zadd(self.heartbeat_key, {self.member: int(time.time() * 1000)})
+        with self._lock:
+            partitions = list(self._assigned)
+        for partition in partitions:
+            try:
+                _low, high = self.consumer.get_watermark_offsets(TopicPartition(self.topic, partition), cached=True)
+            except Exception:  # not fetched from yet
+                continue
+            with self._lock:
+                state = self._assigned.get(partition)
+                if state is not None and high is not None and high >= 0:
+                    state["high"] = max(high, state["high"])
+                    self._update_lag(partition)
+
+    def _update_lag(self, partition: int) -> None:
+        """(holding the lock) the lag of an owned partition from its last high watermark and commit."""
+        state = self._assigned[partition]
+        if state["high"] >= 0:
+            state["lag"] = max(state["high"] - state["committed"], 0)
+            metrics.KAFKA_LAG.labels(self.topic, str(partition)).set(state["lag"])
+
+    def ready_state(self) -> tuple[bool, dict[str, Any]]:
+        with self._lock:
+            assignment = [{"topic": self.topic, "partition": p, **state} for p, state in sorted(self._assigned.items())]
+            joined, redis_ok = self._joined, self._redis_ok
+        ready = joined and redis_ok
+        return ready, {
+            "status": "ready" if ready else "not_ready",
+            "source": SOURCE,
+            "group": self.group,
+            "topic": self.topic,
+            "checks": {"kafka": "joined" if joined else "joining", "redis": "ok" if redis_ok else "failing"},
+            "assignment": assignment,
+            "lag": sum(item["lag"] for item in assignment),
+            "applied_messages": self.applied_messages,
+            "dead_lettered_messages": self.dead_messages,
+        }
+
+
+class DeliveryFailed(Exception):
+    """The broker did not acknowledge a produced message in time."""
+
+
+def _trade_count(payload: bytes | None) -> int:
+    """Trades a refused message carried (a batch's length, else 1), for leaderboard_trades_rejected."""
+    try:
+        body = orjson.loads(payload or b"")
+    except orjson.JSONDecodeError:
+        return 1
+    trades = body.get("trades") if isinstance(body, dict) else None
+    return len(trades) if isinstance(trades, list) and trades else 1
+
+
+def run_kafka_consumer(settings: Settings, group: str | None = None) -> None:
+    from ..redis_conn import connect
+    from .consumer import stop_on_signals
+
+    redis = connect(settings)
+    stopping = stop_on_signals()
+    ensure_topics(settings, [settings.KAFKA_TOPIC, settings.kafka_dead_letter_topic])
+    consumer = KafkaTradeConsumer(settings, redis, group)
+    stop_metrics = metrics.serve_process_metrics(settings.METRICS_BIND, settings.METRICS_TOKEN,
+                                                 ready=consumer.ready_state) if settings.METRICS_BIND else None
+    log.info("kafka consumer started", extra={"event": "consume_started", "source": SOURCE, "group": consumer.group,
+                                              "topic": consumer.topic, "metrics_bind": settings.METRICS_BIND})
+    try:
+        consumer.run(stopping)
+    finally:
+        if stop_metrics is not None:
+            stop_metrics()
+        log.info("kafka consumer stopped", extra={"event": "consume_stopped", "source": SOURCE,
+                                                  "applied": consumer.applied_messages, "dead": consumer.dead_messages})
+        redis.close()
