@@ -93,16 +93,17 @@ def build_target(options: ProduceOptions, settings: Settings, stopping: Callable
 
 
 def produce(options: ProduceOptions, settings: Settings, stopping: Callable[[], bool]) -> dict[str, object]:
-    """Runs the producer; raises ProducerError on a persistent error (never in demo mode). `--duration` bounds
-    the whole command: waiting for the API, retries and demo restarts included."""
+    """Runs the producer; raises ProducerError on a persistent error (never in demo mode). `--duration` counts
+    from the first trade on and bounds everything after it: retries, queued batches, demo restarts."""
     generator = TradeGenerator(options.seed, options.traders, options.symbols)
     symbols = ", ".join(generator.symbols)
     say(sys.stderr, f"producing with seed {options.seed} ({options.traders} traders, {symbols})", "producer_start",
         seed=options.seed, traders=options.traders, symbols=list(generator.symbols))
-    deadline = None if options.limits.duration is None else time.monotonic() + options.limits.duration
+    duration = options.limits.duration
+    started: list[float] = []  # when the first run began producing: demo restarts share its --duration
 
     def done() -> bool:
-        return stopping() or (deadline is not None and time.monotonic() >= deadline)
+        return stopping() or bool(duration is not None and started and time.monotonic() >= started[0] + duration)
 
     while True:
         try:
@@ -114,9 +115,12 @@ def produce(options: ProduceOptions, settings: Settings, stopping: Callable[[], 
 
                 seed_demo(target, generator, _redis(settings), done)
             say(sys.stderr, f"target: {target.describe()}", "producer_target", target=target.describe())
+            target.start()  # logged in before the clock of --duration starts
+            if not started:
+                started.append(time.monotonic())
             limits = options.limits
-            if deadline is not None:
-                limits = replace(limits, duration=max(deadline - time.monotonic(), 0.0))
+            if duration is not None:
+                limits = replace(limits, duration=max(started[0] + duration - time.monotonic(), 0.0))
             return run(generator, target, limits, done, sys.stderr)
         except Interrupted:
             return {}

@@ -109,7 +109,9 @@ class HttpTarget:
 
     # --- tokens ---
     def start(self) -> None:
-        self.login()
+        """Logs in, once (later 401s renew the token)."""
+        if not self._access_token:
+            self.login()
 
     def login(self) -> None:
         body = orjson.dumps({"username": self.username, "password": self.password})

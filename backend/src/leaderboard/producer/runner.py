@@ -80,13 +80,14 @@ class _Senders:
                     f"{self.stats.first_rejection}"
                 )
 
-    def put(self, batch: list[dict[str, Any]], stopping: Callable[[], bool]) -> bool:
+    def put(self, batch: list[dict[str, Any]], stopping: Callable[[], bool], waiting: Callable[[], None]) -> bool:
+        """Queues `batch` for a sender; `waiting()` runs while the senders are busy (the progress line)."""
         while not stopping() and self.error is None:
             try:
                 self.batches.put(batch, timeout=IDLE_SLICE_SECONDS)
                 return True
             except queue.Full:
-                continue
+                waiting()
         return False
 
     def stop(self) -> None:
@@ -128,7 +129,7 @@ def run(
                 size = min(size, limits.count - generated)
             batch = generator.next_batch(size)
             generated += size
-            if not senders.put(batch, stopping):
+            if not senders.put(batch, stopping, progress.maybe_print):
                 stats.record_unsent(size)
     finally:
         senders.stop()
