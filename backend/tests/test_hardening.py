@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -188,3 +189,44 @@ def test_password_hashing_is_bounded_per_process_and_a_login_waiting_too_long_is
     assert_error(busy, 503, "login_busy")
     assert int(busy.headers["Retry-After"]) >= 1
     assert client.post("/v1/login", json=login).status_code == 200
+
+
+# --- 9. smaller: tokens must expire, no 0.00 trades (metrics: test_metrics.test_metrics_are_closed_...) ---
+def test_a_token_without_expiry_is_refused(client, app):
+    from flask_jwt_extended import create_access_token
+
+    with app.test_request_context():
+        forever = create_access_token("mallory", additional_claims={"role": "service", "sid": "s1", "gen": 0},
+                                      expires_delta=False)
+    response = client.get("/v1/me", headers=bearer(forever))
+    assert_error(response, 401, "unauthorized")
+    assert "exp" in response.json["error"]["message"]
+    assert_error(client.post("/v1/trades", json=trade("forever"), headers=bearer(forever)), 401)
+
+
+def test_a_trade_whose_notional_rounds_to_zero_is_refused(client, app, redis_client):
+    service = token_headers(app, "venue", "service")
+    dust = client.post("/v1/trades", json=trade("dust", quantity="0.00000001", price="0.01"), headers=service)
+    assert_error(dust, 422, "validation_error")
+    assert dust.json["error"]["details"]["field"] == "notional"
+    assert client.post("/v1/trades", json=trade("cent", quantity="1", price="0.01"), headers=service).status_code == 202
+
+
+def _script_src(policy: str) -> str:
+    return next(part for part in policy.split("; ") if part.startswith("script-src"))
+
+
+def test_pages_allow_their_own_inline_scripts_by_hash_and_nothing_inline_else(app_config, tmp_path):
+    bootstrap = b'self.__next_f.push([1,"board"])'
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "index.html").write_bytes(b"<html><script>" + bootstrap + b"</script>"
+                                                  b'<script src="/_next/app.js"></script></html>')
+    client = create_app({**app_config, "UI_DIST_DIR": tmp_path / "out"}).test_client()
+    page = client.get("/")
+    script_src = _script_src(page.headers["Content-Security-Policy"])
+    digest = base64.b64encode(hashlib.sha256(bootstrap).digest()).decode()
+    assert script_src == f"script-src 'self' 'sha256-{digest}'"
+    assert "unsafe-inline" not in _script_src(client.get("/v1/leaderboards").headers["Content-Security-Policy"])
+    docs = client.get("/apidocs/")
+    assert docs.status_code == 200 and "'sha256-" in _script_src(docs.headers["Content-Security-Policy"])
+    assert "unsafe-inline" not in docs.headers["Content-Security-Policy"].split("style-src")[0]

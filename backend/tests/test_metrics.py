@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from leaderboard import create_app, metrics
+
+SCRAPE_TOKEN = "scrape-token-0123456789"
+SCRAPE = {"Authorization": f"Bearer {SCRAPE_TOKEN}"}
+
+
+@pytest.fixture()
+def app_config(app_config):
+    """Outside dev mode /metrics needs METRICS_TOKEN (test_metrics_are_closed_outside_dev_mode_without_a_token)."""
+    return {**app_config, "METRICS_TOKEN": SCRAPE_TOKEN}
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -22,13 +32,13 @@ def value(text: str, name: str, **labels: str) -> float:
 
 
 def test_requests_are_counted_per_route_rule_and_status(client):
-    before = client.get("/metrics").get_data(as_text=True)
+    before = client.get("/metrics", headers=SCRAPE).get_data(as_text=True)
     for _ in range(3):
         assert client.get("/health").status_code == 200
     client.get("/v1/no-such-thing")
     client.get("/v1/also-missing")
     client.post("/v1/login", json={"username": "nobody", "password": "wrong-password"})
-    after = client.get("/metrics").get_data(as_text=True)
+    after = client.get("/metrics", headers=SCRAPE).get_data(as_text=True)
 
     def delta(name: str, **labels: str) -> float:
         return value(after, name, **labels) - value(before, name, **labels)
@@ -44,7 +54,7 @@ def test_requests_are_counted_per_route_rule_and_status(client):
 
 
 def test_the_domain_metrics_are_declared_with_help(client):
-    text = client.get("/metrics").get_data(as_text=True)
+    text = client.get("/metrics", headers=SCRAPE).get_data(as_text=True)
     families = {family.name: family for family in text_string_to_metric_families(text)}
     expected = {
         "leaderboard_trades_accepted": "counter",
@@ -68,19 +78,28 @@ def test_the_domain_metrics_are_declared_with_help(client):
 
 
 def test_recorded_domain_samples_show_up(client):
-    before = client.get("/metrics").get_data(as_text=True)
+    before = client.get("/metrics", headers=SCRAPE).get_data(as_text=True)
     metrics.TRADES_ACCEPTED.labels("http").inc(7)
     metrics.FLUSH_BATCH_SIZE.observe(7)
     metrics.JOB_RUNS.labels("refresh_snapshots", "ok").inc()
-    after = client.get("/metrics").get_data(as_text=True)
+    after = client.get("/metrics", headers=SCRAPE).get_data(as_text=True)
     assert value(after, "leaderboard_trades_accepted_total", source="http") - value(
         before, "leaderboard_trades_accepted_total", source="http") == 7
     assert value(after, "leaderboard_flush_batch_size_count") - value(before, "leaderboard_flush_batch_size_count") == 1
     assert value(after, "leaderboard_job_runs_total", job="refresh_snapshots", outcome="ok") >= 1
 
 
+def test_metrics_are_closed_outside_dev_mode_without_a_token(app_config):
+    closed = create_app({**app_config, "METRICS_TOKEN": ""}).test_client()
+    response = closed.get("/metrics")
+    assert response.status_code == 403 and response.json["error"]["code"] == "metrics_token_required"
+    assert b"leaderboard_" not in response.data
+    dev = create_app({**app_config, "METRICS_TOKEN": "", "DEV_MODE": True}).test_client()
+    assert dev.get("/metrics").status_code == 200  # make run: dev mode, loopback
+
+
 def test_metrics_token_is_enforced_when_set(app_config):
-    client = create_app({**app_config, "METRICS_TOKEN": "scrape-token-0123456789"}).test_client()
+    client = create_app(app_config).test_client()
     denied = client.get("/metrics")
     assert denied.status_code == 401
     assert denied.json["error"]["code"] == "unauthorized"
@@ -92,7 +111,7 @@ def test_metrics_token_is_enforced_when_set(app_config):
 
 
 def _scrape(client) -> str:
-    return client.get("/metrics").get_data(as_text=True)
+    return client.get("/metrics", headers=SCRAPE).get_data(as_text=True)
 
 
 def test_writes_are_counted_accepted_rejected_and_duplicate_and_flushes_observed(client, app):

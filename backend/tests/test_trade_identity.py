@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-from leaderboard import keys
+from leaderboard import keys, metrics
 from leaderboard.ingest.writes import trade_write_id
 
 from .test_auth import assert_error
-from .test_metrics import _scrape, value
+from .test_metrics import value
 from .write_helpers import all_time_totals, drain, token_headers, trade
 
 
@@ -62,7 +62,7 @@ def test_without_a_timely_claim_the_conflict_is_found_at_flush_and_counts_nowher
     first = client.post("/v1/trades", json=trade("s-1", "alice", quantity="1", price="10"), headers=venue)
     assert first.status_code == 202
     drain(app)
-    before = _scrape(client)
+    before = metrics.exposition().decode()
     pause = threading.Thread(target=redis_client.execute_command, args=("CLIENT", "PAUSE", "1500"))
     pause.start()
     time.sleep(0.1)
@@ -74,7 +74,7 @@ def test_without_a_timely_claim_the_conflict_is_found_at_flush_and_counts_nowher
     assert conflicting.status_code == 202 and fresh.status_code == 202
     assert waited < 1.0  # bounded by REQUEST_REDIS_TIMEOUT_MS (100 ms), not the 1.5 s stall
     drain(app)
-    after = _scrape(client)
+    after = metrics.exposition().decode()
     assert value(after, "leaderboard_trades_conflict_total", stage="flush") - \
         value(before, "leaderboard_trades_conflict_total", stage="flush") == 1
     assert value(after, "leaderboard_trade_claims_skipped_total", reason="TimeoutError") + \

@@ -116,13 +116,17 @@ def test_non_json_and_malformed_bodies(client, service):
 @pytest.mark.parametrize(("quantity", "price", "symbol", "cents"), [
     ("0.1", "0.2", "ETH", 2),  # 0.02
     (0.1, 0.2, "ETH", 2),  # JSON numbers are read as the decimal they print as, not the binary float
-    ("0.00000001", "0.01", "BTC", 0),  # rounds to 0 cents
+    ("0.00000499", "1000", "BTC", 0),  # 0.00499 rounds to 0 cents: refused (MIN_TRADE_NOTIONAL), see below
+    ("0.00000500", "1000", "BTC", 1),  # 0.005 rounds half-up to 1 cent
     ("3", "0.0050", "SOL", 2),  # 0.015 -> 0.02 half-up
     ("1.000000", "2", "USDC", 200),  # trailing zeros are not extra decimals
     ("1000", "99999999.99", "BTC", 9999999999000),
 ])
 def test_notional_is_exact_decimal_rounded_half_up(client, app, service, redis_client, quantity, price, symbol, cents):
     body = trade("n1", "alice", symbol, quantity, price)
+    if cents == 0:
+        assert_error(client.post("/v1/trades", json=body, headers=service), 422, "validation_error")
+        return
     assert client.post("/v1/trades", json=body, headers=service).status_code == 202
     drain(app)
     assert redis_client.zscore("lb:{all-volume}:all", "alice") == cents

@@ -72,6 +72,7 @@ class Settings:
     RETRY_AFTER_SECONDS: int = defaults.RETRY_AFTER_SECONDS
     INGEST_ENABLED: bool = True  # start the WAL + flusher in this process (off for read-only tools)
     MAX_TRADE_NOTIONAL: int = defaults.MAX_TRADE_NOTIONAL
+    MIN_TRADE_NOTIONAL: int = defaults.MIN_TRADE_NOTIONAL
     APPLY_CHUNK_WRITES: int = defaults.APPLY_CHUNK_WRITES
     WAL_SEGMENT_MAX_BYTES: int = defaults.WAL_SEGMENT_MAX_BYTES
     FLUSH_RETRY_MAX_SECONDS: float = defaults.FLUSH_RETRY_MAX_SECONDS
@@ -226,8 +227,8 @@ def _validate(values: dict[str, Any]) -> None:
         raise ConfigError(f"EMBEDDED_REDIS_PORT must be a port (1..65535), got {values['EMBEDDED_REDIS_PORT']!r}")
     if values["DEFAULT_LIMIT"] > values["MAX_LIMIT"]:
         raise ConfigError("DEFAULT_LIMIT must not exceed MAX_LIMIT")
-    for name in ("MAX_TRADE_NOTIONAL", "APPLY_CHUNK_WRITES", "WAL_SEGMENT_MAX_BYTES", "CONSUMER_COUNT",
-                 "CONSUMER_BLOCK_MS", "CONSUMER_CLAIM_IDLE_MS", "FLUSH_RETRY_MAX_SECONDS",
+    for name in ("MAX_TRADE_NOTIONAL", "MIN_TRADE_NOTIONAL", "APPLY_CHUNK_WRITES", "WAL_SEGMENT_MAX_BYTES",
+                 "CONSUMER_COUNT", "CONSUMER_BLOCK_MS", "CONSUMER_CLAIM_IDLE_MS", "FLUSH_RETRY_MAX_SECONDS",
                  "REQUEST_REDIS_TIMEOUT_MS", "REQUEST_REDIS_RETRY_SECONDS"):
         if values[name] <= 0:
             raise ConfigError(f"{name} must be > 0, got {values[name]!r}")

@@ -55,6 +55,7 @@ ACTION_TTL_SECONDS = 600  # how long an action may wait for its score
 MAX_SCORE = 10**12  # largest single score accepted (points)
 RETRY_AFTER_SECONDS = 5  # Retry-After sent with 503 when the buffer is full
 MAX_TRADE_NOTIONAL = 10**13  # largest notional of one trade, minor units (cents): $100bn, far below 2^53
+MIN_TRADE_NOTIONAL = 1  # smallest notional of one trade, minor units (cents): a trade that rounds to 0.00 is refused
 MAX_TRADE_QUANTITY = 10**12  # largest quantity of one trade
 MAX_TRADE_PRICE = 10**12  # largest price of one trade
 MIN_EVENT_TS_MS = 946_684_800_000  # earliest event time accepted (2000-01-01): catches seconds sent as ms

@@ -80,6 +80,16 @@ def _init_jwt_callbacks() -> None:
     def is_revoked(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
         return bool(revocations().is_revoked(payload))
 
+    @jwt.token_verification_loader
+    def has_expiry(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
+        # every token we issue expires; one without `exp` (made with a leaked key, or by a tool) never would
+        exp = payload.get("exp")
+        return isinstance(exp, int) and not isinstance(exp, bool)
+
+    @jwt.token_verification_failed_loader
+    def no_expiry(_header: dict[str, Any], _payload: dict[str, Any]) -> Any:
+        return _unauthorized("Invalid token: it has no expiry (exp).")
+
     @jwt.user_lookup_error_loader
     def user_missing(_header: dict[str, Any], _payload: dict[str, Any]) -> Any:
         return _unauthorized("The token's user no longer exists.")

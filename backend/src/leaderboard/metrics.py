@@ -176,7 +176,8 @@ def exposition() -> bytes:
 
 @bp.get("/metrics")
 def metrics() -> Any:
-    """Prometheus metrics (text exposition format). Needs `Authorization: Bearer METRICS_TOKEN` when set.
+    """Prometheus metrics (text exposition format). Needs `Authorization: Bearer METRICS_TOKEN`; without a
+    METRICS_TOKEN it is closed (403) outside dev mode.
     ---
     tags: [ops]
     responses:
@@ -186,8 +187,13 @@ def metrics() -> Any:
           text/plain:
             schema: {type: string}
       401: {$ref: "#/components/responses/Unauthorized"}
+      403: {$ref: "#/components/responses/Forbidden"}
     """
-    if not _authorized(request.headers.get("Authorization", ""), current_settings().METRICS_TOKEN):
+    settings = current_settings()
+    if not settings.METRICS_TOKEN and not settings.DEV_MODE:
+        raise ApiError(403, "metrics_token_required", "Metrics are closed: set METRICS_TOKEN (and scrape with it as a "
+                       "bearer token), or scrape a scheduler/consumer's METRICS_BIND.")
+    if not _authorized(request.headers.get("Authorization", ""), settings.METRICS_TOKEN):
         raise ApiError(401, "unauthorized", "Metrics need the metrics bearer token.")
     return Response(exposition(), content_type=CONTENT_TYPE_LATEST)
 

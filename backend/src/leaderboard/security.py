@@ -2,27 +2,46 @@
 
 from __future__ import annotations
 
+import base64
+import functools
+import hashlib
+import re
+
 from flask import Flask, Response, current_app, request
 from flask_cors import CORS
 from werkzeug.exceptions import RequestURITooLarge
 
-# The dashboard is a Next.js static export served from this origin. Its pages carry inline bootstrap
-# scripts (self.__next_f.push) and inline styles whose hashes change every build, hence 'unsafe-inline'
-# for scripts and styles; everything else is same-origin only and nothing may frame us.
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self' 'unsafe-inline'",
-        "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data: blob:",
-        "font-src 'self' data:",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
+# Scripts: same origin only, never 'unsafe-inline' (the dashboard keeps tokens in localStorage, so an injected
+# inline script must not run). HTML pages that carry inline scripts of their own (the Next.js export's bootstrap
+# `self.__next_f.push(...)`, the API docs' Swagger UI set-up) get a policy naming each one by its SHA-256
+# (`html_policy`); the hashes change with every build, so they are computed from the page as it is served.
+# Inline styles stay allowed (style attributes cannot be hashed; they cannot run code).
+_POLICY_PARTS = [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob:",
+    "font-src 'self' data:",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+]
+CONTENT_SECURITY_POLICY = "; ".join(_POLICY_PARTS)
+_INLINE_SCRIPT = re.compile(rb"<script\b(?![^>]*\ssrc\s*=)[^>]*>(.*?)</script\s*>", re.DOTALL | re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=256)
+def html_policy(page: bytes) -> str:
+    """The policy of one HTML page: CONTENT_SECURITY_POLICY plus the hash of each inline script in it."""
+    hashes = sorted({"'sha256-" + base64.b64encode(hashlib.sha256(body).digest()).decode() + "'"
+                     for body in _INLINE_SCRIPT.findall(page)})
+    if not hashes:
+        return CONTENT_SECURITY_POLICY
+    return "; ".join(["script-src 'self' " + " ".join(hashes) if part.startswith("script-src") else part
+                      for part in _POLICY_PARTS])
+
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -45,6 +64,8 @@ _SECURITY_NAMES = frozenset(name.lower() for name in SECURITY_HEADERS)
 
 def _add_security_headers(response: Response) -> Response:
     """Every security header the response does not set itself (one extend: this runs on every request)."""
+    if response.mimetype == "text/html" and not response.direct_passthrough:
+        response.headers["Content-Security-Policy"] = html_policy(response.get_data())
     present = {name.lower() for name, _value in response.headers}
     if present.isdisjoint(_SECURITY_NAMES):
         response.headers.extend(_SECURITY_ITEMS)

@@ -102,7 +102,7 @@ def accept_trades(body: Any) -> int:
     settings = current_settings()
     try:
         trades = parse_trades(body, datetime.now(UTC), settings.MAX_BATCH, settings.MAX_FUTURE_SKEW_SECONDS,
-                              settings.MAX_TRADE_NOTIONAL)
+                              settings.MAX_TRADE_NOTIONAL, settings.MIN_TRADE_NOTIONAL)
     except InvalidWrite as exc:
         raise validation_error(str(exc), **exc.details()) from None
     is_batch = isinstance(body, dict) and "trades" in body

@@ -68,13 +68,21 @@ def dashboard(path: str) -> Any:
     if not candidate.is_relative_to(root.resolve()):
         abort(404)
     if candidate.is_file():
+        if candidate.suffix == ".html":
+            return _page(candidate, 200)
         return send_from_directory(root, path)
     if (candidate / "index.html").is_file():
         if path and not path.endswith("/"):  # /login -> /login/: the export (trailingSlash) links its pages there
             query = request.query_string.decode("latin-1")
             return redirect(f"/{path}/" + (f"?{query}" if query else ""), code=308)
-        return send_from_directory(root, f"{path}index.html")
+        return _page(candidate / "index.html", 200)
     not_found = root / "404.html"
     if not_found.is_file():  # read whole: a streamed file under a replaced status is never closed
-        return Response(not_found.read_bytes(), 404, mimetype="text/html")
+        return _page(not_found, 404)
     abort(404)
+
+
+def _page(file: Path, status: int) -> Response:
+    """An HTML page of the export, read whole so the security headers can hash its inline scripts into the
+    page's Content-Security-Policy (security.html_policy)."""
+    return Response(file.read_bytes(), status, mimetype="text/html")

@@ -137,7 +137,7 @@ class TradeStreamConsumer:
             try:
                 body = {"trades": orjson.loads(payload)}
                 trades = parse_trades(body, now, self.settings.MAX_BATCH, self.settings.MAX_FUTURE_SKEW_SECONDS,
-                                      self.settings.MAX_TRADE_NOTIONAL)
+                                      self.settings.MAX_TRADE_NOTIONAL, self.settings.MIN_TRADE_NOTIONAL)
             except orjson.JSONDecodeError as exc:
                 dead.append((entry_id, f"trades: not valid JSON ({exc})", payload))
             except InvalidWrite as exc:

@@ -153,7 +153,7 @@ def parse_event_time(value: Any, now: datetime, max_future_skew_s: int, field: s
 
 
 def parse_trade(raw: Any, now: datetime, max_future_skew_s: int, max_notional_minor: int,
-                now_ms: int | None = None) -> Trade:
+                now_ms: int | None = None, min_notional_minor: int = defaults.MIN_TRADE_NOTIONAL) -> Trade:
     """One trade object -> Trade, or InvalidWrite naming the first bad field. `now_ms`: `now` in epoch
     milliseconds, when the caller (a batch) has it already."""
     if not isinstance(raw, dict):
@@ -178,6 +178,10 @@ def parse_trade(raw: Any, now: datetime, max_future_skew_s: int, max_notional_mi
     if minor > max_notional_minor:
         raise InvalidWrite("notional", f"quantity x price = {_amount(minor, symbol.board)} is above the limit of "
                            f"{_amount(max_notional_minor, symbol.board)} per trade (MAX_TRADE_NOTIONAL)")
+    if minor < min_notional_minor:
+        raise InvalidWrite("notional", f"quantity x price = {_amount(minor, symbol.board)} is below the minimum of "
+                           f"{_amount(min_notional_minor, symbol.board)} per trade (MIN_TRADE_NOTIONAL): it would "
+                           "add nothing to the board")
     # the content a retry must repeat: "1.50" and 1.5 are the same quantity; an absent ts stays absent (a
     # retry without ts is the same trade although the server's clock moved)
     content = (f"{symbol.symbol}|{raw['side']}|{quantity[0]}e{quantity[1]}|{price[0]}e{price[1]}|"
@@ -200,14 +204,15 @@ def trade_items(body: Any, max_batch: int) -> tuple[list[Any], bool]:
     return [body], False
 
 
-def parse_trades(body: Any, now: datetime, max_batch: int, max_future_skew_s: int, max_notional: int) -> list[Trade]:
+def parse_trades(body: Any, now: datetime, max_batch: int, max_future_skew_s: int, max_notional: int,
+                 min_notional: int = defaults.MIN_TRADE_NOTIONAL) -> list[Trade]:
     """Every trade of a body, or InvalidWrite for the first bad one (with its index in a batch)."""
     items, is_batch = trade_items(body, max_batch)
     trades = []
     now_ms = epoch_ms(now)
     for index, item in enumerate(items):
         try:
-            trades.append(parse_trade(item, now, max_future_skew_s, max_notional, now_ms))
+            trades.append(parse_trade(item, now, max_future_skew_s, max_notional, now_ms, min_notional))
         except InvalidWrite as exc:
             if is_batch:
                 raise InvalidWrite(exc.field, exc.reason, index) from None
