@@ -24,7 +24,7 @@ def venue(app):
 
 def test_a_trader_cannot_squat_the_trade_ids_a_venue_will_use(client, app, venue, redis_client):
     mallory = token_headers(app, "mallory", "trader")
-    squat = [trade(f"venue-alice-{n:06d}", "mallory", quantity="0.00000001", price="0.01") for n in range(1, 4)]
+    squat = [trade(f"venue-alice-{n:06d}", "mallory", quantity="0.0001", price="100") for n in range(1, 4)]
     assert client.post("/v1/trades", json={"trades": squat}, headers=mallory).status_code == 202
     drain(app)
     real = [trade(f"venue-alice-{n:06d}", "alice", quantity="2", price="100") for n in range(1, 4)]
