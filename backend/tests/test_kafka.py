@@ -91,6 +91,19 @@ def read_all(settings: Any, topic: str) -> list[Any]:
         reader.close()
 
 
+@contextlib.contextmanager
+def running(consumer: KafkaTradeConsumer) -> Iterator[KafkaTradeConsumer]:
+    """The consumer's loop in a thread for the block's duration (it stops after the batch in hand)."""
+    stop = threading.Event()
+    thread = threading.Thread(target=consumer.run, args=(stop.is_set,), daemon=True)
+    thread.start()
+    try:
+        yield consumer
+    finally:
+        stop.set()
+        thread.join(15)
+
+
 def headers(message: Any) -> dict[str, str]:
     return {name: raw.decode() for name, raw in message.headers() or []}
 
@@ -127,19 +140,13 @@ def test_the_consumer_applies_once_commits_after_the_apply_and_dead_letters_pois
     duplicates, dead_lettered = sample("leaderboard_trades_duplicate_total", source="kafka"), \
         sample("leaderboard_kafka_dead_lettered_total", kind="invalid_trade")
     consumer = KafkaTradeConsumer(settings, redis_client)
-    stop = threading.Event()
-    thread = threading.Thread(target=consumer.run, args=(stop.is_set,), daemon=True)
-    thread.start()
-    try:
+    with running(consumer):
         assert wait_all_time_totals(redis_client, oracle(good), timeout=30) == oracle(good)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and sum(p["committed"] for p in consumer.ready_state()[1]["assignment"]) \
                 < len(messages):  # the dead letters are sent before the batch is applied and committed
             time.sleep(0.1)
         ready, state = consumer.ready_state()
-    finally:
-        stop.set()
-        thread.join(15)
     assert ready and state["checks"] == {"kafka": "joined", "redis": "ok"}
     assert sorted(item["partition"] for item in state["assignment"]) == list(range(6))
     assert state["lag"] == 0 and sum(item["committed"] for item in state["assignment"]) == len(messages)
@@ -247,16 +254,10 @@ def test_rebuild_from_the_topic_equals_the_live_boards_and_after_a_wipe(redis_cl
     messages = keyed(trades, 20)
     produce(settings, [*messages, *messages[:50], (b"x", b"junk")])
     consumer = KafkaTradeConsumer(settings, redis_client)
-    stop = threading.Event()
-    thread = threading.Thread(target=consumer.run, args=(stop.is_set,), daemon=True)
-    thread.start()
-    try:
+    with running(consumer):
         assert wait_all_time_totals(redis_client, oracle(trades), timeout=30) == oracle(trades)
         with pytest.raises(RebuildRefused, match="active member"):
             rebuild_from_kafka(settings, redis_client, progress_bar=False)
-    finally:
-        stop.set()
-        thread.join(15)
     live = board_state(redis_client)
     assert any(":hour:" in key for key in live) and any(":day:" in key for key in live)
 
@@ -279,15 +280,9 @@ def test_rebuild_from_the_topic_equals_the_live_boards_and_after_a_wipe(redis_cl
 
     # the rebuilt markers are live: a consumer reading the whole topic again counts nothing
     again = KafkaTradeConsumer(settings_for(redis_url, kafka, topic, KAFKA_GROUP_ID=f"{topic}-again"), redis_client)
-    stop = threading.Event()
-    thread = threading.Thread(target=again.run, args=(stop.is_set,), daemon=True)
-    thread.start()
-    try:
+    with running(again):
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and again.applied_messages < len(messages) + 50:
             time.sleep(0.1)
-    finally:
-        stop.set()
-        thread.join(15)
     assert again.applied_messages == len(messages) + 50
     assert board_state(redis_client) == live

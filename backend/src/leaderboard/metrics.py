@@ -10,10 +10,11 @@ anything imports this module.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
@@ -244,6 +245,18 @@ def serve_process_metrics(
         thread.join(timeout=5)
 
     return stop
+
+
+@contextlib.contextmanager
+def process_metrics(bind: str, token: str, ready: Callable[[], tuple[bool, dict[str, Any]]] | None = None,
+                    ) -> Iterator[None]:
+    """serve_process_metrics for the block's duration when `bind` (METRICS_BIND) is set; nothing otherwise."""
+    stop = serve_process_metrics(bind, token, ready) if bind else None
+    try:
+        yield
+    finally:
+        if stop is not None:
+            stop()
 
 
 _request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}  # labelled children, looked up once

@@ -198,15 +198,12 @@ def run_consumer(settings: Settings, name: str | None = None, group: str | None 
     redis = connect(settings)
     stopping = stop_on_signals()
     consumer = TradeStreamConsumer(settings, redis, name, group)
-    stop_metrics = metrics.serve_process_metrics(settings.METRICS_BIND, settings.METRICS_TOKEN) \
-        if settings.METRICS_BIND else None
-    log.info("stream consumer started", extra={"event": "consume_started", "consumer": consumer.name,
-                                               "group": consumer.group, "metrics_bind": settings.METRICS_BIND})
-    try:
-        consumer.run(stopping)
-    finally:
-        if stop_metrics is not None:
-            stop_metrics()
-        log.info("stream consumer stopped", extra={"event": "consume_stopped", "applied": consumer.applied_entries,
-                                                   "dead": consumer.dead_entries})
-        redis.close()
+    with metrics.process_metrics(settings.METRICS_BIND, settings.METRICS_TOKEN):
+        log.info("stream consumer started", extra={"event": "consume_started", "consumer": consumer.name,
+                                                   "group": consumer.group, "metrics_bind": settings.METRICS_BIND})
+        try:
+            consumer.run(stopping)
+        finally:
+            log.info("stream consumer stopped", extra={"event": "consume_stopped", "dead": consumer.dead_entries,
+                                                       "applied": consumer.applied_entries})
+            redis.close()

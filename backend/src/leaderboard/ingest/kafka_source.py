@@ -183,7 +183,14 @@ class KafkaTradeConsumer:
 
     # --- group membership ---
     def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
-        committed = {tp.partition: tp.offset for tp in consumer.committed(partitions, timeout=10)}
+        from confluent_kafka import KafkaException
+
+        try:  # where the group stands, for the lag until this member's first commit
+            committed = {tp.partition: tp.offset for tp in consumer.committed(partitions, timeout=10)}
+        except KafkaException as exc:
+            log.warning("kafka: committed offsets unknown", extra={"event": "kafka_committed_unknown",
+                                                                   "error": str(exc)})
+            committed = {}
         with self._lock:
             self._joined = True
             for tp in partitions:
@@ -381,22 +388,31 @@ def _trade_count(payload: bytes | None) -> int:
 
 
 def run_kafka_consumer(settings: Settings, group: str | None = None) -> None:
+    from confluent_kafka import KafkaException
+
     from ..redis_conn import connect
     from .consumer import stop_on_signals
 
     redis = connect(settings)
     stopping = stop_on_signals()
-    ensure_topics(settings, [settings.KAFKA_TOPIC, settings.kafka_dead_letter_topic])
+    backoff = 0.5
+    while True:  # Kafka not up yet (a fresh compose stack): wait for it, as for Redis
+        try:
+            ensure_topics(settings, [settings.KAFKA_TOPIC, settings.kafka_dead_letter_topic])
+            break
+        except KafkaException as exc:
+            log.warning("kafka unreachable; retrying", extra={"event": "kafka_unreachable", "error": str(exc)})
+            if stopping():
+                return
+            time.sleep(backoff)
+            backoff = min(backoff * 2, settings.FLUSH_RETRY_MAX_SECONDS)
     consumer = KafkaTradeConsumer(settings, redis, group)
-    stop_metrics = metrics.serve_process_metrics(settings.METRICS_BIND, settings.METRICS_TOKEN,
-                                                 ready=consumer.ready_state) if settings.METRICS_BIND else None
-    log.info("kafka consumer started", extra={"event": "consume_started", "source": SOURCE, "group": consumer.group,
-                                              "topic": consumer.topic, "metrics_bind": settings.METRICS_BIND})
-    try:
-        consumer.run(stopping)
-    finally:
-        if stop_metrics is not None:
-            stop_metrics()
-        log.info("kafka consumer stopped", extra={"event": "consume_stopped", "source": SOURCE,
-                                                  "applied": consumer.applied_messages, "dead": consumer.dead_messages})
-        redis.close()
+    with metrics.process_metrics(settings.METRICS_BIND, settings.METRICS_TOKEN, ready=consumer.ready_state):
+        log.info("kafka consumer started", extra={"event": "consume_started", "source": SOURCE, "group": consumer.group,
+                                                  "topic": consumer.topic, "metrics_bind": settings.METRICS_BIND})
+        try:
+            consumer.run(stopping)
+        finally:
+            log.info("kafka consumer stopped", extra={"event": "consume_stopped", "source": SOURCE, "dead":
+                                                      consumer.dead_messages, "applied": consumer.applied_messages})
+            redis.close()
