@@ -110,14 +110,12 @@ ALLOWLIST: dict[tuple[str, str], Proof] = {
                                   marker_ttl=60, history_days=30, now=datetime(2023, 11, 14, tzinfo=UTC)).keys,
     ),
     ("ingest/rebuild.py", "redis.register_script(SWAP_BOARD_LUA)"): Proof(
-        "swap_board passes one board's live sets and its rebuilt twins (keys.rebuilding keeps the {board} tag)",
+        "swap_board passes one board's live sets and its rebuilt sets or markers with their live names "
+        "(keys.rebuilding / rebuilt_to_live keep the {board} tag)",
         lambda: [keys.all_time("btc"), keys.hour("btc", datetime(2026, 12, 1, 5, tzinfo=UTC)),
+                 keys.rebuilding(keys.seen("btc", "t:alice/1")), keys.seen("btc", "t:alice/1"),
                  keys.window("btc", "24h"), keys.rebuilding(keys.all_time("btc")),
                  keys.rebuilding(keys.day("btc", date(2026, 12, 1)))],
-    ),
-    ("ingest/rebuild.py", "pipe.rename(key, keys.rebuilt_to_live(key))"): Proof(
-        "a rebuilt marker and its live name: keys.rebuilt_to_live keeps the {board} tag",
-        lambda: [keys.rebuilding(keys.seen("btc", "t:alice/1")), keys.seen("btc", "t:alice/1")],
     ),
     ("ingest/flusher.py", "self.redis.pipeline(transaction=True)"): Proof(
         "one board's batch script (tagged {board}); the XACK joins it only when ack_in_transaction, which the "

@@ -46,7 +46,7 @@ MARKER_RENAMES_PER_CALL = 1000
 
 SWAP_BOARD_LUA = """
 -- KEYS[1..n]       the board's live sorted sets and window keys (deleted)
--- KEYS[n+1..n+2m]  pairs: a rebuilt set, the live name it takes
+-- KEYS[n+1..n+2m]  pairs: a rebuilt key (set or marker), the live name it takes
 -- ARGV[1] n
 local n = tonumber(ARGV[1])
 for i = 1, n do redis.call('DEL', KEYS[i]) end
@@ -168,15 +168,13 @@ def swap_board(redis: Any, board: str) -> int:
     fresh = [_text(k) for k in redis.scan_iter(match=keys.board_pattern(board, keys.REBUILD_SPACE), count=1000)]
     markers = [k for k in fresh if k.startswith(fresh_prefix + "seen:")]
     sets = [k for k in fresh if not k.startswith(fresh_prefix + "seen:")]
+    swap = redis.register_script(SWAP_BOARD_LUA)  # a script: redis-py's cluster pipelines refuse RENAME
     for start in range(0, len(markers), MARKER_RENAMES_PER_CALL):  # before the sets: consumers never recount
-        with redis.pipeline(transaction=False) as pipe:
-            for key in markers[start:start + MARKER_RENAMES_PER_CALL]:
-                pipe.rename(key, keys.rebuilt_to_live(key))
-            pipe.execute()
+        chunk = markers[start:start + MARKER_RENAMES_PER_CALL]
+        swap(keys=[key for fresh_key in chunk for key in (fresh_key, keys.rebuilt_to_live(fresh_key))], args=[0])
     live = [_text(k) for part in LIVE_SETS
-            for k in redis.scan_iter(match=keys.board_pattern(board) [:-1] + part, count=1000)]
+            for k in redis.scan_iter(match=keys.board_pattern(board)[:-1] + part, count=1000)]
     pairs = [key for fresh_key in sets for key in (fresh_key, keys.rebuilt_to_live(fresh_key))]
-    swap = redis.register_script(SWAP_BOARD_LUA)
     return int(swap(keys=[*live, *pairs], args=[len(live)]))
 
 
