@@ -273,3 +273,11 @@ def test_delete_user_leaves_no_trace_of_the_member_in_any_key(client, app, admin
     record = redis_client.lrange("lb:deletions", 0, -1)
     assert len(record) == 1 and b"boss" in record[0]
     assert_error(client.delete("/v1/users/otto", headers=service), 403)
+
+
+def test_a_trade_right_after_the_competition_is_created_counts(client, app, admin, service):
+    starts, ends = window(-60, 3600)
+    post_trades(client, app, service, [("warm", "alice", "1", starts + 1)])  # the feed has loaded its registry
+    create(client, admin, competition("fresh", starts, ends, registration="none"))
+    post_trades(client, app, service, [("now", "bob", "5", starts + 2)])  # well within COMPETITION_CACHE_SECONDS
+    assert board(client, "fresh") == [(1, "bob", "5.00")]

@@ -69,6 +69,9 @@ def test_run_keeps_the_terminal_quiet_and_other_commands_find_the_stack_without_
                               produced.stderr, re.M)
         assert len(finished) == 1, produced.stderr  # one summary
         assert int(finished[0][0].replace(",", "")) >= 20 and 2.5 <= float(finished[0][1]) < 4, finished
+        live = requests.get(f"http://127.0.0.1:{port}/v1/competitions?status=live", timeout=5).json()
+        demo = [c for c in live["competitions"] if c["id"] == "demo-cup"]  # the producer's demo competition
+        assert demo and demo[0]["participants"] > 0, live  # fed by the demo trades
         status = command("status")
         assert status.returncode == 0, status.stdout + status.stderr
         assert f"http://127.0.0.1:{port}/  ready" in status.stdout and "answering" in status.stdout, status.stdout

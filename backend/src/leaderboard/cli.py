@@ -177,10 +177,12 @@ def scheduler() -> None:
 @click.option("--username", default=None, help="service account (PRODUCER_USERNAME)")
 @click.option("--password", default=None, help="its password (PRODUCER_PASSWORD)")
 @click.option("--demo", is_flag=True, help="dev account, wait for /ready, keep going after errors (leaderboard run)")
+@click.option("--competition", default=None, metavar="ID",
+              help="first make sure a live demo competition ID exists (volume, every trader ranks) for the trades")
 def produce(
     rate: float | None, duration: float | None, count: int | None, traders: int | None, symbols: str | None,
     batch_size: int | None, target: str, url: str | None, seed: int | None, concurrency: int | None,
-    username: str | None, password: str | None, demo: bool,
+    username: str | None, password: str | None, demo: bool, competition: str | None,
 ) -> None:
     """Mock trade producer: realistic, reproducible trades to the API (service account), the Redis Stream or
     a Kafka topic."""
@@ -212,6 +214,11 @@ def produce(
     unknown = [s for s in chosen if s not in MARKETS]
     if unknown:
         raise click.UsageError(f"unknown symbol(s) {', '.join(unknown)}; choose from {', '.join(MARKETS)}")
+    if competition is not None:
+        from .competitions.model import COMPETITION_ID_PATTERN
+
+        if not COMPETITION_ID_PATTERN.fullmatch(competition) or len(competition) > 35:
+            raise click.UsageError("--competition: 1-35 chars of a-z, 0-9, '_' or '-', starting with a letter or digit")
     options = ProduceOptions(
         target=target,
         url=url or api_base_url(settings.BIND),
@@ -226,6 +233,7 @@ def produce(
             max_rejected_batches=defaults.PRODUCER_MAX_REJECTED_BATCHES,
         ),
         demo=demo,
+        competition=competition,
     )
     try:
         run_producer(options, settings, _stop_on_signals())
@@ -315,7 +323,8 @@ def rebuild(source: str, from_beginning: bool, force: bool, no_progress: bool) -
 # Child commands `run` supervises, after Redis: name -> argv after `leaderboard`.
 RUN_CHILDREN: dict[str, list[str]] = {"api": ["serve"]}
 RUN_CHILDREN["scheduler"] = ["scheduler"]
-RUN_CHILDREN["producer"] = ["produce", "--demo"]  # gentle demo rate (PRODUCER_RATE) once /ready answers
+# gentle demo rate (PRODUCER_RATE) once /ready answers, feeding a live demo competition
+RUN_CHILDREN["producer"] = ["produce", "--demo", "--competition", defaults.RUN_DEMO_COMPETITION]
 
 
 def _early_demo_refresh(redis_url: str, settings: Settings) -> Callable[[], bool]:

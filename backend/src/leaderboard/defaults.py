@@ -155,3 +155,5 @@ WEBHOOK_SECRET = ""  # HMAC-SHA256 key signing result webhooks; a competition wi
 WEBHOOK_TIMEOUT_SECONDS = 5.0  # one webhook delivery attempt's HTTP timeout
 WEBHOOK_RETRY_BASE_SECONDS = 2.0  # first retry delay of an unacknowledged webhook; doubles each attempt
 WEBHOOK_RETRY_MAX_SECONDS = 600.0  # longest delay between two webhook attempts
+PRODUCER_COMPETITION_MINUTES = 120  # length of the demo competition `leaderboard produce --competition` creates
+RUN_DEMO_COMPETITION = "demo-cup"  # the live competition `leaderboard run` has the demo producer feed

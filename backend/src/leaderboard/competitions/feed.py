@@ -6,7 +6,8 @@ competition counts, and the competition is not closed: a trade dated inside that
 counts until FINALIZE_GRACE_SECONDS have passed since the end (checked here against the applier's clock), and
 never once the finalizer has closed it (checked atomically inside the script). Each trade counts at most once
 per competition (its own marker in the competition's slot), so a replayed or retried flush counts nothing
-twice. Trades applied before a competition was created are not counted back.
+twice. Trades applied before a competition was created are not counted back; every flush asks the registry
+whether a competition was added (one HLEN), so a trade applied after the creation counts.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class CompetitionFeed:
 
     def _open(self) -> list[Competition]:
         now = self.now_ms()
-        return [c for c in self.registry.all().values()
+        return [c for c in self.registry.all(fresh=True).values()  # a competition created a moment ago counts
                 if c.starts_at_ms <= now + 86_400_000 and now < c.ends_at_ms + self.grace_ms]
 
     def apply(self, writes: Sequence[Write]) -> int:

@@ -51,11 +51,20 @@ class CompetitionRegistry:
         with self._lock:
             self._loaded_at = float("-inf")
 
-    def all(self) -> dict[str, Competition]:
+    def all(self, fresh: bool = False) -> dict[str, Competition]:
+        """Every competition; within `cache_seconds` from this process's copy, unless `fresh` and the registry
+        has a new entry (competitions are only ever added: one HLEN tells)."""
         now = time.monotonic()
         with self._lock:
-            if now - self._loaded_at < self.cache_seconds:
-                return self._items
+            cached = now - self._loaded_at < self.cache_seconds
+            items = self._items
+        if cached and fresh:
+            try:
+                cached = int(self.redis.hlen(keys.competitions_registry())) == len(items)
+            except RedisError:
+                metrics.REDIS_ERRORS.labels("competitions").inc()
+        if cached:
+            return items
         try:
             raw = self.redis.hgetall(keys.competitions_registry())
         except RedisError:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import requests
+from redis.exceptions import RedisError
 
 from .. import defaults
 from ..config import Settings
@@ -34,6 +35,7 @@ class ProduceOptions:
     symbols: tuple[str, ...]
     limits: RunLimits
     demo: bool = False  # dev account, wait for /ready, keep going after errors (what `leaderboard run` uses)
+    competition: str | None = None  # make sure this live demo competition exists first (--competition)
     ready_timeout: float = defaults.PRODUCER_READY_TIMEOUT
 
 
@@ -109,6 +111,14 @@ def produce(options: ProduceOptions, settings: Settings, stopping: Callable[[], 
         try:
             if options.demo and options.target == "http":
                 wait_until_ready(options.url, options.ready_timeout, done)
+            if options.competition:
+                from .demo_competition import ensure_demo_competition
+
+                try:
+                    comp_id = ensure_demo_competition(_redis(settings), settings, options.competition)
+                except RedisError as exc:
+                    raise ProducerError(f"could not set up the demo competition: {exc}") from None
+                say(sys.stderr, f"feeding competition {comp_id}", "producer_competition", competition=comp_id)
             target = build_target(options, settings, done)
             if options.demo and isinstance(target, HttpTarget):
                 from .demo import seed_demo
