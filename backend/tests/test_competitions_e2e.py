@@ -7,6 +7,7 @@ Any browser console error fails it."""
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 import uuid
@@ -75,14 +76,16 @@ def seed(base: str, redis_client: redis_lib.Redis) -> None:
         "starts_at": iso(now - timedelta(minutes=1)), "ends_at": iso(now + timedelta(hours=1)),
         "registration": "open", "prizes": PRIZES})
     admin.post("/v1/competitions", {
-        "id": "e2e-past", "title": "Flash cup", "metric": "volume", "registration": "none", "prizes": PRIZES,
+        "id": "e2e-past", "title": "Flash cup", "metric": "volume", "symbols": ["ETH"], "registration": "none",
+        "prizes": PRIZES,
         "starts_at": iso(now - timedelta(minutes=1)), "ends_at": iso(now + timedelta(seconds=10))})
 
-    def trade(trader: str, usd: str) -> dict[str, Any]:
-        return {"trade_id": uuid.uuid4().hex, "trader_id": trader, "symbol": "BTC", "side": "buy",
+    def trade(trader: str, usd: str, symbol: str = "BTC") -> dict[str, Any]:
+        return {"trade_id": uuid.uuid4().hex, "trader_id": trader, "symbol": symbol, "side": "buy",
                 "quantity": "1", "price": usd}
 
-    venue.post("/v1/trades", {"trades": [trade("ada", "1000.00"), trade("grace", "300.00")]})
+    venue.post("/v1/trades", {"trades": [trade("ada", "1000.00"), trade("grace", "300.00"),  # BTC: the live cup
+                                         trade("ada", "50.00", "ETH"), trade("grace", "70.00", "ETH")]})  # flash
     for rival in ("ada", "grace"):  # after their trades: a late joiner brings its window volume
         Http(base, rival).post("/v1/competitions/e2e-cup/join")
 
@@ -147,8 +150,9 @@ def test_join_a_live_competition_trade_and_watch_rank_and_prize_move_then_see_fr
     page.wait_for_url(f"{base}/competition/?id=e2e-past")
     expect(page.get_by_test_id("competition-status")).to_have_text("Finished")
     results = page.get_by_test_id("final-results")
-    expect(results.get_by_test_id("row-ada")).to_contain_text("1 BTC")
-    expect(results.get_by_test_id("row-grace")).to_contain_text("0.1 BTC")
+    expect(results.locator("tbody tr")).to_have_count(2)  # ETH only: the BTC trades of the live cup are not in it
+    expect(results.locator("tbody tr").first).to_have_text(re.compile(r"1\s*Grace Hopper\s*\$70\.00\s*1 BTC"))
+    expect(results.get_by_test_id("row-ada")).to_have_text(re.compile(r"2\s*Ada Lovelace\s*\$50\.00\s*0\.1 BTC"))
     expect(page.get_by_test_id("countdown")).to_have_count(0)
     page.screenshot(path=str(tmp_path / "results.png"), full_page=True)
     assert watch.errors == []
