@@ -4,7 +4,6 @@ volume equals the seed's oracle, and the ranked (qualified) traders are exactly 
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 
@@ -15,7 +14,7 @@ from leaderboard.competitions.service import CompetitionRegistry
 from leaderboard.producer.demo_competition import DEMO_MIN_VOLUME
 from leaderboard.producer.market import TradeGenerator
 
-from .test_producer_e2e import producer_env
+from .test_producer_e2e import producer_env, stop_consumer, stream_consumer
 from .write_helpers import oracle, wait_stream_drained, zset
 
 pytestmark = pytest.mark.slow
@@ -24,21 +23,14 @@ SEED, TRADERS, COUNT = 7, 30, 1000
 
 def test_produce_with_competition_feeds_a_live_demo_competition_exactly(tmp_path, redis_url, redis_client):
     env = producer_env(redis_url, tmp_path)
-    consumer = subprocess.Popen([sys.executable, "-m", "leaderboard", "consume", "--name", "cup"],
-                                env={**env, "CONSUMER_BLOCK_MS": "100"})
-    try:
+    with stream_consumer(env, "cup") as consumer:
         done = subprocess.run(
             [sys.executable, "-m", "leaderboard", "produce", "--target", "stream", "--competition", "cup",
              "--seed", str(SEED), "--traders", str(TRADERS), "--count", str(COUNT), "--rate", "0"],
             env=env, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr[-2000:]
         wait_stream_drained(redis_client, timeout=20)
-        consumer.send_signal(signal.SIGTERM)
-        assert consumer.wait(15) == 0
-    finally:
-        if consumer.poll() is None:
-            consumer.kill()
-            consumer.wait()
+        stop_consumer(consumer)
     comp = CompetitionRegistry(redis_client, 0).get("cup")
     assert (comp.metric, comp.registration, comp.ties) == ("volume", "none", "first_reached")
     expected = oracle(TradeGenerator(SEED, TRADERS).next_batch(COUNT))["all-volume"]

@@ -5,11 +5,13 @@ sent a second time (same seed, same trade ids: nothing counts twice)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -86,12 +88,28 @@ def test_http_producer_totals_equal_the_seed_oracle_also_when_resent(tmp_path, r
             (m, store.format_score(c, 2)) for m, c in ranked[:10]]
 
 
+@contextlib.contextmanager
+def stream_consumer(env: dict[str, str], name: str) -> Iterator[subprocess.Popen[bytes]]:
+    """A real `leaderboard consume`; the block must stop it with SIGTERM (checked: a clean exit), else it is killed."""
+    consumer = subprocess.Popen([sys.executable, "-m", "leaderboard", "consume", "--name", name],
+                                env={**env, "CONSUMER_BLOCK_MS": "100"})
+    try:
+        yield consumer
+    finally:
+        if consumer.poll() is None:
+            consumer.kill()
+            consumer.wait()
+
+
+def stop_consumer(consumer: subprocess.Popen[bytes]) -> None:
+    consumer.send_signal(signal.SIGTERM)
+    assert consumer.wait(15) == 0
+
+
 def test_stream_producer_with_consumer_totals_equal_the_seed_oracle(tmp_path, redis_url, redis_client):
     expected = expected_totals()
     env = producer_env(redis_url, tmp_path)
-    consumer = subprocess.Popen([sys.executable, "-m", "leaderboard", "consume", "--name", "e2e"],
-                                env={**env, "CONSUMER_BLOCK_MS": "100"})
-    try:
+    with stream_consumer(env, "e2e") as consumer:
         produce(env, "--target", "stream")
         assert redis_client.xlen(keys.trade_stream()) == COUNT // 250  # one entry per batch
         assert wait_all_time_totals(redis_client, expected, APPLIED_TIMEOUT_SECONDS) == expected
@@ -99,9 +117,4 @@ def test_stream_producer_with_consumer_totals_equal_the_seed_oracle(tmp_path, re
         wait_stream_drained(redis_client, timeout=APPLIED_TIMEOUT_SECONDS)
         assert all_time_totals(redis_client) == expected
         assert redis_client.xlen(keys.trade_stream_dead()) == 0
-        consumer.send_signal(signal.SIGTERM)
-        assert consumer.wait(15) == 0
-    finally:
-        if consumer.poll() is None:
-            consumer.kill()
-            consumer.wait()
+        stop_consumer(consumer)
