@@ -57,3 +57,25 @@ def member(client: Any, comp_id: str, user_id: str) -> dict[str, Any]:
 
 def hours_ago(hours: float) -> int:
     return to_ms(datetime.now(UTC) - timedelta(hours=hours))
+
+
+def mentions(redis: Any, needle: bytes) -> list[str]:
+    """Every key whose name or content mentions `needle`."""
+    found = []
+    for key in redis.scan_iter(count=1000):
+        kind = redis.type(key).decode()
+        if kind == "string":
+            values = [redis.get(key) or b""]
+        elif kind == "zset":
+            values = redis.zrange(key, 0, -1)
+        elif kind == "hash":
+            values = [part for pair in redis.hgetall(key).items() for part in pair]
+        elif kind == "set":
+            values = list(redis.smembers(key))
+        elif kind == "list":
+            values = redis.lrange(key, 0, -1)
+        else:
+            values = [b""]
+        if needle in key or any(needle in value for value in values):
+            found.append(key.decode())
+    return found

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from .competition_helpers import at, board, competition, create, hours_ago, member, post_trades, window
+from .competition_helpers import at, board, competition, create, hours_ago, member, mentions, post_trades, window
 from .test_auth import assert_error
 from .write_helpers import token_headers
 
@@ -220,28 +220,6 @@ def test_list_filters_by_status_and_duplicates_are_409(client, admin):
     assert_error(client.get("/v1/competitions/nope/leaderboard"), 404, "competition_not_found")
 
 
-def _mentions(redis, needle: bytes) -> list[str]:
-    """Every key whose name or content mentions `needle`."""
-    found = []
-    for key in redis.scan_iter(count=1000):
-        kind = redis.type(key).decode()
-        if kind == "string":
-            values = [redis.get(key) or b""]
-        elif kind == "zset":
-            values = redis.zrange(key, 0, -1)
-        elif kind == "hash":
-            values = [part for pair in redis.hgetall(key).items() for part in pair]
-        elif kind == "set":
-            values = list(redis.smembers(key))
-        elif kind == "list":
-            values = redis.lrange(key, 0, -1)
-        else:
-            values = [b""]
-        if needle in key or any(needle in value for value in values):
-            found.append(key.decode())
-    return found
-
-
 def test_delete_user_leaves_no_trace_of_the_member_in_any_key(client, app, admin, service, auth, redis_client):
     from leaderboard.config import load_settings
     from leaderboard.jobs import tasks
@@ -263,11 +241,11 @@ def test_delete_user_leaves_no_trace_of_the_member_in_any_key(client, app, admin
     settings = load_settings(app.config["SETTINGS"].__dict__ | {"extra": {}})
     boards = list(BoardRegistry(redis_client).all().values())
     tasks.refresh_snapshots(redis_client, boards, datetime.now(UTC), settings)
-    assert len(_mentions(redis_client, b"zoe-trader")) > 10  # boards, buckets, snapshots, names, user, competitions
+    assert len(mentions(redis_client, b"zoe-trader")) > 10  # boards, buckets, snapshots, names, user, competitions
     response = client.delete("/v1/users/zoe-trader", headers=admin)
     assert response.status_code == 200, response.json
-    assert _mentions(redis_client, b"zoe-trader") == []
-    assert _mentions(redis_client, b"Zoe Z") == []
+    assert mentions(redis_client, b"zoe-trader") == []
+    assert mentions(redis_client, b"Zoe Z") == []
     assert board(client, "gdpr2") == [(1, "otto", "5.00")]  # the others stay
     assert client.get("/v1/leaderboards/btc/members/otto?period=all").status_code == 200
     record = redis_client.lrange("lb:deletions", 0, -1)
