@@ -83,7 +83,7 @@ def main() -> int:
             measured = load.redis_zincrby(rs.port, pipeline, ZINCRBY_REQUESTS[quick])
             results["ceilings"][f"redis ZINCRBY -P {pipeline}"] = measured
             commands.append(measured.get("command", measured.get("note", "")))
-        client.flushall()
+        client.flushall(asynchronous=True)
 
         if not only_ingestion:  # ceilings and HTTP scenarios
             with servers.hello(rs.url, data_dir, bare=True) as base:
@@ -127,11 +127,11 @@ def main() -> int:
         say("idle API: CPU share")
         results["idle"] = servers.idle_cpu_share(rs.url, data_dir / "idle", IDLE_SECONDS[quick])
         commands.append(results["idle"]["command"])
-        client.flushall()
+        client.flushall(asynchronous=True)
         results["servers"] = compare.server_comparison(rs.url, client, data_dir / "servers", seconds,
                                                        SERVER_ROUNDS[quick], say)
         commands.extend(results["servers"]["commands"])
-        client.flushall()
+        client.flushall(asynchronous=True)
 
         say("scale: growing a board to 1M members through the apply path")
         results["scale"] = scale.board_size_latency(client, quick)
