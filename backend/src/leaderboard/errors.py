@@ -128,6 +128,10 @@ def _handle_http_exception(exc: HTTPException) -> Response:
     for name, value in exc.get_headers():
         if name.lower() not in {"content-type", "content-length"}:
             response.headers[name] = value
+    if status == 413:
+        # the rest of the body was never read: the connection cannot carry another request, so say so
+        # (a client that reused it would see its next request fail)
+        response.headers["Connection"] = "close"
     return response
 
 

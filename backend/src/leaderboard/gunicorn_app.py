@@ -6,12 +6,44 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
+from gunicorn.http import wsgi as gunicorn_wsgi
 
 from .config import Settings
 from .logs import JsonFormatter
 from .web_server import call_hooks
+
+_CODES = {400: "bad_request", 413: "payload_too_large", 414: "uri_too_long", 431: "request_header_fields_too_large"}
+
+
+def write_json_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn's own refusals (a request line or header over its limits, a malformed request), which it
+    answers before the app sees the request, in the service's error shape instead of an HTML page."""
+    body = orjson.dumps({"error": {"code": _CODES.get(status_int, "bad_request"), "message": f"{reason}: {mesg}",
+                                   "details": {}}})
+    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n")
+    gunicorn_util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+gunicorn_util.write_error = write_json_error  # the workers call util.write_error for these
+
+_process_headers = gunicorn_wsgi.Response.process_headers
+
+
+def _process_headers_closing(self: Any, headers: Any) -> None:
+    """gunicorn drops an application's hop-by-hop `Connection` header; the app sends `Connection: close` when
+    it left a request body unread (413), so honour it: gunicorn then answers `Connection: close` and closes,
+    instead of `keep-alive` and a socket the client's next pooled request would find closed."""
+    if any(str(name).lower() == "connection" and str(value).strip().lower() == "close" for name, value in headers):
+        self.must_close = True
+    _process_headers(self, headers)
+
+
+gunicorn_wsgi.Response.process_headers = _process_headers_closing
 
 
 def _post_fork(server: Any, worker: Any) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 from flask import g, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..errors import ApiError, validation_error
 
@@ -20,18 +21,33 @@ def read_json() -> Any:
     parsed = g.get("_json_body")
     if parsed is None:
         parsed = g._json_body = _parse()
-    if isinstance(parsed, ApiError):
+    if isinstance(parsed, Exception):
         raise parsed
     return parsed[0]
 
 
-def _parse() -> tuple[Any] | ApiError:
+def _parse() -> tuple[Any] | ApiError | RequestEntityTooLarge:
     if request.mimetype != "application/json":
         return ApiError(415, "unsupported_media_type", "Send the body as application/json.")
     try:
-        return (orjson.loads(request.get_data(cache=False)),)
+        return (orjson.loads(_body()),)
+    except RequestEntityTooLarge as exc:  # kept like the other errors: a second read would see the body's rest
+        return exc
     except orjson.JSONDecodeError as exc:
         return ApiError(400, "bad_json", f"The body is not valid JSON: {exc}")
+
+
+def _body() -> bytes:
+    """The body, at most MAX_CONTENT_LENGTH bytes, else 413. A body with a Content-Length over the limit is
+    refused by werkzeug before it is read; a chunked one (no length) werkzeug would cut at the limit without
+    a word (and the cut JSON was a 400), so it is read here from the server's stream, one byte past the limit."""
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and request.environ.get("wsgi.input_terminated"):
+        raw: bytes = request.environ["wsgi.input"].read(limit + 1)
+        if len(raw) > limit:
+            raise RequestEntityTooLarge()
+        return raw
+    return request.get_data(cache=False)
 
 
 def read_json_object(allowed: set[str] | None = None) -> dict[str, Any]:
