@@ -114,6 +114,7 @@ ALLOWLIST: dict[tuple[str, str], Proof] = {
         "(keys.rebuilding / rebuilt_to_live keep the {board} tag)",
         lambda: [keys.all_time("btc"), keys.hour("btc", datetime(2026, 12, 1, 5, tzinfo=UTC)),
                  keys.rebuilding(keys.seen("btc", "t:alice/1")), keys.seen("btc", "t:alice/1"),
+                 keys.rebuilding(keys.live_changes("btc")), keys.live_changes("btc"),
                  keys.window("btc", "24h"), keys.rebuilding(keys.all_time("btc")),
                  keys.rebuilding(keys.day("btc", date(2026, 12, 1)))],
     ),

@@ -179,11 +179,11 @@ def test_three_consumers_one_sigkilled_and_restarted_50000_trades_exactly_once(r
     settings = settings_for(redis_url, kafka, topic)
     produce(settings, messages)
     expected = oracle(trades)
-    ports = [free_port() for _ in range(3)]
+    ports, token = [free_port() for _ in range(3)], "consumer-scrape-token-0123456789"
 
     def start(n: int) -> subprocess.Popen[bytes]:
         env = {**os.environ, **kafka_env(redis_url, kafka, topic, KAFKA_BATCH_MESSAGES="40",
-                                         METRICS_BIND=f"127.0.0.1:{ports[n]}")}
+                                         METRICS_BIND=f"127.0.0.1:{ports[n]}", METRICS_TOKEN=token)}
         with (tmp_path / f"consumer{n}.log").open("ab") as log:  # the child keeps its own copy of the fd
             return subprocess.Popen([sys.executable, "-m", "leaderboard", "consume", "--source", "kafka"], env=env,
                                     stderr=log)
@@ -217,7 +217,8 @@ def test_three_consumers_one_sigkilled_and_restarted_50000_trades_exactly_once(r
             time.sleep(0.2)
         assert owned == list(range(6)) and shares == [2, 2, 2], states  # the restarted one has its share again
         assert [s["lag"] for s in states] == [0, 0, 0], states
-        texts = [requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text for port in ports]
+        texts = [requests.get(f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {token}"},
+                              timeout=2).text for port in ports]
     finally:
         for proc in consumers:
             if proc.poll() is None:
@@ -261,6 +262,7 @@ def test_rebuild_from_the_topic_equals_the_live_boards_and_after_a_wipe(redis_cl
     live = board_state(redis_client)
     assert any(":hour:" in key for key in live) and any(":day:" in key for key in live)
 
+    marks = {k.decode(): int(v) for k, v in redis_client.hgetall(keys.live_changes("all-volume")).items()}
     env = {**os.environ, **kafka_env(redis_url, kafka, topic)}
     done = subprocess.run([sys.executable, "-m", "leaderboard", "rebuild", "--source", "kafka", "--from-beginning"],
                           env=env, capture_output=True, text=True, timeout=60)
@@ -268,6 +270,8 @@ def test_rebuild_from_the_topic_equals_the_live_boards_and_after_a_wipe(redis_cl
     assert "totals: equal to the live boards" in done.stdout, done.stdout
     assert "rebuilding from" in done.stderr  # the progress bar
     assert board_state(redis_client) == live
+    after = {k.decode(): int(v) for k, v in redis_client.hgetall(keys.live_changes("all-volume")).items()}
+    assert all(after[kind] == marks.get(kind, 0) + 1 for kind in ("all", "day", "hour"))  # the live ticker republishes
 
     for board in TRADE_BOARDS:  # wipe the boards: sets, buckets, markers
         for key in redis_client.scan_iter(match=keys.board_pattern(board)):

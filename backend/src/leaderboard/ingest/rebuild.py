@@ -15,7 +15,8 @@ a Redis loss or a bug that counted wrong. Steps:
 3. Swaps, per board: the rebuilt markers are renamed over the live ones (so the consumers never count a
    rebuilt trade again), then one script (atomic; one hash tag, so legal on Redis Cluster) deletes the
    board's live sorted sets (all-time, day and hour buckets, materialized windows) and renames the fresh
-   ones in their place. A reader sees the old board or the new one, never a mix.
+   ones in their place, and bumps the board's live change marks (the live ticker republishes it). A reader
+   sees the old board or the new one, never a mix.
 4. Refreshes the snapshots, so lists show the rebuilt boards at once, and reports per board the members and
    total before and after: on a healthy deployment they are equal.
 
@@ -44,14 +45,17 @@ TRADE_BOARDS = (*dict.fromkeys(symbol.board for symbol in SYMBOLS.values()), ALL
 LIVE_SETS = ("all", "day:*", "hour:*", "win:*")  # a board's data keys the swap replaces (not snapshots/history)
 MARKER_RENAMES_PER_CALL = 1000
 
+LIVE_KINDS = ("all", "day", "hour")  # the live ticker's change marks (keys.live_changes) of a board's sets
 SWAP_BOARD_LUA = """
--- KEYS[1..n]       the board's live sorted sets and window keys (deleted)
--- KEYS[n+1..n+2m]  pairs: a rebuilt key (set or marker), the live name it takes
--- ARGV[1] n
-local n = tonumber(ARGV[1])
+-- KEYS[1..n]           keys deleted: the board's live sorted sets and windows, rebuilt keys that are no data
+-- KEYS[n+1..#KEYS-1]   pairs: a rebuilt key (sorted set or marker), the live name it takes
+-- KEYS[#KEYS]          the board's live change marks (hash), bumped so the live ticker republishes the board
+-- ARGV[1] n; ARGV[2..] the change-mark fields to bump (none while only markers move)
+local n, last = tonumber(ARGV[1]), #KEYS - 1
 for i = 1, n do redis.call('DEL', KEYS[i]) end
-for i = n + 1, #KEYS, 2 do redis.call('RENAME', KEYS[i], KEYS[i + 1]) end
-return (#KEYS - n) / 2
+for i = n + 1, last, 2 do redis.call('RENAME', KEYS[i], KEYS[i + 1]) end
+for j = 2, #ARGV do redis.call('HINCRBY', KEYS[#KEYS], ARGV[j], 1) end
+return (last - n) / 2
 """
 
 
@@ -163,19 +167,29 @@ def read_topic(settings: Settings, apply: Callable[[list[Write]], int], report: 
 
 
 def swap_board(redis: Any, board: str) -> int:
-    """Make the rebuilt keys of `board` its live keys (see the module docstring); how many sets it swapped."""
+    """Make the rebuilt keys of `board` its live keys (see the module docstring); how many sets it swapped.
+    The live change marks are bumped in the same script, so the live ticker (live/ticker.py) republishes."""
     fresh_prefix = keys.rebuilding(keys.all_time(board))[: -len("all")]  # lb:{board}:rebuild:
     fresh = [_text(k) for k in redis.scan_iter(match=keys.board_pattern(board, keys.REBUILD_SPACE), count=1000)]
-    markers = [k for k in fresh if k.startswith(fresh_prefix + "seen:")]
-    sets = [k for k in fresh if not k.startswith(fresh_prefix + "seen:")]
+    markers, sets, other = [], [], []
+    for key in fresh:
+        name = key[len(fresh_prefix):]
+        if name.startswith("seen:"):
+            markers.append(key)
+        elif name == "all" or name.startswith(("day:", "hour:")):
+            sets.append(key)
+        else:  # e.g. the rebuild's own live change marks: the live board keeps its own (bumped below)
+            other.append(key)
+    marks = keys.live_changes(board)
     swap = redis.register_script(SWAP_BOARD_LUA)  # a script: redis-py's cluster pipelines refuse RENAME
     for start in range(0, len(markers), MARKER_RENAMES_PER_CALL):  # before the sets: consumers never recount
         chunk = markers[start:start + MARKER_RENAMES_PER_CALL]
-        swap(keys=[key for fresh_key in chunk for key in (fresh_key, keys.rebuilt_to_live(fresh_key))], args=[0])
+        pairs = [key for fresh_key in chunk for key in (fresh_key, keys.rebuilt_to_live(fresh_key))]
+        swap(keys=[*pairs, marks], args=[0])
     live = [_text(k) for part in LIVE_SETS
             for k in redis.scan_iter(match=keys.board_pattern(board)[:-1] + part, count=1000)]
     pairs = [key for fresh_key in sets for key in (fresh_key, keys.rebuilt_to_live(fresh_key))]
-    return int(swap(keys=[*live, *pairs], args=[len(live)]))
+    return int(swap(keys=[*live, *other, *pairs, marks], args=[len(live) + len(other), *LIVE_KINDS]))
 
 
 def rebuild_from_kafka(settings: Settings, redis: Any, *, force: bool = False, out: TextIO | None = None,
