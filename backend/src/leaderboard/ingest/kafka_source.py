@@ -50,6 +50,7 @@ from .writes import Write, trade_write
 log = logging.getLogger(__name__)
 
 SOURCE = "kafka"
+HEARTBEAT_FORGET_MS = 3_600_000  # heartbeats older than this are removed (members that died long ago)
 
 
 def client_config(settings: Settings) -> dict[str, Any]:
@@ -333,8 +334,7 @@ class KafkaTradeConsumer:
         if not force and time.monotonic() < self._next_lag:
             return
         self._next_lag = time.monotonic() + KAFKA_LAG_INTERVAL_SECONDS
-        with contextlib.suppress(RedisError):  # the heartbeat `leaderboard rebuild` checks
-            self.redis.zadd(self.heartbeat_key, {self.member: int(time.time() * 1000)})
+        self.heartbeat()
         with self._lock:
             partitions = list(self._assigned)
         for partition in partitions:
@@ -347,6 +347,21 @@ class KafkaTradeConsumer:
                 if state is not None and high is not None and high >= 0:
                     state["high"] = max(high, state["high"])
                     self._update_lag(partition)
+
+    def heartbeat(self) -> None:
+        """This member's heartbeat, which `leaderboard rebuild` checks (members silent for an hour are dropped);
+        also /ready's Redis check while no batch comes."""
+        now_ms = int(time.time() * 1000)
+        try:
+            with self.redis.pipeline(transaction=False) as pipe:  # one key: fine on Redis Cluster too
+                pipe.zadd(self.heartbeat_key, {self.member: now_ms})
+                pipe.zremrangebyscore(self.heartbeat_key, 0, now_ms - HEARTBEAT_FORGET_MS)
+                pipe.execute()
+            ok = True
+        except RedisError:
+            ok = False
+        with self._lock:
+            self._redis_ok = ok
 
     def _update_lag(self, partition: int) -> None:
         """(holding the lock) the lag of an owned partition from its last high watermark and commit."""
