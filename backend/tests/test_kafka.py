@@ -308,3 +308,21 @@ def test_rebuild_on_a_redis_cluster_swaps_each_board_in_its_own_slot(redis_clust
         assert not list(client.scan_iter(match="lb:*:rebuild:*"))
     finally:
         client.close()
+
+
+def test_produce_target_kafka_sends_each_traders_trades_keyed_by_the_trader(redis_url, kafka, topic):
+    env = {**os.environ, **kafka_env(redis_url, kafka, topic)}
+    done = subprocess.run([sys.executable, "-m", "leaderboard", "produce", "--target", "kafka", "--rate", "0",
+                           "--count", "300", "--seed", "3", "--traders", "20"], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    found = read_all(settings_for(redis_url, kafka, topic), topic)
+    bodies = [(m.key().decode(), orjson.loads(m.value())["trades"]) for m in found]
+    assert sum(len(trades) for _key, trades in bodies) == 300
+    assert all(t["trader_id"] == key for key, trades in bodies for t in trades)
+    assert len({t["trade_id"] for _key, trades in bodies for t in trades}) == 300
+    partitions: dict[bytes, set[int]] = {}
+    for message in found:  # one trader, one partition: its trades stay in order
+        partitions.setdefault(message.key(), set()).add(message.partition())
+    assert len(partitions) > 1 and all(len(owned) == 1 for owned in partitions.values())
+    assert len({p for owned in partitions.values() for p in owned}) > 1  # and the traders spread over partitions
