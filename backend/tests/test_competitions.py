@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from leaderboard.competitions.errors import CompetitionError
+
 from .competition_helpers import at, board, competition, create, hours_ago, member, mentions, post_trades, window
 from .test_auth import assert_error
 from .write_helpers import token_headers
@@ -259,3 +261,21 @@ def test_a_trade_right_after_the_competition_is_created_counts(client, app, admi
     create(client, admin, competition("fresh", starts, ends, registration="none"))
     post_trades(client, app, service, [("now", "bob", "5", starts + 2)])  # well within COMPETITION_CACHE_SECONDS
     assert board(client, "fresh") == [(1, "bob", "5.00")]
+
+
+def test_another_process_sees_a_new_competition_at_once_and_an_unknown_id_costs_one_lookup(redis_client):
+    from leaderboard.competitions.model import validate_competition
+    from leaderboard.competitions.service import CompetitionRegistry
+
+    first, second = CompetitionRegistry(redis_client, 60), CompetitionRegistry(redis_client, 60)
+    assert second.all() == {}  # cached for a minute
+    starts, ends = window(0, 60)
+    comp = validate_competition(competition("x", starts, ends), resolution_ms=1000, max_days=92, max_tiers=20,
+                                max_team_size=50, max_volume=10**12, webhook_signing=False)
+    assert first.create(comp)
+    assert second.get("x") == comp
+    calls = redis_client.info("commandstats").get("cmdstat_hgetall", {}).get("calls", 0)
+    for _ in range(5):
+        with pytest.raises(CompetitionError):
+            second.get("nope")
+    assert redis_client.info("commandstats").get("cmdstat_hgetall", {}).get("calls", 0) == calls

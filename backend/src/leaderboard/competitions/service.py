@@ -79,8 +79,8 @@ class CompetitionRegistry:
 
     def get(self, comp_id: str) -> Competition:
         comp = self.all().get(comp_id)
-        if comp is None:
-            self.invalidate()  # created a moment ago in another process?
+        if comp is None and self.redis.hexists(keys.competitions_registry(), comp_id):
+            self.invalidate()  # created a moment ago in another process (an unknown id costs one HEXISTS)
             comp = self.all().get(comp_id)
         if comp is None:
             raise not_found(comp_id)
