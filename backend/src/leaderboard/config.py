@@ -121,6 +121,7 @@ class Settings:
     # serving (granian or gunicorn)
     BIND: str = defaults.BIND
     WEB_SERVER: str = defaults.WEB_SERVER
+    WEB_INTERFACE: str = defaults.WEB_INTERFACE
     MAX_REQUEST_LINE: int = defaults.MAX_REQUEST_LINE
     WEB_WORKERS: int = defaults.WEB_WORKERS
     WEB_BLOCKING_THREADS: int = defaults.WEB_BLOCKING_THREADS
@@ -184,6 +185,7 @@ _POSITIVE |= {"KAFKA_BATCH_MESSAGES", "KAFKA_POLL_TIMEOUT_MS", "KAFKA_MAX_MESSAG
 _CHOICES = {
     "WAL_FSYNC": {"always", "interval"},
     "WEB_SERVER": {"granian", "gunicorn"},
+    "WEB_INTERFACE": {"asgi", "wsgi"},
     "WEB_WORKER_CLASS": {"sync", "gthread"},
     "LOG_LEVEL": {"DEBUG", "INFO", "WARNING", "ERROR"},
     "KAFKA_SECURITY_PROTOCOL": set(defaults.KAFKA_SECURITY_PROTOCOLS),

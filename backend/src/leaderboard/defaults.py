@@ -7,6 +7,7 @@ API_TITLE = "Leaderboard API"
 
 # --- Serving (granian by default, or gunicorn) ---
 BIND = "127.0.0.1:8000"  # address the API listens on
+WEB_INTERFACE = "asgi"  # asgi: the live router (streams natively, the rest through a2wsgi); wsgi: Flask alone
 WEB_SERVER = "granian"  # HTTP server of `leaderboard serve`: granian or gunicorn (bench/PROFILE.md)
 WEB_WORKERS = 2  # worker processes (one per core on the reference machine)
 WEB_BLOCKING_THREADS = 1  # granian: Python threads per worker (1 gave the best p99, shared/CEILINGS.md)

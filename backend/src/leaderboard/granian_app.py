@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 # granian's own WSGI worker body (the function its spawn target wraps), run inside our hooks
 _GRANIAN_WSGI_WORKER: Callable[..., None] = MPServer._spawn_wsgi_worker.__wrapped__  # type: ignore[attr-defined]
+_GRANIAN_ASGI_WORKER: Callable[..., None] = MPServer._spawn_asgi_worker.__wrapped__  # type: ignore[attr-defined]
+_worker_body: list[Callable[..., None]] = [_GRANIAN_WSGI_WORKER]  # the ASGI one under WEB_INTERFACE=asgi
 
 _app_factory: list[Callable[[], Any]] = []  # set in the master before the workers are forked
 _master_pid: list[int] = []
@@ -48,7 +50,7 @@ def _worker_main(worker_id: int, callback: Any, *args: Any) -> None:
     worker = WorkerInfo(os.getpid())
     call_hooks("post_fork", None, worker)
     try:
-        _GRANIAN_WSGI_WORKER(worker_id, callback, *args)
+        _worker_body[0](worker_id, callback, *args)
     finally:
         call_hooks("worker_exit", None, worker)
 
@@ -70,6 +72,30 @@ class _Server(MPServer):
         return worker
 
 
+def _end_streams_on_signal() -> None:
+    """A worker's SIGTERM/SIGINT first ends its open streams, on its event loop, then stops granian as its own
+    handler does (granian's graceful stop would otherwise wait for streams that never end by themselves)."""
+    import signal
+
+    import granian._signals as granian_signals
+    from granian._granian import WorkerSignal
+
+    from .live.asgi import end_streams
+
+    def set_loop_signals(loop: Any) -> Any:
+        event = WorkerSignal()
+
+        def on_signal(_signum: int, _frame: object) -> None:
+            end_streams()
+            event.set()
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, on_signal, signum, None)
+        return event
+
+    granian_signals.set_loop_signals = set_loop_signals
+
+
 def _log_config() -> dict[str, Any]:
     """granian's own lines (start, workers spawned and stopped) as the service's JSON lines on stderr."""
     return {
@@ -87,6 +113,10 @@ def _address(bind: str) -> tuple[str, int]:
 
 def run_granian(settings: Settings, app_factory: Callable[[], Any]) -> None:
     multiprocessing.set_start_method("fork", force=True)  # hooks and the app factory are inherited
+    asgi = settings.WEB_INTERFACE == "asgi"
+    if asgi:
+        _worker_body[:] = [_GRANIAN_ASGI_WORKER]
+        _end_streams_on_signal()
     _app_factory[:] = [app_factory]
     _master_pid[:] = [os.getpid()]
     host, port = _address(settings.BIND)
@@ -94,7 +124,7 @@ def run_granian(settings: Settings, app_factory: Callable[[], Any]) -> None:
         "leaderboard:create_app",  # informative only: the app comes from `_load_app`
         address=host,
         port=port,
-        interface=Interfaces.WSGI,
+        interface=Interfaces.ASGI if asgi else Interfaces.WSGI,
         workers=settings.WEB_WORKERS,
         blocking_threads=settings.WEB_BLOCKING_THREADS,
         http=HTTPModes.http1,

@@ -84,7 +84,8 @@ class GunicornApp(BaseApplication):  # type: ignore[misc]
         options = {
             "bind": s.BIND,
             "workers": s.WEB_WORKERS,
-            "worker_class": s.WEB_WORKER_CLASS,
+            "worker_class": "leaderboard.live.uvicorn_worker.LiveUvicornWorker" if s.WEB_INTERFACE == "asgi"
+            else s.WEB_WORKER_CLASS,
             "threads": s.WEB_THREADS,
             "timeout": s.WEB_TIMEOUT,
             "graceful_timeout": s.WEB_GRACEFUL_TIMEOUT,

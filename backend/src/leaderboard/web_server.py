@@ -38,7 +38,16 @@ def call_hooks(name: str, *args: Any) -> None:
 
 
 def run(settings: Settings, app_factory: Callable[[], Any]) -> None:
-    """Serve `app_factory()` (called once per worker) with the server `settings.WEB_SERVER` names until stopped."""
+    """Serve `app_factory()` (called once per worker) with the server `settings.WEB_SERVER` names until stopped;
+    with WEB_INTERFACE=asgi (the default) wrapped in the live router (live/asgi.py), which serves the streams."""
+    if settings.WEB_INTERFACE == "asgi":
+        from .live.asgi import build
+
+        flask_factory = app_factory
+
+        def app_factory() -> Any:
+            return build(flask_factory(), settings)
+
     if settings.WEB_SERVER == "gunicorn":
         from .gunicorn_app import GunicornApp
 

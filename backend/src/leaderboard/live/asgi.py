@@ -1,0 +1,67 @@
+"""The service as one ASGI app per worker: a small path router in front of the Flask API.
+
+- `GET /v1/leaderboards/{board}/stream` is served natively on the event loop (live/stream.py): an open stream
+  never holds a worker thread;
+- every other request goes to the Flask app through a2wsgi's WSGI adapter (its own thread pool of
+  WEB_BLOCKING_THREADS threads), exactly as a WSGI server would call it.
+
+Served by granian (`--interface asgi`, the default WEB_SERVER) or by gunicorn with uvicorn's worker class
+(WEB_SERVER=gunicorn); the cost of the adapter on the API's throughput is measured in BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from a2wsgi import WSGIMiddleware
+
+from ..config import Settings
+from ..redis_conn import connect
+from .stream import Receive, Scope, Send, StreamEndpoint
+
+STREAM_PATH = re.compile(r"/v1/leaderboards/([^/]{1,128})/stream/?")
+
+_STREAMS: list[StreamEndpoint] = []  # this process's endpoint (so a signal handler can end its streams)
+
+
+class Router:
+    def __init__(self, flask_app: Any, settings: Settings) -> None:
+        self.settings = settings
+        self.flask: Any = WSGIMiddleware(flask_app, workers=settings.WEB_BLOCKING_THREADS)
+        self.streams = StreamEndpoint(settings, connect(settings))
+        _STREAMS.append(self.streams)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] == "http":
+            match = STREAM_PATH.fullmatch(scope["path"])
+            if match is not None:
+                await self.streams(scope, receive, send, match[1])
+                return
+        async def receive_coroutine() -> dict[str, Any]:  # a2wsgi needs a coroutine; granian's is a future
+            return await receive()
+
+        await self.flask(scope, receive_coroutine, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.streams.hub.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def end_streams() -> None:
+    """End every open stream of this process (called from the server's SIGTERM path, on its event loop)."""
+    for endpoint in _STREAMS:
+        endpoint.hub.shutdown()
+
+
+def build(flask_app: Any, settings: Settings) -> Router:
+    return Router(flask_app, settings)

@@ -1,0 +1,189 @@
+"""The per-process fan-out of live events: one pub/sub subscription per server process, any number of streams.
+
+Each stream registers a `Subscriber` (a bounded queue of ready-made SSE frames) under its board period. The
+hub's listener task reads `keys.LIVE_CHANNEL`, turns each event into one frame (serialized once, whatever the
+number of subscribers) and offers it to every subscriber of that board period without waiting: a subscriber
+whose queue is full (LIVE_QUEUE_EVENTS) is dropped as a slow client, so one slow reader never slows the
+others. Each message names its predecessor's id; when the hub sees another predecessor than the last id it
+has (its subscription dropped a message, or it reconnected) it reads the missing events from the board
+period's event stream first, so subscribers never see a silent gap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections import Counter, defaultdict
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from .. import keys, metrics
+from ..config import Settings
+from .events import decode_message
+
+log = logging.getLogger(__name__)
+
+EVENT_ID = re.compile(r"(\d{1,15})-(\d{1,10})")  # a Redis stream id: what Last-Event-ID may carry
+
+
+def parse_id(raw: str) -> tuple[int, int] | None:
+    match = EVENT_ID.fullmatch(raw)
+    return (int(match[1]), int(match[2])) if match else None
+
+
+def frame(kind: str, event_id: str, data: bytes) -> bytes:
+    """One SSE event. `data` is one line of JSON (orjson never writes a raw newline)."""
+    return b"id: " + event_id.encode() + b"\nevent: " + kind.encode() + b"\ndata: " + data + b"\n\n"
+
+
+def fields_prev(fields: dict[bytes, bytes]) -> str:
+    return fields.get(b"prev", b"").decode()
+
+
+class Subscriber:
+    def __init__(self, key: tuple[str, str], address: str, queue_events: int) -> None:
+        self.key = key
+        self.address = address
+        self.queue: asyncio.Queue[tuple[tuple[int, int], bytes] | None] = asyncio.Queue(queue_events)
+        self.dropped = ""  # why the hub ended this stream ("slow_client", "shutdown")
+
+    def offer(self, event_id: tuple[int, int], data: bytes) -> None:
+        if self.dropped:
+            return
+        try:
+            self.queue.put_nowait((event_id, data))
+        except asyncio.QueueFull:
+            self.end("slow_client")
+
+    def end(self, reason: str) -> None:
+        if self.dropped:
+            return
+        self.dropped = reason
+        while not self.queue.empty():  # make room for the end mark
+            self.queue.get_nowait()
+        self.queue.put_nowait(None)
+
+
+class Hub:
+    def __init__(self, settings: Settings, redis: Any) -> None:
+        self.settings = settings
+        self.redis = redis  # synchronous client, used from threads for the catch-up reads
+        self.subscribers: dict[tuple[str, str], set[Subscriber]] = defaultdict(set)
+        self.per_address: Counter[str] = Counter()
+        self.count = 0
+        self.last_ids: dict[tuple[str, str], str] = {}
+        self.closing = False
+        self.connected = False
+        self._task: asyncio.Task[None] | None = None
+
+    # --- subscribers ---
+    def admit(self, address: str) -> str:
+        """'' when a new stream from `address` may open, else the reason it may not."""
+        if self.closing:
+            return "shutdown"
+        if self.count >= self.settings.LIVE_MAX_SUBSCRIBERS:
+            return "process_full"
+        if self.per_address[address] >= self.settings.LIVE_MAX_SUBSCRIBERS_PER_ADDRESS:
+            return "address_full"
+        return ""
+
+    def subscribe(self, board: str, period: str, address: str) -> Subscriber:
+        self._ensure_listening()
+        subscriber = Subscriber((board, period), address, self.settings.LIVE_QUEUE_EVENTS)
+        self.subscribers[subscriber.key].add(subscriber)
+        self.per_address[address] += 1
+        self.count += 1
+        metrics.LIVE_SUBSCRIBERS.inc()
+        return subscriber
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        group = self.subscribers.get(subscriber.key)
+        if group is None or subscriber not in group:
+            return
+        group.discard(subscriber)
+        if not group:
+            del self.subscribers[subscriber.key]
+        self.per_address[subscriber.address] -= 1
+        if self.per_address[subscriber.address] <= 0:
+            del self.per_address[subscriber.address]
+        self.count -= 1
+        metrics.LIVE_SUBSCRIBERS.dec()
+        if subscriber.dropped:
+            metrics.LIVE_DROPPED.labels(subscriber.dropped).inc()
+
+    def shutdown(self) -> None:
+        """End every stream now (the server is stopping); clients reconnect, elsewhere or after the restart."""
+        self.closing = True
+        for group in list(self.subscribers.values()):
+            for subscriber in list(group):
+                subscriber.end("shutdown")
+        if self._task is not None:
+            self._task.cancel()
+
+    # --- the listener ---
+    def _ensure_listening(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._listen())
+
+    async def _listen(self) -> None:
+        backoff = 0.1
+        while not self.closing:
+            client = aioredis.Redis.from_url(self.settings.REDIS_URL, socket_connect_timeout=2,
+                                             health_check_interval=30)
+            try:
+                async with client.pubsub(ignore_subscribe_messages=True) as pubsub:
+                    await pubsub.subscribe(keys.LIVE_CHANNEL)
+                    self.connected, backoff = True, 0.1
+                    await self._catch_up_all()  # whatever was published while not subscribed
+                    while not self.closing:
+                        message = await pubsub.get_message(timeout=5.0)
+                        if message is not None and message.get("type") == "message":
+                            await self._on_message(message["data"])
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if self.connected:
+                    log.warning("live subscription lost", extra={"event": "live_hub_lost", "error": repr(exc)})
+                self.connected = False
+            finally:
+                await client.aclose()
+            await asyncio.sleep(backoff)
+            backoff = min(5.0, backoff * 2)
+
+    async def _on_message(self, raw: bytes) -> None:
+        head, data = decode_message(raw)
+        key = (head["board"], head["period"])
+        known = self.last_ids.get(key)
+        if known is not None and head["prev"] != known and self.subscribers.get(key):
+            await self._catch_up(key, known)  # a message went missing: read it from the event stream
+            known = self.last_ids.get(key)
+        event_id = parse_id(head["id"])
+        if event_id is None or (known is not None and (parse_id(known) or (0, 0)) >= event_id):
+            return
+        self.last_ids[key] = head["id"]
+        self.deliver(key, event_id, frame("update", head["id"], data))
+
+    def deliver(self, key: tuple[str, str], event_id: tuple[int, int], data: bytes) -> None:
+        for subscriber in list(self.subscribers.get(key, ())):
+            subscriber.offer(event_id, data)
+
+    async def _catch_up_all(self) -> None:
+        for key in list(self.subscribers):
+            if key in self.last_ids:
+                await self._catch_up(key, self.last_ids[key])
+
+    async def _catch_up(self, key: tuple[str, str], after: str) -> None:
+        entries = await asyncio.to_thread(
+            self.redis.xrange, keys.live_events(*key), f"({after}", "+", self.settings.LIVE_HISTORY)
+        if entries and fields_prev(entries[0][1]) != after:  # trimmed past `after`: the gap cannot be filled
+            for subscriber in list(self.subscribers.get(key, ())):
+                subscriber.end("resync")  # it reconnects with its Last-Event-ID and gets a fresh snapshot
+        for raw_id, fields in entries:
+            event_id = raw_id.decode()
+            parsed = parse_id(event_id)
+            if parsed is None:
+                continue
+            self.last_ids[key] = event_id
+            self.deliver(key, parsed, frame("update", event_id, fields[b"data"]))

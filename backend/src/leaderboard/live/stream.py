@@ -1,0 +1,207 @@
+"""GET /v1/leaderboards/{board}/stream?period= : the live top list as Server-Sent Events, natively on the
+server's event loop (an open stream costs a queue and a few kB, never a worker thread).
+
+A stream starts with `retry:` advice and a `snapshot` event (the list endpoint's first page, LIVE_TOP_N rows,
+same `as_of` as the list), then an `update` event per published change of its board period (rows that moved,
+with their previous rank, ids that left the top, the new `as_of`), and a heartbeat comment every
+LIVE_HEARTBEAT_SECONDS. Event ids are the ids of the board period's event stream in Redis, so a client that
+reconnects with `Last-Event-ID` (any process, after any restart) gets every event it missed, or a fresh
+snapshot when they are no longer kept: never a silent gap.
+
+Limits (named settings): LIVE_MAX_SUBSCRIBERS per process (503) and LIVE_MAX_SUBSCRIBERS_PER_ADDRESS (429),
+both with Retry-After; LIVE_MAX_STREAM_SECONDS total lifetime; a client that takes no bytes for
+LIVE_SEND_TIMEOUT_SECONDS or lets LIVE_QUEUE_EVENTS events queue up is dropped. On SIGTERM every stream ends
+at once (the client reconnects to another instance, or to this one once restarted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qs
+
+import orjson
+
+from .. import defaults, keys, metrics
+from ..config import Settings
+from ..errors import as_api_error
+from ..ranking import snapshots
+from ..ranking.boards import Board, BoardRegistry
+from ..ranking.errors import BoardNotFound
+from ..ranking.periods import PERIODS, Period
+from ..ranking.reads import page_body
+from ..security import SECURITY_HEADERS
+from .hub import Hub, Subscriber, fields_prev, frame, parse_id
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+STREAM_HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),  # nginx and friends: do not buffer the stream
+    *[(name.lower().encode(), value.encode()) for name, value in SECURITY_HEADERS.items()],
+]
+
+
+async def send_json_error(send: Send, status: int, code: str, message: str, details: dict[str, Any] | None = None,
+                          headers: dict[str, str] | None = None) -> None:
+    body = orjson.dumps({"error": {"code": code, "message": message, "details": details or {}}})
+    head = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+            *[(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()],
+            *[(name.lower().encode(), value.encode()) for name, value in SECURITY_HEADERS.items()]]
+    await send({"type": "http.response.start", "status": status, "headers": head})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    for key, value in scope.get("headers", ()):
+        if key.lower() == name:
+            return str(value.decode("latin-1"))
+    return ""
+
+
+class StreamEndpoint:
+    def __init__(self, settings: Settings, redis: Any) -> None:
+        self.settings = settings
+        self.redis = redis
+        self.hub = Hub(settings, redis)
+        self.boards = BoardRegistry(redis)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send, board_id: str) -> None:
+        if scope["method"] not in ("GET", "HEAD"):
+            await send_json_error(send, 405, "method_not_allowed", "The stream is read with GET.",
+                                  headers={"Allow": "GET, HEAD"})
+            return
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        raw_period = query.get("period", ["day"])[-1]
+        try:
+            period = Period(raw_period)
+        except ValueError:
+            allowed = [p.value for p in PERIODS]
+            await send_json_error(send, 400, "invalid_period",
+                                  f"period must be one of {', '.join(allowed)}; got {raw_period[:64]!r}.",
+                                  {"allowed": allowed})
+            return
+        try:
+            board = await asyncio.to_thread(self.boards.require, board_id)
+        except BoardNotFound as exc:
+            error = as_api_error(exc)
+            assert error is not None
+            await send_json_error(send, error.status, error.code, error.message, error.details)
+            return
+        address = (scope.get("client") or ("unknown", 0))[0]
+        refused = self.hub.admit(address)
+        if refused:
+            metrics.LIVE_REJECTED.labels(refused).inc()
+            status, code, message = {
+                "address_full": (429, "too_many_streams", "Too many open streams from this address."),
+                "process_full": (503, "streams_full", "This server holds as many streams as it may; retry."),
+                "shutdown": (503, "shutting_down", "This server is stopping; reconnect."),
+            }[refused]
+            await send_json_error(send, status, code, message,
+                                  headers={"Retry-After": str(defaults.LIVE_RETRY_AFTER_SECONDS)})
+            return
+        subscriber = self.hub.subscribe(board.id, period.value, address)  # before reading: no gap
+        try:
+            last_event_id = _header(scope, b"last-event-id") or query.get("last_event_id", [""])[-1]
+            start, last_sent = await asyncio.to_thread(self._opening, board, period, last_event_id[:64])
+            await send({"type": "http.response.start", "status": 200, "headers": STREAM_HEADERS})
+            if scope["method"] == "HEAD":
+                await send({"type": "http.response.body", "body": b""})
+                return
+            await self._pump(subscriber, receive, send, start, last_sent)
+        finally:
+            self.hub.unsubscribe(subscriber)
+
+    # --- the opening: a replay of what the client missed, else a snapshot ---
+    def _opening(self, board: Board, period: Period, last_event_id: str) -> tuple[bytes, tuple[int, int]]:
+        opening = b"retry: " + str(self.settings.LIVE_RETRY_MS).encode() + b"\n\n"
+        stream = keys.live_events(board.id, period.value)
+        resume = parse_id(last_event_id)
+        if resume is not None:
+            entries = self.redis.xrange(stream, f"({last_event_id}", "+", self.settings.LIVE_HISTORY)
+            newest = self.redis.xrevrange(stream, count=1)
+            newest_id = newest[0][0].decode() if newest else "0-0"
+            chained = fields_prev(entries[0][1]) == last_event_id if entries else newest_id == last_event_id
+            if chained:
+                last = resume
+                for raw_id, fields in entries:
+                    opening += frame("update", raw_id.decode(), fields[b"data"])
+                    last = parse_id(raw_id.decode()) or last
+                metrics.LIVE_EVENTS_SENT.labels("replay").inc(len(entries))
+                return opening, last
+        newest = self.redis.xrevrange(stream, count=1)  # before the snapshot: later events still follow it
+        newest_id = newest[0][0].decode() if newest else "0-0"
+        opening += frame("snapshot", newest_id, orjson.dumps(self._snapshot_body(board, period)))
+        metrics.LIVE_EVENTS_SENT.labels("snapshot").inc()
+        return opening, parse_id(newest_id) or (0, 0)
+
+    def _snapshot_body(self, board: Board, period: Period) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        refresh = timedelta(seconds=self.settings.REFRESH_SECONDS)
+        snapshot = snapshots.load(self.redis, board.id, period)
+        if snapshot is None or not snapshot.serves(period, now, refresh * defaults.SNAPSHOT_MAX_AGE_REFRESHES):
+            snapshot = snapshots.build(self.redis, board, period, now, self.settings.SNAPSHOT_TOP_N, live=True)
+            snapshots.save(self.redis, snapshot)
+        return page_body(board, period, snapshot, 0, self.settings.LIVE_TOP_N, now=now, refresh=refresh)
+
+    # --- the stream's life ---
+    async def _pump(self, subscriber: Subscriber, receive: Receive, send: Send, opening: bytes,
+                    last_sent: tuple[int, int]) -> None:
+        settings = self.settings
+        ends_at = time.monotonic() + settings.LIVE_MAX_STREAM_SECONDS
+        gone = asyncio.get_running_loop().create_task(_disconnected(receive))
+        try:
+            if not await self._write(send, opening, subscriber):
+                return
+            while not gone.done():
+                left = ends_at - time.monotonic()
+                if left <= 0:
+                    subscriber.dropped = "lifetime"
+                    return
+                getter = asyncio.ensure_future(subscriber.queue.get())
+                done, _ = await asyncio.wait({getter, gone}, timeout=min(settings.LIVE_HEARTBEAT_SECONDS, left),
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if getter not in done:
+                    getter.cancel()
+                    if not gone.done() and not await self._write(send, b": heartbeat\n\n", subscriber):
+                        return
+                    continue
+                item = getter.result()
+                if item is None:  # ended by the hub: slow client, resync, shutdown
+                    return
+                event_id, data = item
+                if event_id <= last_sent:  # already in the opening
+                    continue
+                if not await self._write(send, data, subscriber):
+                    return
+                last_sent = event_id
+                metrics.LIVE_EVENTS_SENT.labels("update").inc()
+        finally:
+            gone.cancel()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(send({"type": "http.response.body", "body": b"", "more_body": False}), 1.0)
+
+    async def _write(self, send: Send, body: bytes, subscriber: Subscriber) -> bool:
+        try:
+            await asyncio.wait_for(send({"type": "http.response.body", "body": body, "more_body": True}),
+                                   self.settings.LIVE_SEND_TIMEOUT_SECONDS)
+            return True
+        except TimeoutError:
+            subscriber.dropped = subscriber.dropped or "slow_client"
+            return False
+        except Exception:  # the client went away
+            return False
+
+
+async def _disconnected(receive: Receive) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return

@@ -1,0 +1,48 @@
+"""gunicorn's worker for the ASGI app (WEB_SERVER=gunicorn): uvicorn's worker class, plus ending every open
+stream as soon as the worker is told to stop, so uvicorn's graceful shutdown does not wait on streams that
+never end by themselves; and dying (SIGTERM, so it flushes) with its master."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import warnings
+from types import FrameType
+from typing import Any
+
+from gunicorn.arbiter import Arbiter
+from uvicorn.server import Server
+
+with warnings.catch_warnings():  # uvicorn.workers warns that it moved to a package of its own; same class
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from uvicorn.workers import UvicornWorker
+
+from ..embedded_redis import die_with_parent
+from .asgi import end_streams
+
+
+class _Server(Server):
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        with contextlib.suppress(RuntimeError):  # no loop running: nothing is streaming
+            asyncio.get_running_loop().call_soon_threadsafe(end_streams)
+        super().handle_exit(sig, frame)
+        # uvicorn re-raises the captured signal once it stopped serving, which would kill the worker before
+        # gunicorn's worker_exit hook (the write path's final flush) runs: the worker returns normally instead
+        self._captured_signals.clear()
+
+
+class LiveUvicornWorker(UvicornWorker):  # type: ignore[misc]
+    CONFIG_KWARGS: dict[str, Any] = {"loop": "auto", "http": "auto", "lifespan": "off"}
+
+    def init_process(self) -> None:
+        die_with_parent()  # gunicorn's own workers poll for their parent; uvicorn's do not: SIGTERM when it dies
+        super().init_process()
+
+    async def _serve(self) -> None:
+        self.config.app = self.wsgi
+        server = _Server(config=self.config)
+        self._install_sigquit_handler()
+        await server.serve(sockets=self.sockets)
+        if not server.started:
+            sys.exit(Arbiter.WORKER_BOOT_ERROR)

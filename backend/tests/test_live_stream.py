@@ -1,0 +1,238 @@
+"""The live stream on the real stack: `leaderboard serve` processes (granian, the ASGI router), a scheduler
+running the live ticker, one Redis, real HTTP. Delivery within a second of the 202, the same events on two
+processes, Last-Event-ID resume across a restart, a slow client dropped without slowing the others, limits."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from leaderboard import keys
+from leaderboard.embedded_redis import free_port
+from leaderboard.live import ticker
+
+from .conftest import TEST_SECRET
+from .sse_client import SseClient
+from .test_live import start_scheduler
+from .test_write_crash import login, own_redis
+from .write_helpers import trade
+
+pytestmark = pytest.mark.slow
+__all__ = ["own_redis"]  # the fixture, imported for this module
+
+STREAM = "/v1/leaderboards/eth/stream?period=day"
+
+
+def start_api(data_dir: Path, port: int, redis_url: str, **env: str) -> subprocess.Popen[bytes]:
+    full = {**os.environ, "DATA_DIR": str(data_dir), "DEV_MODE": "1", "BIND": f"127.0.0.1:{port}",
+            "WEB_WORKERS": "2", "LOG_LEVEL": "WARNING", "REDIS_URL": redis_url, "WEB_GRACEFUL_TIMEOUT": "10",
+            "JWT_SECRET_KEY": TEST_SECRET, **env}
+    proc = subprocess.Popen([sys.executable, "-m", "leaderboard", "serve"], env=full)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200:
+                return proc
+        except requests.RequestException:
+            pass
+        assert proc.poll() is None, f"serve exited with {proc.returncode}"
+        time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("serve did not start")
+
+
+def stop(*procs: subprocess.Popen[bytes]) -> list[int]:
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    return [proc.wait(timeout=30) for proc in procs]
+
+
+def wait_ticking(check, scheduler) -> None:
+    deadline = time.monotonic() + 30
+    while not check.llen(keys.job_runs(ticker.JOB)):
+        assert time.monotonic() < deadline and scheduler.poll() is None, "the ticker did not start"
+        time.sleep(0.05)
+
+
+def has_trader(trader: str):
+    return lambda event: event.kind == "update" and trader in [row["user_id"] for row in event.data["rows"]]
+
+
+def test_trades_reach_streams_on_two_processes_within_a_second_and_resume_after_a_restart(own_redis, tmp_path):
+    server, check = own_redis
+    ports = [free_port(), free_port()]
+    bases = [f"http://127.0.0.1:{port}" for port in ports]
+    apis = [start_api(tmp_path / f"api-{i}", ports[i], server.url) for i in range(2)]
+    scheduler = start_scheduler(server.url, tmp_path / "scheduler", LIVE_TICK_MS="500")
+    clients: list[SseClient] = []
+    try:
+        wait_ticking(check, scheduler)
+        headers = login(bases[0])
+        clients = [SseClient(port, STREAM).start() for port in ports]
+        for client in clients:
+            assert client.status == 200
+            assert client.headers["content-type"].startswith("text/event-stream")
+            assert client.headers["cache-control"] == "no-cache" and client.headers["x-accel-buffering"] == "no"
+            assert client.next().kind == "snapshot"
+        delays = []
+        for number in range(4):  # each one tops the board: a row the stream must carry
+            trader = f"live-{number}"
+            posted = requests.post(f"{bases[number % 2]}/v1/trades", headers=headers, timeout=5,
+                                   json=trade(f"t-{number}", trader, "ETH", str(10 + number), "3000"))
+            acked = time.monotonic()
+            assert posted.status_code == 202, posted.text
+            arrivals = [client.wait_for(has_trader(trader), timeout=5) for client in clients]
+            delays.append(max(event.at for event in arrivals) - acked)
+            assert arrivals[0].id == arrivals[1].id and arrivals[0].data == arrivals[1].data  # the same event
+            assert arrivals[0].data["rows"][0] == {"rank": 1, "previous_rank": None, "user_id": trader,
+                                                   "user_name": trader, "score": f"{(10 + number) * 3000}.00"}
+            listed = requests.get(f"{bases[0]}/v1/leaderboards/eth?limit=1", timeout=5).json()
+            assert listed["as_of"] >= arrivals[0].data["as_of"] or listed["entries"][0]["user_id"] == trader
+        assert max(delays) < 1.0, delays
+
+        # the server under client 0 stops (SIGTERM): its streams end cleanly, it exits 0
+        last_seen = arrivals[0].id
+        assert stop(apis[0]) == [0]
+        assert clients[0].closed.wait(10)
+        missed = []
+        for number in range(3):  # meanwhile trades go on through the other process
+            trader = f"missed-{number}"
+            requests.post(f"{bases[1]}/v1/trades", headers=headers, timeout=5,
+                          json=trade(f"m-{number}", trader, "ETH", str(50 + number), "3000"))
+            missed.append(clients[1].wait_for(has_trader(trader), timeout=5))
+        apis[0] = start_api(tmp_path / "api-0", ports[0], server.url)
+        resumed = SseClient(ports[0], STREAM, last_event_id=last_seen).start()
+        clients.append(resumed)
+        replay = [resumed.next() for _ in missed]
+        assert [(e.kind, e.id, e.data) for e in replay] == [("update", e.id, e.data) for e in missed]  # nothing lost
+        with pytest.raises(queue.Empty):
+            resumed.next(timeout=0.5)  # and no snapshot: it had everything else
+
+        stale = SseClient(ports[0], STREAM, last_event_id="1-0").start()  # not a kept id: a fresh snapshot
+        clients.append(stale)
+        assert stale.next().kind == "snapshot"
+    finally:
+        for client in clients:
+            client.close()
+        codes = stop(*apis, scheduler)
+    assert codes == [0, 0, 0]
+
+
+def raw_status(port: int, path: str, source: str = "127.0.0.1") -> tuple[int, dict[str, str], socket.socket]:
+    client = SseClient(port, path, source=source).start()
+    return client.status, client.headers, client.sock
+
+
+def test_stream_limits_answer_429_and_503_with_retry_after_and_bad_requests_are_4xx(own_redis, tmp_path):
+    server, _check = own_redis
+    port = free_port()
+    api = start_api(tmp_path / "api", port, server.url, WEB_WORKERS="1", LIVE_MAX_SUBSCRIBERS="3",
+                    LIVE_MAX_SUBSCRIBERS_PER_ADDRESS="2", LIVE_HEARTBEAT_SECONDS="0.5")
+    opened: list[SseClient] = []
+    try:
+        base = f"http://127.0.0.1:{port}"
+        bad = requests.get(f"{base}/v1/leaderboards/eth/stream?period=week", timeout=5)
+        assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_period"
+        missing = requests.get(f"{base}/v1/leaderboards/nope/stream", timeout=5)
+        assert missing.status_code == 404 and missing.json()["error"]["code"] == "board_not_found"
+        for source in ("127.0.0.1", "127.0.0.1"):
+            opened.append(SseClient(port, STREAM, source=source).start())
+            assert opened[-1].status == 200
+        per_address = SseClient(port, STREAM, source="127.0.0.1").start()  # a third from one address
+        opened.append(per_address)
+        assert per_address.status == 429 and per_address.headers["retry-after"] == "5"
+        opened.append(SseClient(port, STREAM, source="127.0.0.2").start())
+        assert opened[-1].status == 200
+        full = SseClient(port, STREAM, source="127.0.0.3").start()  # a fourth in a process that holds 3
+        opened.append(full)
+        assert full.status == 503 and full.headers["retry-after"] == "5"
+        assert full.body == b"" or b"streams_full" in full.body or full.closed.wait(2)
+        metrics = requests.get(f"{base}/metrics", timeout=5).text
+        assert "leaderboard_live_subscribers 3.0" in metrics
+        opened[0].close()  # a closed stream frees its place (noticed at the latest by its next heartbeat)
+        deadline = time.monotonic() + 5
+        while True:
+            again = SseClient(port, STREAM, source="127.0.0.4").start()
+            opened.append(again)
+            if again.status == 200 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert again.status == 200
+    finally:
+        for client in opened:
+            client.close()
+        assert stop(api) == [0]
+
+
+def test_a_slow_client_is_dropped_without_slowing_the_others(own_redis, tmp_path):
+    """The slow client never reads; every trade reorders 1,000 rows, so each update is ~200 kB and its socket
+    buffers fill within seconds. The fast client keeps getting each event within a second. On gunicorn's
+    uvicorn worker, whose transport pushes back at 64 kB; granian buffers a few MB per connection in its own
+    layer first (measured in BENCHMARKS.md), which only delays the same drop."""
+    server, check = own_redis
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    api = start_api(tmp_path / "api", port, server.url, WEB_WORKERS="1", WEB_SERVER="gunicorn", LIVE_TOP_N="1000",
+                    LIVE_QUEUE_EVENTS="4", LIVE_SEND_TIMEOUT_SECONDS="2")
+    scheduler = start_scheduler(server.url, tmp_path / "scheduler", LIVE_TICK_MS="100", LIVE_TOP_N="1000")
+    clients: list[SseClient] = []
+    slow = socket.socket()
+    try:
+        headers = login(base)
+        for batch in range(10):  # 1,000 traders on the board
+            seeded = requests.post(f"{base}/v1/trades", headers=headers, timeout=10, json={"trades": [
+                trade(f"seed-{batch}-{n}", f"member-{batch * 100 + n:04d}-{'x' * 48}", "ETH", "1",
+                      str(100 + batch * 100 + n))
+                for n in range(100)]})
+            assert seeded.status_code == 202, seeded.text
+        wait_ticking(check, scheduler)
+        slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        slow.connect(("127.0.0.1", port))
+        slow.sendall(f"GET {STREAM} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        fast = SseClient(port, STREAM).start()
+        clients.append(fast)
+        assert fast.next().kind == "snapshot"
+        acked: dict[str, float] = {}
+        dropped_after = 0
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline:  # a new leader every ~0.3 s: every row's rank moves by one
+            number = len(acked)
+            trader = f"leader-{number:03d}"
+            posted = requests.post(f"{base}/v1/trades", headers=headers, timeout=5,
+                                   json=trade(f"lead-{number}", trader, "ETH", "1", str(10**6 * (number + 1))))
+            assert posted.status_code == 202
+            acked[trader] = time.monotonic()
+            if number % 4 == 3:
+                text = requests.get(f"{base}/metrics", timeout=5).text
+                if 'leaderboard_live_dropped_total{reason="slow_client"} 1.0' in text:
+                    dropped_after += 1
+                    if dropped_after > 2:  # and the fast client kept going after the drop
+                        break
+            time.sleep(0.3)
+        assert dropped_after, ("the slow client was never dropped", len(fast.body), len(acked))
+        time.sleep(3.0)
+        arrived: dict[str, float] = {}
+        while not fast.events.empty():
+            event = fast.events.get()
+            for row in event.data.get("rows", ()):
+                arrived.setdefault(row["user_id"], event.at)
+        delays = [arrived[trader] - at for trader, at in acked.items() if trader in arrived]
+        assert len(delays) == len(acked), sorted(set(acked) - set(arrived))[:5]  # the fast client got them all
+        # the fast client is not held up by the slow one (the box itself is busy: 200 kB events 4 times a second)
+        assert statistics.median(delays) < 1.0 and max(delays) < 3.0, [round(d, 2) for d in delays]
+    finally:
+        for client in clients:
+            client.close()
+        slow.close()
+        stop(api, scheduler)
