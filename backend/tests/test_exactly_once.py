@@ -152,7 +152,7 @@ trade_strategy = st.fixed_dictionaries({
     "price": st.decimals(min_value="0.01", max_value="100000", places=2).map(str),
     "ts": st.integers(min_value=0, max_value=9 * 24 * 3600 - 600).map(
         lambda s: int((_now - timedelta(seconds=s)).timestamp() * 1000)),  # out of order, across days/hours
-})
+}).filter(lambda t: notional_cents(t["quantity"], t["price"]) >= 1)  # a 0.00 trade is refused (MIN_TRADE_NOTIONAL)
 
 
 @st.composite

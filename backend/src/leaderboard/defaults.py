@@ -62,6 +62,7 @@ MAX_TRADE_PRICE = 10**12  # largest price of one trade
 MIN_EVENT_TS_MS = 946_684_800_000  # earliest event time accepted (2000-01-01): catches seconds sent as ms
 APPLY_CHUNK_WRITES = 500  # writes per board per transaction (EXEC blocks Redis: keep it to hundreds)
 WAL_SEGMENT_MAX_BYTES = 64 * 1024 * 1024  # a WAL segment is sealed and a new one started past this size
+REDIS_DURABILITY_GRACE_MS = 2000  # applied WAL segments are kept this long when Redis cannot confirm an fsync
 WAL_CLAIM_INTERVAL_SECONDS = 5.0  # how often a process looks for WAL segments of dead processes
 FLUSH_RETRY_MAX_SECONDS = 5.0  # longest back-off between flush attempts while Redis is unreachable
 ACTION_EXPIRED_GRACE_SECONDS = 3600  # an expired action is kept this long to answer 410 rather than 404

@@ -33,9 +33,10 @@ from .. import defaults, metrics
 from ..competitions.feed import competition_feed
 from ..config import Settings, load_settings
 from ..redis_conn import connect
-from .buffer import WriteBuffer, pending_items
+from .buffer import Pending, WriteBuffer, count_by_source, pending_items
+from .durability import DurabilityGate
 from .errors import BufferFull, IngestDisabled
-from .flusher import Applier, Flusher, release_to_wal
+from .flusher import Applier, Flusher
 from .wal import WriteAheadLog
 from .writes import Write
 
@@ -67,16 +68,20 @@ class IngestRuntime:
             max_writes=settings.BUFFER_MAX_TRADES,
             max_age_ms=settings.BUFFER_MAX_AGE_MS,
             retry_max_s=settings.FLUSH_RETRY_MAX_SECONDS,
-            on_applied=release_to_wal(self.wal.release),
+            on_applied=self._applied,
             periodic=self._periodic,
             crash_point=crash_point,
         )
+        self.durability: DurabilityGate | None = None  # made at start (it asks Redis for its AOF settings)
         self._last_claim = float("-inf")
         self._accepted = metrics.TRADES_ACCEPTED.labels("http")
         self.started = False
         self.stopped = False
 
     def start(self) -> IngestRuntime:
+        self.durability = DurabilityGate(self.redis, self.wal.release, self.settings.REDIS_DURABILITY_GRACE_MS / 1000,
+                                         self.settings.extra.get("REDIS_DURABILITY"))
+        log.info("redis durability", extra={"event": "redis_durability", **self.durability.state})
         self.wal.open()
         self.claim_orphans()
         self.publish_gauges()
@@ -117,8 +122,15 @@ class IngestRuntime:
             self.flusher.request_flush()
         return replayed
 
+    def _applied(self, batch: Sequence[Pending]) -> None:
+        """The flusher applied `batch`: its WAL segments go once Redis's copy is durable (ingest/durability.py)."""
+        assert self.durability is not None
+        self.durability.applied(count_by_source(batch))
+
     def _periodic(self) -> None:
         """Run by the flusher thread between flushes (at least once a second)."""
+        if self.durability is not None:
+            self.durability.release_due()
         if time.monotonic() - self._last_claim >= defaults.WAL_CLAIM_INTERVAL_SECONDS:
             self.claim_orphans()
         self.publish_gauges()
@@ -141,6 +153,8 @@ class IngestRuntime:
             return True
         self.stopped = True
         flushed = self.flusher.stop(timeout)
+        if self.durability is not None:  # what was applied last is durable after the grace: release it too
+            self.durability.wait_and_release(timeout)
         self.wal.close()
         metrics.BUFFER_DEPTH.set(0)  # what is left is in the WAL for the next process, not in this buffer
         metrics.WAL_SEGMENTS.set(0)
@@ -164,6 +178,9 @@ class IngestRuntime:
         }
         if self.flusher.last_error:
             status["last_error"] = self.flusher.last_error
+        if self.durability is not None:
+            status["durability"] = {key: self.durability.state[key] for key in
+                                    ("appendonly", "appendfsync", "mode", "guarantee")}
         if full:
             status["reason"] = f"write buffer full ({pending} writes waiting for Redis)"
         return status
