@@ -251,7 +251,7 @@ def test_rebuild_from_the_topic_equals_the_live_boards_and_after_a_wipe(redis_cl
     symbols = ["BTC", "ETH", "SOL", "USDC", "ARB"]
     trades = [trade(f"r{i}", f"trader{i % 23}", symbols[i % 5], "2.5", f"{10 + i % 13}.75",
                     **({"ts": (now - timedelta(hours=i % 30)).isoformat()} if i % 3 else {}))
-              for i in range(3000)]
+              for i in range(1500)]
     messages = keyed(trades, 20)
     produce(settings, [*messages, *messages[:50], (b"x", b"junk")])
     consumer = KafkaTradeConsumer(settings, redis_client)
