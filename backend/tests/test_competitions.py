@@ -279,3 +279,23 @@ def test_another_process_sees_a_new_competition_at_once_and_an_unknown_id_costs_
         with pytest.raises(CompetitionError):
             second.get("nope")
     assert redis_client.info("commandstats").get("cmdstat_hgetall", {}).get("calls", 0) == calls
+
+
+def test_the_leaderboard_pages_with_a_cursor_and_refuses_another_competitions_cursor(client, app, admin, service):
+    starts, ends = window(-60, 3600)
+    create(client, admin, competition("pg", starts, ends, registration="none"))
+    create(client, admin, competition("pg2", starts, ends, registration="none"))
+    post_trades(client, app, service, [(f"p{i}", f"t{i}", str(10 + i), starts + 1) for i in range(5)])
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 2, "cursor": cursor} if cursor else {"limit": 2}
+        page = client.get("/v1/competitions/pg/leaderboard", query_string=params).json
+        seen += [(e["rank"], e["user_id"]) for e in page["entries"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+        assert page["total"] == 5
+    assert seen == [(1, "t4"), (2, "t3"), (3, "t2"), (4, "t1"), (5, "t0")]
+    first = client.get("/v1/competitions/pg/leaderboard?limit=2").json["next_cursor"]
+    assert_error(client.get(f"/v1/competitions/pg2/leaderboard?cursor={first}"), 400, "invalid_cursor")
+    assert_error(client.get("/v1/competitions/pg/leaderboard?limit=0"), 400, "invalid_limit")
