@@ -326,3 +326,34 @@ def test_produce_target_kafka_sends_each_traders_trades_keyed_by_the_trader(redi
         partitions.setdefault(message.key(), set()).add(message.partition())
     assert len(partitions) > 1 and all(len(owned) == 1 for owned in partitions.values())
     assert len({p for owned in partitions.values() for p in owned}) > 1  # and the traders spread over partitions
+
+
+@pytest.mark.parametrize(("overrides", "named"), [
+    ({"KAFKA_TOPIC": "trades\n"}, "KAFKA_TOPIC"),
+    ({"KAFKA_GROUP_ID": "a group"}, "KAFKA_GROUP_ID"),
+    ({"KAFKA_DEAD_LETTER_TOPIC": "x" * 250}, "KAFKA_DEAD_LETTER_TOPIC"),
+    ({"KAFKA_SECURITY_PROTOCOL": "SASL_SSL"}, "KAFKA_SASL_MECHANISM"),
+    ({"KAFKA_SECURITY_PROTOCOL": "TLS"}, "KAFKA_SECURITY_PROTOCOL"),
+    ({"KAFKA_MAX_POLL_INTERVAL_MS": "5000", "KAFKA_SESSION_TIMEOUT_MS": "6000"}, "KAFKA_MAX_POLL_INTERVAL_MS"),
+    ({"KAFKA_BATCH_MESSAGES": "0"}, "KAFKA_BATCH_MESSAGES"),
+])
+def test_bad_kafka_settings_refuse_to_start_naming_the_variable(overrides, named):
+    from leaderboard.config import ConfigError
+
+    with pytest.raises(ConfigError, match=named):
+        load_settings({"JWT_SECRET_KEY": "x" * 40, **overrides}, environ={})
+
+
+def test_security_settings_are_passed_to_the_client_as_given():
+    from leaderboard.ingest.kafka_source import client_config
+
+    settings = load_settings({"JWT_SECRET_KEY": "x" * 40, "KAFKA_BOOTSTRAP_SERVERS": "b1:9093,b2:9093",
+                              "KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+                              "KAFKA_SASL_USERNAME": "venue", "KAFKA_SASL_PASSWORD": "s3cret-pass",
+                              "KAFKA_SSL_CA_LOCATION": "/etc/ca.pem"}, environ={})
+    config = client_config(settings)
+    assert {k: config[k] for k in ("bootstrap.servers", "security.protocol", "sasl.mechanism", "sasl.username",
+                                   "sasl.password", "ssl.ca.location")} == {
+        "bootstrap.servers": "b1:9093,b2:9093", "security.protocol": "SASL_SSL", "sasl.mechanism": "SCRAM-SHA-512",
+        "sasl.username": "venue", "sasl.password": "s3cret-pass", "ssl.ca.location": "/etc/ca.pem"}
+    assert "ssl.key.location" not in config  # unset settings are not sent
