@@ -1,6 +1,6 @@
 "use client"
 
-import { useState } from "react"
+import { useState, useSyncExternalStore } from "react"
 import Link from "next/link"
 import { useRouter } from "next/navigation"
 import { toast } from "sonner"
@@ -9,7 +9,13 @@ import { describedBy, FormField, fieldName } from "@/components/form-field"
 import { Button } from "@/components/ui/button"
 import { Card, CardContent, CardDescription, CardFooter, CardHeader, CardTitle } from "@/components/ui/card"
 import { Input } from "@/components/ui/input"
+import { useSession } from "@/hooks/use-session"
 import { api, isApiError, type ApiClient, type ApiError } from "@/lib/api"
+
+/** The API's rules for a new password (PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH defaults), checked before sending. */
+export const PASSWORD_MIN_LENGTH = 8
+export const PASSWORD_MAX_LENGTH = 256
+const PASSWORD_RULE = `At least ${PASSWORD_MIN_LENGTH} characters.`
 
 function loginErrorMessage(error: ApiError): string {
   if (error.status === 401) return "Wrong username or password."
@@ -21,12 +27,38 @@ function loginErrorMessage(error: ApiError): string {
   return error.message
 }
 
+const noSubscription = () => () => {}
+
 export function LoginForm({ client = api }: { client?: ApiClient }) {
   const router = useRouter()
+  const session = useSession()
+  const [switching, setSwitching] = useState(false)
+  // the exported page holds the form: hydrate that, then say who is logged in (a session known before
+  // hydration would otherwise render something else than the HTML being hydrated)
+  const hydrated = useSyncExternalStore(noSubscription, () => true, () => false)
   const [username, setUsername] = useState("")
   const [password, setPassword] = useState("")
   const [error, setError] = useState<string | null>(null)
   const [submitting, setSubmitting] = useState(false)
+
+  if (hydrated && session.status === "authenticated" && !switching && !submitting) {
+    return (
+      <Card className="mx-auto w-full max-w-sm" data-testid="already-logged-in">
+        <CardHeader>
+          <CardTitle className="text-xl">You are logged in</CardTitle>
+          <CardDescription>As @{session.user.username}.</CardDescription>
+        </CardHeader>
+        <CardFooter className="flex flex-wrap gap-2">
+          <Button asChild>
+            <Link href="/">Go to the board</Link>
+          </Button>
+          <Button variant="outline" onClick={() => setSwitching(true)} data-testid="login-as-someone-else">
+            Log in as someone else
+          </Button>
+        </CardFooter>
+      </Card>
+    )
+  }
 
   const submit = async (event: React.FormEvent) => {
     event.preventDefault()
@@ -112,6 +144,8 @@ export function RegisterForm({ client = api }: { client?: ApiClient }) {
     const found: Partial<Record<RegisterField, string>> = {}
     if (!values.username.trim()) found.username = "Required"
     if (!values.password) found.password = "Required"
+    else if (values.password.length < PASSWORD_MIN_LENGTH) found.password = PASSWORD_RULE
+    else if (values.password.length > PASSWORD_MAX_LENGTH) found.password = `At most ${PASSWORD_MAX_LENGTH} characters.`
     setErrors(found)
     setFormError(null)
     if (Object.keys(found).length > 0) return
@@ -188,7 +222,7 @@ export function RegisterForm({ client = api }: { client?: ApiClient }) {
               aria-describedby={describedBy("register-display-name", errors.display_name)}
             />
           </FormField>
-          <FormField id="register-password" label="Password" error={errors.password}>
+          <FormField id="register-password" label="Password" error={errors.password} hint={PASSWORD_RULE}>
             <Input
               id="register-password"
               data-testid="register-password"
@@ -197,7 +231,7 @@ export function RegisterForm({ client = api }: { client?: ApiClient }) {
               value={values.password}
               onChange={set("password")}
               aria-invalid={errors.password ? true : undefined}
-              aria-describedby={describedBy("register-password", errors.password)}
+              aria-describedby={describedBy("register-password", errors.password, PASSWORD_RULE)}
             />
           </FormField>
           {formError ? (

@@ -65,15 +65,17 @@ export function LeaderboardTable({
               className={cn(isMe && "bg-highlight hover:bg-highlight font-medium")}
             >
               <TableCell>
+                {/* the number first, right-aligned in a fixed width: ranks line up the same in every table,
+                    with or without a movement mark */}
                 <div className="flex items-center gap-1">
-                  {movements ? <RankMovement movement={movements.get(entry.user_id)} /> : null}
                   <span
                     data-testid="rank-cell"
-                    className="font-mono tabular-nums"
+                    className="inline-block min-w-[4ch] text-right font-mono tabular-nums"
                     title={tied ? `Tied at rank ${entry.rank}` : undefined}
                   >
                     {entry.rank}
                   </span>
+                  {movements ? <RankMovement movement={movements.get(entry.user_id)} /> : null}
                   {tied ? <span className="text-[10px] text-muted-foreground">tie</span> : null}
                 </div>
               </TableCell>
@@ -85,9 +87,14 @@ export function LeaderboardTable({
                     className={cn("hidden size-7", !compact && "sm:inline-flex")}
                   />
                   <div className="min-w-0">
-                    <div data-testid="name-cell" className="truncate">
-                      {entry.user_name}
-                      {isMe ? <span className="ml-1 text-xs text-muted-foreground">(you)</span> : null}
+                    <div data-testid="name-cell" className="flex min-w-0 items-baseline">
+                      <span className="truncate">{entry.user_name}</span>
+                      {/* never cut: the name gives way */}
+                      {isMe ? (
+                        <span className="ml-1 shrink-0 text-xs text-muted-foreground" data-testid="you-label">
+                          (you)
+                        </span>
+                      ) : null}
                     </div>
                     {!compact && entry.user_name !== entry.user_id ? (
                       <div className="hidden truncate text-xs text-muted-foreground sm:block">

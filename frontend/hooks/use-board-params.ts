@@ -24,7 +24,8 @@ export function useBoardParams() {
         if (value === null) next.delete(key)
         else next.set(key, value)
       }
-      router.replace(`${pathname}?${next.toString()}`, { scroll: false })
+      // push, not replace: Back returns to the previous board or period
+      router.push(`${pathname}?${next.toString()}`, { scroll: false })
     },
     [params, pathname, router]
   )

@@ -2,11 +2,12 @@ import "./navigation-mock"
 
 import { act, render, screen } from "@testing-library/react"
 import userEvent from "@testing-library/user-event"
-import { Provider as JotaiProvider } from "jotai"
+import { createStore, Provider as JotaiProvider } from "jotai"
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest"
 
 import { LoginForm, RegisterForm } from "@/components/auth-forms"
 import { HomeView } from "@/components/home-view"
+import { sessionAtom } from "@/hooks/use-session"
 import { createApiClient } from "@/lib/api"
 import { memoryTokenStore } from "@/lib/session"
 import { entry, errorResponse, jsonResponse, mockFetch, page, usdBoard } from "./helpers"
@@ -61,7 +62,8 @@ describe("HomeView", () => {
     const tab = screen.getByTestId("period-tab-day")
     act(() => tab.focus())
     await userEvent.keyboard("{ArrowRight}")
-    expect(navigation.replace).toHaveBeenCalledWith("/?board=btc&period=24h", { scroll: false })
+    expect(navigation.push).toHaveBeenCalledWith("/?board=btc&period=24h", { scroll: false })
+    expect(navigation.replace).not.toHaveBeenCalled() // a history entry: Back returns to the previous period
   })
 
   it("shows the not-found view for a board the API does not list", async () => {
@@ -112,7 +114,38 @@ describe("LoginForm", () => {
   })
 })
 
+describe("LoginForm while logged in", () => {
+  it("says who is logged in instead of asking again, and still lets another account log in", async () => {
+    const store = createStore()
+    store.set(sessionAtom, { status: "authenticated", user: { username: "alice", display_name: "Alice", role: "trader" } })
+    const user = userEvent.setup()
+    render(
+      <JotaiProvider store={store}>
+        <LoginForm client={createApiClient({ tokens: memoryTokenStore() })} />
+      </JotaiProvider>
+    )
+    expect(screen.getByTestId("already-logged-in")).toHaveTextContent("You are logged in")
+    expect(screen.getByTestId("already-logged-in")).toHaveTextContent("@alice")
+    expect(screen.queryByTestId("login-form")).not.toBeInTheDocument()
+    await user.click(screen.getByTestId("login-as-someone-else"))
+    expect(screen.getByTestId("login-form")).toBeInTheDocument()
+  })
+})
+
 describe("RegisterForm", () => {
+  it("checks the password rule before sending anything", async () => {
+    const api = mockFetch()
+    const user = userEvent.setup()
+    render(<RegisterForm client={createApiClient({ tokens: memoryTokenStore() })} />)
+
+    await user.type(screen.getByTestId("register-username"), "newbie")
+    await user.type(screen.getByTestId("register-password"), "short")
+    await user.click(screen.getByTestId("register-submit"))
+
+    expect(screen.getByTestId("register-password-error")).toHaveTextContent("At least 8 characters.")
+    expect(api.fn).not.toHaveBeenCalled()
+  })
+
   it("shows a closed-registration message on 403 registration_disabled", async () => {
     mockFetch().next(() => errorResponse(403, "registration_disabled", "Registration is disabled"))
     const user = userEvent.setup()
@@ -129,17 +162,17 @@ describe("RegisterForm", () => {
     mockFetch()
       .next(() => errorResponse(409, "user_exists", "exists"))
       .next(() =>
-        errorResponse(422, "validation_error", "bad", { field: "password", reason: "too short" })
+        errorResponse(422, "validation_error", "bad", { field: "password", reason: "must not contain the username" })
       )
     const user = userEvent.setup()
     render(<RegisterForm client={createApiClient({ tokens: memoryTokenStore() })} />)
 
     await user.type(screen.getByTestId("register-username"), "alice")
-    await user.type(screen.getByTestId("register-password"), "x")
+    await user.type(screen.getByTestId("register-password"), "alice-password")
     await user.click(screen.getByTestId("register-submit"))
     expect(await screen.findByTestId("register-username-error")).toHaveTextContent("taken")
 
     await user.click(screen.getByTestId("register-submit"))
-    expect(await screen.findByTestId("register-password-error")).toHaveTextContent("too short")
+    expect(await screen.findByTestId("register-password-error")).toHaveTextContent("must not contain the username")
   })
 })
