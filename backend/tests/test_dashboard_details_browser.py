@@ -1,8 +1,10 @@
 """Dashboard details a newcomer trips over, in Chromium against the real stack (the dashboard e2e's fixtures):
 the password rule is checked before anything is sent, /login/ while logged in says so, board and period changes
 are browser history (Back returns to the previous view), the "(you)" label of the around-me rows is never cut,
-rank numbers line up the same in the board and in the around-me table, and the symbol icons draw without a
-font (paths, no text). Any console error fails it."""
+rank numbers line up the same in the board and in the around-me table, the symbol icons draw without a
+font (paths, no text), and /apidocs/ works for a newcomer: no script error or CSP refusal, a header naming the
+API, Authorize with the access token of POST /v1/login, then GET /v1/me tried from the page (200, their name).
+Any console error fails it."""
 
 from __future__ import annotations
 
@@ -49,6 +51,29 @@ def box(locator: Any) -> dict[str, float]:
     found = locator.bounding_box()
     assert found is not None
     return dict(found)
+
+
+def check_apidocs(page: Any, base: str, username: str) -> None:
+    token = requests.post(f"{base}/v1/login", json={"username": username, "password": PASSWORD},
+                          timeout=10).json()["access_token"]
+    page.goto(f"{base}/apidocs/")
+    page.locator(".swagger-ui .info .title").wait_for()
+    header = page.get_by_test_id("apidocs-header")
+    assert "Leaderboard API" in header.inner_text()
+    assert "swagger" not in header.inner_text().lower() and page.locator(".topbar").count() == 0
+
+    page.locator(".auth-wrapper button.authorize").click()
+    page.locator(".auth-container input").first.fill(token)
+    page.locator(".auth-btn-wrapper button.authorize").click()
+    page.locator(".auth-btn-wrapper button.btn-done").click()
+
+    me = page.locator('.opblock-get:has(.opblock-summary-path[data-path="/v1/me"])')
+    me.locator(".opblock-summary").click()
+    me.locator("button.try-out__btn").click()
+    me.locator("button.execute").click()
+    live = me.locator(".live-responses-table .response")
+    live.locator(".response-col_status").filter(has_text="200").wait_for()
+    assert f'"username": "{username}"' in live.locator(".response-col_description").inner_text()
 
 
 def test_dashboard_details(stack: Stack, browser_page: Any, redis_client: redis_lib.Redis) -> None:  # noqa: F811
@@ -121,4 +146,6 @@ def test_dashboard_details(stack: Stack, browser_page: Any, redis_client: redis_
             assert "<text" not in svg and ("<path" in svg or "<polygon" in svg), symbol
         picker_icon = page.get_by_test_id("board-picker").locator("img")
         assert picker_icon.evaluate("img => img.complete && img.naturalWidth > 0")
+
+        check_apidocs(page, base, ME)
     assert not watch.errors, watch.errors
