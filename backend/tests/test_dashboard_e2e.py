@@ -357,3 +357,66 @@ def test_dashboard_end_to_end(chromium: str, stack: Stack, browser_page: tuple[A
         SCREENSHOT.parent.mkdir(exist_ok=True)
         shutil.copyfile(tmp_path / "live.png", SCREENSHOT)
     lap(f"done; {len(watch.tolerated)} network errors tolerated during the outage")
+
+
+def test_live_board_updates_without_reload_card_matches_list_and_falls_back_to_polling(
+        chromium: str, stack: Stack, browser_page: tuple[Any, ConsoleWatch], redis_client: redis_lib.Redis) -> None:
+    """The board on screen follows the stream: another session's trade shows without a reload, the rank card
+    and the list agree on rank and score; the stream cut (streams end every 6 s here, and the reconnect is
+    refused) falls back to polling ("Refreshing in N s"), and the stream comes back by itself ("Live")."""
+    from playwright.sync_api import expect
+
+    page, watch = browser_page
+    stack.env["LIVE_MAX_STREAM_SECONDS"] = "6"
+    with stack.api("serve-live.log") as api:
+        base = api.base
+        seed_rivals(base, redis_client)
+        UserStore(redis_client).create(ME, PASSWORD, MY_NAME, "trader")
+        with requests.Session() as http:
+            token = http.post(f"{base}/v1/login", json={"username": "e2e-venue", "password": PASSWORD},
+                              timeout=10).json()["access_token"]
+        venue = {"Authorization": f"Bearer {token}"}
+
+        def post(trader: str, quantity: str) -> float:
+            posted = requests.post(f"{base}/v1/trades", headers=venue, timeout=10, json={
+                "trade_id": f"live-{uuid.uuid4().hex}", "trader_id": trader, "symbol": "ETH", "side": "buy",
+                "quantity": quantity, "price": "3000.00"})
+            assert posted.status_code == 202, posted.text
+            return time.monotonic()
+
+        page.goto(f"{base}/login/")
+        page.get_by_test_id("login-username").fill(ME)
+        page.get_by_test_id("login-password").fill(PASSWORD)
+        page.get_by_test_id("login-submit").click()
+        page.wait_for_url(f"{base}/")
+        page.goto(f"{base}/?board=eth&period=day")
+        expect(page.get_by_test_id("live-badge")).to_be_visible()
+        expect_ranked(page, "grace", 1, "$30,000.00")
+
+        # another session's trade: on screen without a reload, well within the stream's second
+        acked = post("newcomer", "20")  # $60,000.00: the new leader
+        expect_ranked(page, "newcomer", 1, "$60,000.00", timeout=5_000)
+        assert time.monotonic() - acked < 5
+        expect(page.get_by_test_id("total-members")).to_have_text("3 members")
+
+        # my own trade, posted elsewhere: the card and the list agree (same rank, same score)
+        post(ME, "15")  # $45,000.00: second
+        expect_ranked(page, ME, 2, "$45,000.00", timeout=5_000)
+        card = page.get_by_test_id("my-rank-card")
+        expect(card.get_by_test_id("my-rank")).to_contain_text("#2")
+        expect(card.get_by_test_id("my-score")).to_have_text("$45,000.00")
+        expect(page.get_by_test_id("total-members")).to_have_text("4 members")
+
+        # the stream cut: its reconnects are refused, the board falls back to polling and keeps updating
+        watch.outage = True
+        page.route("**/stream?*", lambda route: route.abort("connectionrefused"))
+        expect(page.get_by_test_id("countdown")).to_have_attribute("data-mode", "polling", timeout=15_000)
+        expect(page.get_by_test_id("countdown")).to_contain_text("Refreshing")
+        post("margaret", "30")  # margaret: $3,000.00 + $90,000.00 = $93,000.00, the leader, seen by polling
+        expect_ranked(page, "margaret", 1, "$93,000.00", timeout=15_000)
+        page.unroute("**/stream?*")
+        expect(page.get_by_test_id("live-badge")).to_be_visible(timeout=15_000)  # the stream again, by itself
+        watch.outage = False
+        post("newcomer", "20")  # and it drives the board again: $120,000.00
+        expect_ranked(page, "newcomer", 1, "$120,000.00", timeout=5_000)
+    assert watch.errors == [], "\n".join(watch.errors)

@@ -11,10 +11,12 @@ interface BoardStatusProps {
   page: Pick<LeaderboardPage, "as_of" | "next_refresh_at" | "resets_at" | "period">
   isRefreshing: boolean
   isStale: boolean
+  /** "live" while the board's event stream is open: no countdown, changes arrive as they happen. */
+  mode?: "live" | "polling"
 }
 
 /** "Updated hh:mm:ss", the API-driven refresh countdown and the daily reset. */
-export function BoardStatus({ page, isRefreshing, isStale }: BoardStatusProps) {
+export function BoardStatus({ page, isRefreshing, isStale, mode = "polling" }: BoardStatusProps) {
   const now = useNow(1_000)
   const refreshIn = secondsUntil(page.next_refresh_at, now)
   const resetIn = page.resets_at ? secondsUntil(page.resets_at, now) : null
@@ -28,12 +30,17 @@ export function BoardStatus({ page, isRefreshing, isStale }: BoardStatusProps) {
       <span
         className={cn("inline-flex items-center gap-1.5 tabular-nums", isStale && "text-amber-600 dark:text-amber-300")}
         data-testid="countdown"
+        data-mode={mode}
         aria-live="off"
       >
         <RefreshCwIcon className={cn("size-3.5", isRefreshing && "animate-spin")} aria-hidden />
         {isStale
           ? "Stale, retrying"
-          : isRefreshing || refreshIn === 0
+          : mode === "live"
+            ? <span className="inline-flex items-center gap-1.5 font-medium text-emerald-600 dark:text-emerald-400" data-testid="live-badge">
+                <span className="size-2 rounded-full bg-current" aria-hidden />Live
+              </span>
+            : isRefreshing || refreshIn === 0
             ? "Refreshing…"
             : `Refreshing in ${refreshIn} s`}
       </span>

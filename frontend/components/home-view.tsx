@@ -105,7 +105,8 @@ export function HomeView() {
           />
         </CardContent>
       </Card>
-      <aside className="flex min-w-0 flex-col gap-6" aria-label="Your account">
+      {/* first on small screens: the rank card and the ticket are not below 50 rows */}
+      <aside className="order-first flex min-w-0 flex-col gap-6 lg:order-none" aria-label="Your account">
         {user ? (
           <>
             {asOf ? (

@@ -11,6 +11,11 @@ import {
 } from "@/components/ui/table"
 import { formatScore } from "@/lib/decimal"
 import type { Movement } from "@/lib/movement"
+
+/** A row that moved or is new since the previous snapshot flashes once (globals.css `.row-moved`). */
+function moved(movement: Movement | undefined): boolean {
+  return movement !== undefined && movement.kind !== "same"
+}
 import type { Board, Entry } from "@/lib/schemas"
 import { cn } from "@/lib/utils"
 
@@ -62,7 +67,12 @@ export function LeaderboardTable({
               data-rank={entry.rank}
               data-current-user={isMe ? "true" : undefined}
               aria-current={isMe ? "true" : undefined}
-              className={cn(isMe && "bg-highlight hover:bg-highlight font-medium")}
+              data-moved={moved(movements?.get(entry.user_id)) ? "true" : undefined}
+              className={cn(
+                "transition-colors",
+                moved(movements?.get(entry.user_id)) && "row-moved",
+                isMe && "bg-highlight hover:bg-highlight font-medium"
+              )}
             >
               <TableCell>
                 {/* the number first, right-aligned in a fixed width: ranks line up the same in every table,

@@ -77,7 +77,7 @@ export function LiveBoard({
         <StaleBanner asOf={page.as_of} message={error.message} onRetry={leaderboard.retry} />
       ) : null}
       <div className="flex flex-wrap items-center justify-between gap-2">
-        <BoardStatus page={page} isRefreshing={leaderboard.isRefreshing} isStale={isStale} />
+        <BoardStatus page={page} isRefreshing={leaderboard.isRefreshing} isStale={isStale} mode={leaderboard.mode} />
         <span className="text-xs text-muted-foreground" data-testid="total-members">
           {page.total.toLocaleString("en-US")} {page.total === 1 ? "member" : "members"}
         </span>

@@ -17,6 +17,8 @@ const RETRY_BASE_MS = 5_000
 const RETRY_CAP_MS = 60_000
 
 export type LeaderboardStatus = "loading" | "ready" | "error" | "not-found"
+/** "live": the board's event stream is open and drives the refreshes; "polling": it is not (yet, or it failed). */
+export type LeaderboardMode = "live" | "polling"
 
 export interface LeaderboardState {
   status: LeaderboardStatus
@@ -30,6 +32,7 @@ export interface LeaderboardState {
   isRefreshing: boolean
   isLoadingMore: boolean
   loadMoreError: ApiError | null
+  mode: LeaderboardMode
 }
 
 const INITIAL_STATE: LeaderboardState = {
@@ -42,6 +45,7 @@ const INITIAL_STATE: LeaderboardState = {
   isRefreshing: false,
   isLoadingMore: false,
   loadMoreError: null,
+  mode: "polling",
 }
 
 /** Delay until the API's next refresh, plus jitter, kept within [floor, cap]. */
@@ -67,10 +71,12 @@ interface PollerOptions {
   client: ApiClient
   pageSize: number
   onChange: (state: LeaderboardState) => void
+  /** The board's Server-Sent Events URL; null (or no EventSource in this browser): poll only. */
+  streamUrl: string | null
 }
 
 /** Fetches a board and re-fetches it when the API says the snapshot changes. */
-function createPoller({ board, period, client, pageSize, onChange }: PollerOptions) {
+function createPoller({ board, period, client, pageSize, onChange, streamUrl }: PollerOptions) {
   let state = INITIAL_STATE
   let snapshot: RankSnapshot | null = null
   let pagesShown = 1
@@ -81,6 +87,8 @@ function createPoller({ board, period, client, pageSize, onChange }: PollerOptio
   let timer: ReturnType<typeof setTimeout> | null = null
   let inFlight: AbortController | null = null
   let stopped = false
+  let source: EventSource | null = null
+  let live = false
 
   const update = (patch: Partial<LeaderboardState>) => {
     state = { ...state, ...patch }
@@ -145,7 +153,12 @@ function createPoller({ board, period, client, pageSize, onChange }: PollerOptio
       // back off from the floor instead of asking again every 2 s.
       const backoff = Math.min(POLL_CAP_MS, POLL_FLOOR_MS * 2 ** unchangedPolls)
       const delay = nextPollDelay(first.next_refresh_at, Date.now(), Math.random() * POLL_JITTER_MS)
-      scheduleIn(unchangedPolls > 0 ? Math.max(delay, backoff) : delay)
+      if (live) {
+        dueAt = null // the stream says when the board changed: no timer while it is open
+        clearTimer()
+      } else {
+        scheduleIn(unchangedPolls > 0 ? Math.max(delay, backoff) : delay)
+      }
     } catch (error) {
       if (controller.signal.aborted || stopped) return
       const apiError = toApiError(error)
@@ -189,8 +202,33 @@ function createPoller({ board, period, client, pageSize, onChange }: PollerOptio
     else arm()
   }
 
+  /** The board's event stream: each event means a newer snapshot, so the list (and the rank card, which
+   * follows its as_of) is fetched again at once. On an error the browser reconnects by itself (the server's
+   * `retry:` advice, resuming with Last-Event-ID); meanwhile the list is polled as without a stream. */
+  const openStream = () => {
+    if (!streamUrl || typeof EventSource === "undefined") return
+    source = new EventSource(streamUrl)
+    const goLive = () => {
+      if (stopped) return
+      if (!live) {
+        live = true
+        update({ mode: "live" })
+      }
+      void refresh()
+    }
+    source.addEventListener("snapshot", goLive)
+    source.addEventListener("update", goLive)
+    source.addEventListener("error", () => {
+      if (stopped || !live) return
+      live = false
+      update({ mode: "polling" })
+      scheduleIn(POLL_FLOOR_MS)
+    })
+  }
+
   document.addEventListener("visibilitychange", onVisibilityChange)
   void refresh()
+  openStream()
 
   return {
     refresh: () => void refresh(),
@@ -199,6 +237,7 @@ function createPoller({ board, period, client, pageSize, onChange }: PollerOptio
       stopped = true
       clearTimer()
       inFlight?.abort()
+      source?.close()
       document.removeEventListener("visibilitychange", onVisibilityChange)
     },
   }
@@ -207,13 +246,20 @@ function createPoller({ board, period, client, pageSize, onChange }: PollerOptio
 export interface UseLeaderboardOptions {
   client?: ApiClient
   pageSize?: number
+  /** Subscribe to the board's event stream (default: when the browser has EventSource). */
+  live?: boolean
 }
 
-/** Live top list of a board: first load, polling at next_refresh_at, load more, retry. */
+export function streamUrl(board: string, period: Period): string {
+  return `/v1/leaderboards/${encodeURIComponent(board)}/stream?period=${encodeURIComponent(period)}`
+}
+
+/** Live top list of a board: first load, then refreshed on each event of the board's stream, or polled at
+ * next_refresh_at while the stream is not open; load more, retry. */
 export function useLeaderboard(
   board: string,
   period: Period,
-  { client = api, pageSize = PAGE_SIZE }: UseLeaderboardOptions = {}
+  { client = api, pageSize = PAGE_SIZE, live = true }: UseLeaderboardOptions = {}
 ) {
   // State is tagged with the board and period it belongs to, so switching shows
   // the first-load state at once instead of the previous board's rows.
@@ -229,10 +275,11 @@ export function useLeaderboard(
       client,
       pageSize,
       onChange: (next) => setTagged({ key, state: next }),
+      streamUrl: live ? streamUrl(board, period) : null,
     })
     poller.current = instance
     return () => instance.stop()
-  }, [key, board, period, client, pageSize])
+  }, [key, board, period, client, pageSize, live])
 
   return {
     ...state,

@@ -114,7 +114,7 @@ class ReadCache:
         self.member_ttl = timedelta(seconds=member_cache_seconds)
         self._lock = threading.Lock()
         self._snapshots: dict[tuple[str, Period], _Cached] = {}
-        self._members: dict[Hashable, tuple[datetime, Any]] = {}
+        self._members: dict[Hashable, tuple[datetime, Any, datetime]] = {}
         self._pages: dict[Hashable, tuple[Snapshot, datetime, bytes]] = {}
 
     def next_refresh_at(self, snapshot: Snapshot) -> datetime:
@@ -173,16 +173,19 @@ class ReadCache:
         snapshots.save(self.redis, built)
         return built
 
-    def member_view(self, key: Hashable, compute: Callable[[], T]) -> T:
-        """`compute()` at most once per MEMBER_CACHE_SECONDS per key in this process."""
+    def member_view(self, key: Hashable, compute: Callable[[], T], scope: tuple[str, str] | None = None) -> T:
+        """`compute()` at most once per MEMBER_CACHE_SECONDS per key in this process, and again as soon as the live
+        ticker published a newer snapshot of its board period `scope` (a member view is never older than the
+        list beside it: read-your-writes within a tick)."""
         now = self.clock()
         hit = self._members.get(key)
-        if hit is not None and now < hit[0]:
+        if hit is not None and now < hit[0] and not (
+                scope and LIVE_MARKS and LIVE_MARKS[0].latest.get(scope, 0) > to_ms(hit[2])):
             return hit[1]  # type: ignore[no-any-return]
         value = compute()
         if len(self._members) >= defaults.MEMBER_CACHE_MAX_ENTRIES:
             self._members.clear()  # bounded memory; a cold micro-cache only costs Redis round trips
-        self._members[key] = (now + self.member_ttl, value)
+        self._members[key] = (now + self.member_ttl, value, now)
         return value
 
     def rendered_page(self, key: Hashable, snapshot: Snapshot, resets_at: datetime) -> bytes | None:

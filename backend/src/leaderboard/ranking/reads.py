@@ -95,7 +95,8 @@ class Reads:
     def member_place(self, board: Board, period: Period, user_id: str) -> tuple[store.MemberRank, str, datetime]:
         """(place, display name, as_of) of a member; MemberNotFound when it has no score."""
         key = ("member", board.id, period, self._bucket(period), user_id)
-        return self.cache.member_view(key, lambda: self._member_place(board, period, user_id))
+        return self.cache.member_view(key, lambda: self._member_place(board, period, user_id),
+                                      (board.id, period.value))
 
     def _member_place(self, board: Board, period: Period, user_id: str) -> tuple[store.MemberRank, str, datetime]:
         as_of = self._as_of(board, period)
@@ -120,7 +121,8 @@ class Reads:
 
     def around(self, board: Board, period: Period, user_id: str, size: int) -> dict[str, Any]:
         key = ("around", board.id, period, self._bucket(period), user_id, size)
-        return self.cache.member_view(key, lambda: self._around(board, period, user_id, size))
+        return self.cache.member_view(key, lambda: self._around(board, period, user_id, size),
+                                      (board.id, period.value))
 
     def _around(self, board: Board, period: Period, user_id: str, size: int) -> dict[str, Any]:
         as_of = self._as_of(board, period)
@@ -141,7 +143,8 @@ class Reads:
     def members(self, board: Board, period: Period, user_ids: list[str]) -> dict[str, Any]:
         """Ranks of a list of members (friends), best first; ids without a score are listed in `missing`."""
         key = ("members", board.id, period, self._bucket(period), tuple(user_ids))
-        return self.cache.member_view(key, lambda: self._members(board, period, user_ids))
+        return self.cache.member_view(key, lambda: self._members(board, period, user_ids),
+                                      (board.id, period.value))
 
     def _members(self, board: Board, period: Period, user_ids: list[str]) -> dict[str, Any]:
         as_of = self._as_of(board, period)
