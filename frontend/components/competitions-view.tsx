@@ -5,6 +5,7 @@ import Link from "next/link"
 import { useSearchParams } from "next/navigation"
 import { toast } from "sonner"
 
+import { RankNumber } from "@/components/leaderboard-table"
 import { EmptyState, ErrorBanner, NotFoundView } from "@/components/state-views"
 import { TradeTicket } from "@/components/trade-ticket"
 import { Badge } from "@/components/ui/badge"
@@ -273,7 +274,9 @@ function RankTable({
             data-testid={`row-${entry.user_id}`}
             className={entry.user_id === me ? "bg-amber-500/10 font-medium" : undefined}
           >
-            <TableCell className="tabular-nums">{entry.rank}</TableCell>
+            <TableCell>
+              <RankNumber rank={entry.rank} />
+            </TableCell>
             <TableCell>{entry.user_name}</TableCell>
             <TableCell className="text-right tabular-nums">{formatCompetitionScore(entry.score, unit, decimals)}</TableCell>
             <TableCell className="text-right">{entry.prize ?? ""}</TableCell>
@@ -418,7 +421,9 @@ function Teams({ teams, unit, decimals }: { teams: readonly TeamEntry[]; unit: s
             <TableBody>
               {teams.map((team) => (
                 <TableRow key={team.team_id}>
-                  <TableCell>{team.rank}</TableCell>
+                  <TableCell>
+                    <RankNumber rank={team.rank} />
+                  </TableCell>
                   <TableCell>{team.name}</TableCell>
                   <TableCell className="text-muted-foreground">{team.members.join(", ")}</TableCell>
                   <TableCell className="text-right tabular-nums">{formatCompetitionScore(team.score, unit, decimals)}</TableCell>

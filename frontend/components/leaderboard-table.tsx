@@ -78,13 +78,7 @@ export function LeaderboardTable({
                 {/* the number first, right-aligned in a fixed width: ranks line up the same in every table,
                     with or without a movement mark */}
                 <div className="flex items-center gap-1">
-                  <span
-                    data-testid="rank-cell"
-                    className="inline-block min-w-[4ch] text-right font-mono tabular-nums"
-                    title={tied ? `Tied at rank ${entry.rank}` : undefined}
-                  >
-                    {entry.rank}
-                  </span>
+                  <RankNumber rank={entry.rank} title={tied ? `Tied at rank ${entry.rank}` : undefined} />
                   {movements ? <RankMovement movement={movements.get(entry.user_id)} /> : null}
                   {tied ? <span className="text-[10px] text-muted-foreground">tie</span> : null}
                 </div>
@@ -140,5 +134,14 @@ export function LeaderboardTableSkeleton({ rows = 8 }: { rows?: number }) {
         </div>
       ))}
     </div>
+  )
+}
+
+/** A rank as every table shows it: right-aligned in a fixed width, so ranks line up from table to table. */
+export function RankNumber({ rank, title }: { rank: number; title?: string }) {
+  return (
+    <span data-testid="rank-cell" className="inline-block min-w-[4ch] text-right font-mono tabular-nums" title={title}>
+      {rank}
+    </span>
   )
 }
