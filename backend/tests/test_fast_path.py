@@ -117,3 +117,47 @@ def test_cors_requests_go_to_flask_when_origins_are_configured(app_config, btc_b
     assert response.headers["Access-Control-Allow-Origin"] == "http://dash.example"
     assert client.get("/v1/leaderboards/btc").status_code == 200
     assert app.wsgi_app.served == 1  # only the request without an Origin
+
+
+def _asgi_get(router, path: str, query: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """One GET through the ASGI router, as granian would call it: (status, headers, body)."""
+    import asyncio
+
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": query, "root_path": "",
+             "headers": [(b"host", b"127.0.0.1")], "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8000)}
+    asyncio.run(router(scope, receive, send))
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    return start["status"], start["headers"], b"".join(m.get("body", b"") for m in sent[1:])
+
+
+def test_the_asgi_router_answers_the_cached_page_natively_with_the_same_bytes_and_headers(client, fast, btc_board,
+                                                                                           app):
+    from leaderboard.live.asgi import Router
+
+    router = Router(app, app.config["SETTINGS"])
+    adapter, through_adapter = router.flask, []
+
+    async def counting_adapter(scope, receive, send):
+        through_adapter.append(scope["path"])
+        await adapter(scope, receive, send)
+
+    router.flask = counting_adapter
+    flask = client.get("/v1/leaderboards/btc?period=day&limit=3")  # rendered by the view, cached in memory
+    served = fast.served
+    status, headers, body = _asgi_get(router, "/v1/leaderboards/btc", b"period=day&limit=3")
+    assert fast.served == served + 1 and through_adapter == []  # natively on the loop: no a2wsgi thread
+    assert (status, body) == (flask.status_code, flask.data)
+    assert sorted((n.decode(), v.decode()) for n, v in headers if n != b"x-request-id") == \
+        sorted((n.lower(), v) for n, v in flask.headers.items() if n != "X-Request-ID")
+    status, _headers, body = _asgi_get(router, "/v1/leaderboards/btc", b"period=day&cursor=x")
+    assert fast.served == served + 1 and status == 400  # anything else still reaches Flask through a2wsgi
+    assert through_adapter == ["/v1/leaderboards/btc"]

@@ -50,14 +50,25 @@ class FirstPageFastPath:
         self.served = 0  # requests answered here (tests, curiosity)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        answered = self.answer(environ)
+        if answered is None:
+            return self.wsgi_app(environ, start_response)
+        headers, body = answered
+        start_response("200 OK", headers)
+        return [body]
+
+    def answer(self, environ: dict[str, Any]) -> tuple[list[tuple[str, str]], bytes] | None:
+        """The 200's headers and body when this process can answer `environ` from memory (request metric and
+        access line recorded), else None. Also called natively by the ASGI router (live/asgi.py), before
+        a2wsgi, with the environ a2wsgi would build."""
         started = time.perf_counter()
         body = self._cached_body(environ)
         if body is None:
-            return self.wsgi_app(environ, start_response)
+            return None
         given = environ.get("HTTP_X_REQUEST_ID", "")
         request_id = given if safe_request_id(given) else new_request_id()
-        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
-                                  (REQUEST_ID_HEADER, request_id), *self.extra_headers])
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
+                   (REQUEST_ID_HEADER, request_id), *self.extra_headers]
         seconds = time.perf_counter() - started
         metrics.record_request(ROUTE, "GET", 200, seconds)
         if self.access_log and access_log.isEnabledFor(logging.INFO):
@@ -66,7 +77,7 @@ class FirstPageFastPath:
                 "event": "http_request", "request_id": request_id, "method": "GET", "route": ROUTE,
                 "path": path[:256], "status": 200, "latency_ms": round(seconds * 1000, 3)})
         self.served += 1
-        return [body]
+        return headers, body
 
     def _cached_body(self, environ: dict[str, Any]) -> bytes | None:
         path = environ.get("PATH_INFO", "")

@@ -2,6 +2,9 @@
 
 - `GET /v1/leaderboards/{board}/stream` is served natively on the event loop (live/stream.py): an open stream
   never holds a worker thread;
+- the cached first page of a top list is answered natively too, by the Flask app's own fast path
+  (api/fast_path.py `FirstPageFastPath.answer`, with the environ a2wsgi would build, so the same rules and bytes)
+  when this process holds it in memory;
 - every other request goes to the Flask app through a2wsgi's WSGI adapter (its own thread pool of
   WEB_BLOCKING_THREADS threads), exactly as a WSGI server would call it.
 
@@ -11,11 +14,15 @@ Served by granian (`--interface asgi`, the default WEB_SERVER) or by gunicorn wi
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
 
 from a2wsgi import WSGIMiddleware
+from a2wsgi.wsgi import build_environ
 
+from ..api.fast_path import PREFIX as FIRST_PAGE_PREFIX
+from ..api.fast_path import FirstPageFastPath
 from ..config import Settings
 from ..redis_conn import connect
 from .stream import Receive, Scope, Send, StreamEndpoint
@@ -29,6 +36,8 @@ class Router:
     def __init__(self, flask_app: Any, settings: Settings) -> None:
         self.settings = settings
         self.flask: Any = WSGIMiddleware(flask_app, workers=settings.WEB_BLOCKING_THREADS)
+        wsgi_app = getattr(flask_app, "wsgi_app", None)
+        self.first_page = wsgi_app if isinstance(wsgi_app, FirstPageFastPath) else None
         self.streams = StreamEndpoint(settings, connect(settings))
         _STREAMS.append(self.streams)
 
@@ -41,10 +50,25 @@ class Router:
             if match is not None:
                 await self.streams(scope, receive, send, match[1])
                 return
+            if self.first_page is not None and scope["method"] == "GET" and scope["path"].startswith(
+                    FIRST_PAGE_PREFIX) and await self._first_page(scope, send):
+                return
         async def receive_coroutine() -> dict[str, Any]:  # a2wsgi needs a coroutine; granian's is a future
             return await receive()
 
         await self.flask(scope, receive_coroutine, send)
+
+    async def _first_page(self, scope: Scope, send: Send) -> bool:
+        """Answer from this process's memory (no Redis, no thread) if the fast path can; False otherwise."""
+        assert self.first_page is not None
+        answered = self.first_page.answer(build_environ(scope, io.BytesIO()))  # type: ignore[arg-type]
+        if answered is None:
+            return False
+        headers, body = answered
+        await send({"type": "http.response.start", "status": 200, "headers": [
+            (name.strip().encode("latin1").lower(), value.strip().encode("latin1")) for name, value in headers]})
+        await send({"type": "http.response.body", "body": body})
+        return True
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
