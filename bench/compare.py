@@ -1,7 +1,8 @@
-"""The servers side by side: gunicorn (WEB_SERVER=gunicorn, the gthread config shipped before) and granian (the
-default), each alone, alternating, ROUNDS rounds of S seconds (wrk -c64), on the same requests: the bare WSGI
-callable (the server's own ceiling), the Flask hello GET and POST, and the service's cached top-10 GET and
-single trade POST. `make bench` runs it too (its "Servers" table); alone:
+"""The servers side by side: gunicorn (WEB_SERVER=gunicorn WEB_INTERFACE=wsgi: the gthread config shipped
+before), granian on Flask alone (WEB_INTERFACE=wsgi) and granian as served by default (ASGI: the live router
+in front of Flask through a2wsgi), each alone, alternating, ROUNDS rounds of S seconds (wrk -c64), on the same
+requests: the bare WSGI callable (the server's own ceiling), the Flask hello GET and POST, and the service's
+cached top-10 GET and single trade POST. `make bench` runs it too (its "Servers" table); alone:
 
     .venv/bin/python -m bench.compare                                  # this tree
     COMPARE_SERVERS="granian granian:2" .venv/bin/python -m bench.compare  # 1 vs 2 blocking threads
@@ -23,8 +24,10 @@ import redis as redis_lib
 
 from . import load, scenarios, servers
 
-# COMPARE_SERVERS="granian granian:2" compares granian with 1 and 2 blocking threads per worker
-SERVERS = tuple(os.environ.get("COMPARE_SERVERS", "gunicorn granian").split())
+# NAME[/INTERFACE][:THREADS] (bench/servers.server_env): gunicorn as shipped before (gthread, WSGI), granian on
+# Flask alone (WSGI) and granian as served by default (ASGI: the live router, Flask through a2wsgi);
+# COMPARE_SERVERS="granian granian:2" compares 1 and 2 blocking threads per worker
+SERVERS = tuple(os.environ.get("COMPARE_SERVERS", "gunicorn/wsgi granian/wsgi granian").split())
 # name -> (app: bare | hello | api, path, wrk script)
 REQUESTS: dict[str, tuple[str, str, str | None]] = {
     "bare WSGI GET": ("bare", "/", None),

@@ -101,9 +101,10 @@ def _servers_table(comparison: dict[str, Any] | None) -> list[str]:
     names = list(comparison["servers"])
     lines = ["", "## Servers side by side (same run)", "",
              f"Each server alone with the same app code, {comparison['rounds']} alternating round(s) of "
-             f"{comparison['seconds']} s, wrk -t1 -c64; requests/s per round (p99 of the first round). gunicorn: "
-             "`WEB_SERVER=gunicorn` (gthread, 2 workers x 4 threads, the config shipped before granian); granian: "
-             "the default (WSGI, 2 workers, 1 blocking thread each).", "",
+             f"{comparison['seconds']} s, wrk -t1 -c64; requests/s per round (p99 of the first round). Columns "
+             "are NAME/INTERFACE: `gunicorn/wsgi` = gthread, 2 workers x 4 threads, the config shipped before "
+             "granian; `granian/wsgi` = granian on Flask alone, 2 workers x 1 blocking thread; `granian` = the "
+             "default: granian's ASGI interface, the live router in front of Flask through a2wsgi.", "",
              "| request | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     for request in next(iter(comparison["servers"].values())):
         cells = []

@@ -26,11 +26,14 @@ LOG_LEVEL = os.environ.get("BENCH_LOG_LEVEL", "WARNING")
 
 
 def server_env(server: str | None) -> dict[str, str]:
-    """`server` as settings: "granian", "gunicorn", or "granian:2" (2 blocking threads per worker)."""
+    """`server` as settings: NAME[/INTERFACE][:THREADS], e.g. "granian" (the default interface, ASGI),
+    "granian/wsgi" (Flask alone), "gunicorn/wsgi" (gthread), "granian:2" (2 blocking threads per worker)."""
     if not server:
         return {}
-    name, _, threads = server.partition(":")
-    return {"WEB_SERVER": name, **({"WEB_BLOCKING_THREADS": threads} if threads else {})}
+    spec, _, threads = server.partition(":")
+    name, _, interface = spec.partition("/")
+    return {"WEB_SERVER": name, **({"WEB_INTERFACE": interface} if interface else {}),
+            **({"WEB_BLOCKING_THREADS": threads} if threads else {})}
 
 
 def service_env(redis_url: str, data_dir: Path, port: int, server: str | None = None) -> dict[str, str]:
