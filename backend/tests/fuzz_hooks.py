@@ -16,6 +16,7 @@ import schemathesis
 from leaderboard import create_app
 from leaderboard.auth.tokens import issue_tokens
 from leaderboard.auth.users import User
+from leaderboard.redis_conn import get_redis
 
 FUZZ_USER = User("fuzz-admin", "Fuzz Admin", "admin")
 
@@ -33,7 +34,8 @@ class FreshTokenAuth:
             })
         kind = "refresh_token" if case.path.endswith("/token/refresh") else "access_token"
         with self.app.app_context():
-            return str(issue_tokens(FUZZ_USER)[kind])
+            # the account's current token generation: a fuzzed `logout?all=1` must not starve later cases
+            return str(issue_tokens(FUZZ_USER, redis=get_redis())[kind])
 
     def set(self, case: Any, token: str, _ctx: Any) -> None:
         case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}

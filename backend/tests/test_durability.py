@@ -23,7 +23,9 @@ def runtime_for(redis_url: str, data_dir: Path, grace_ms: int) -> IngestRuntime:
     settings = load_settings({"REDIS_URL": redis_url, "DATA_DIR": data_dir, "JWT_SECRET_KEY": "x" * 40,
                               "BUFFER_MAX_AGE_MS": 20, "WAL_SEGMENT_MAX_BYTES": 2048,
                               "REDIS_DURABILITY_GRACE_MS": grace_ms}, environ={})
-    return IngestRuntime(settings).start()
+    runtime = IngestRuntime(settings).start()
+    assert runtime.durability is not None and runtime.durability.ensure_probed()  # the flusher does it too
+    return runtime
 
 
 def submit(runtime: IngestRuntime, trades: list[dict]) -> None:

@@ -230,3 +230,26 @@ def test_pages_allow_their_own_inline_scripts_by_hash_and_nothing_inline_else(ap
     docs = client.get("/apidocs/")
     assert docs.status_code == 200 and "'sha256-" in _script_src(docs.headers["Content-Security-Policy"])
     assert "unsafe-inline" not in docs.headers["Content-Security-Policy"].split("style-src")[0]
+
+
+# --- 10. the spec and the behaviour agree (the full proof: test_fuzz.py, schemathesis --checks all) ---
+def test_what_the_spec_declares_invalid_is_refused_and_the_display_name_rule_is_the_specs(client, app, auth):
+    from leaderboard import defaults
+
+    spec = client.get("/openapi.json").json
+    register = spec["paths"]["/v1/auth/register"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert register["properties"]["display_name"]["pattern"] == defaults.DISPLAY_NAME_PATTERN
+    for name in ("Zoë ☕", "  padded  "):
+        assert client.post("/v1/auth/register", json={"username": f"u{len(name)}x", "password": auth.password,
+                                                      "display_name": name}).status_code == 201
+    for bad in ("\u202eevil", "a\u200bb", "   ", "\u009c"):
+        assert_error(client.post("/v1/auth/register", json={"username": "spoof", "password": auth.password,
+                                                            "display_name": bad}), 422)
+    service = token_headers(app, "venue", "service")
+    assert_error(client.post("/v1/trades", json=trade("null-ts", ts=None), headers=service), 422)
+    assert client.post("/api/leaderboard/score", json={"game_id": 1, "user_id": 42, "score": 5},
+                       headers=service).status_code == 200
+    assert_error(client.post("/api/leaderboard/score", json={"game_id": 1, "user_id": -1, "score": 5},
+                             headers=service), 422)
+    assert_error(client.get("/api/leaderboard/top/1?window="), 400, "invalid_window")
+    assert_error(client.get("/v1/leaderboards/btc?cursor="), 400, "invalid_cursor")

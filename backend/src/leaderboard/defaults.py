@@ -29,6 +29,10 @@ PASSWORD_MIN_LENGTH = 8  # shortest accepted password
 PASSWORD_MAX_LENGTH = 256  # longest accepted password (bounds hashing cost)
 USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$"  # 3-32 chars, starts alphanumeric
 DISPLAY_NAME_MAX_LENGTH = 64  # longest display name
+# a display name: no control, zero-width, bidi-override or line/paragraph separator characters, and not only
+# spaces (the same pattern is declared in the OpenAPI document, so spec and behaviour agree)
+_NAME_BANNED = "\\x00-\\x1f\\x7f-\\x9f\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u206f\\ufeff"
+DISPLAY_NAME_PATTERN = f"^[^{_NAME_BANNED}]*[^ {_NAME_BANNED}][^{_NAME_BANNED}]*$"
 LOGIN_RATE_LIMIT = "5 per minute"  # failed logins per username
 LOGIN_ADDRESS_RATE_LIMIT = "30 per minute"  # failed logins per client address
 LOGIN_SUCCESS_RATE_LIMIT = "10 per minute"  # successful logins per username (each costs a password hash)

@@ -12,7 +12,9 @@ from typing import Any
 
 import redis
 from flask import Flask, current_app
+from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
+from redis.retry import Retry
 
 from . import defaults
 from .config import Settings
@@ -27,6 +29,7 @@ def connect(settings: Settings, url: str | None = None, timeout: float | None = 
     """A client for `url` (default settings.REDIS_URL): RedisCluster when REDIS_CLUSTER is set. `timeout`:
     seconds a call (and a connect) may take, default REDIS_SOCKET_TIMEOUT; a bounded caller passes less."""
     target = url or settings.REDIS_URL
+    bounded = timeout is not None
     if timeout is None:
         timeout = settings.extra.get("REDIS_SOCKET_TIMEOUT", 2.0)
     options: dict[str, Any] = {
@@ -34,6 +37,8 @@ def connect(settings: Settings, url: str | None = None, timeout: float | None = 
         "socket_connect_timeout": timeout,
         "health_check_interval": 30,
     }
+    if bounded:  # one attempt: redis-py's default retries (with back-off) would multiply the bound
+        options["retry"] = Retry(NoBackoff(), 0)
     if settings.REDIS_CLUSTER:
         return RedisCluster.from_url(target, **options)
     return redis.Redis.from_url(target, **options)

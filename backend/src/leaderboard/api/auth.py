@@ -59,7 +59,7 @@ def _failed(response: Any) -> bool:
 @bp.post("/auth/register")
 @limiter.limit(_register_limit)
 def register() -> Any:
-    """Create a trader account.
+    r"""Create a trader account.
     ---
     tags: [auth]
     requestBody:
@@ -77,7 +77,8 @@ def register() -> Any:
                 type: string
                 minLength: 1
                 maxLength: 64
-                description: printable characters (no control or unassigned code points), not only spaces
+                pattern: '^[^\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]*[^ \x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff][^\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]*$'
+                description: no control, zero-width, bidi or separator characters, not only spaces
                 example: Alice
     responses:
       201:
@@ -92,7 +93,7 @@ def register() -> Any:
       415: {$ref: "#/components/responses/UnsupportedMediaType"}
       422: {$ref: "#/components/responses/ValidationError"}
       429: {$ref: "#/components/responses/RateLimited"}
-    """
+    """  # noqa: E501 - the display-name pattern (defaults.DISPLAY_NAME_PATTERN) is one line
     settings = current_settings()
     if not settings.REGISTRATION_ENABLED:
         raise ApiError(403, "registration_disabled", "Registration is turned off on this server.")

@@ -39,7 +39,7 @@ from .trades import count_rejected
 
 bp = Blueprint("compat", __name__)
 
-WINDOWS = {"24h": Period.H24, "3d": Period.D3, "7d": Period.D7, "all": Period.ALL, "": Period.ALL}
+WINDOWS = {"24h": Period.H24, "3d": Period.D3, "7d": Period.D7, "all": Period.ALL}
 
 
 def _game_board(game_id: str) -> Board:
@@ -67,6 +67,8 @@ def _seed_value(body: dict[str, Any], field: str) -> str:
     """The seed sends ids as numbers or strings; members are their string form."""
     value = body.get(field)
     if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise InvalidWrite(field, "must be a non-negative integer or an id string")
         value = str(value)
     return validate_id(value, field)
 
@@ -129,6 +131,8 @@ def accept_game_score() -> None:
         game_id = _seed_value(body, "game_id")
         user_id = _seed_value(body, "user_id")
         score = parse_score(body["score"], settings.MAX_SCORE)
+        if "timestamp" in body and body["timestamp"] is None:
+            raise InvalidWrite("timestamp", "must be an ISO-8601 time; leave it out for now")
         ts_ms = parse_event_time(body.get("timestamp"), app_clock()(), settings.MAX_FUTURE_SKEW_SECONDS,
                                  "timestamp")
     except InvalidWrite as exc:
@@ -139,11 +143,11 @@ def accept_game_score() -> None:
 
 
 def _window() -> tuple[str, Period]:
-    raw = request.args.get("window", "")
+    raw = request.args.get("window", "all")  # absent: all time; present but empty is refused like any other
     if raw not in WINDOWS:
         raise ApiError(400, "invalid_window", f"window must be one of 24h, 3d, 7d or all; got {raw!r}.",
                        {"allowed": ["24h", "3d", "7d", "all"]})
-    return raw or "all", WINDOWS[raw]
+    return raw, WINDOWS[raw]
 
 
 def _seed_id(value: str) -> int | str:
@@ -158,7 +162,7 @@ def game_top(game_id: str) -> Any:
     tags: [compat]
     parameters:
       - {name: game_id, in: path, required: true, schema: {type: string}, example: "1"}
-      - {name: limit, in: query, schema: {type: integer, default: 10}}
+      - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 100, default: 10}}
       - {name: window, in: query, schema: {type: string, enum: [24h, 3d, 7d, all]}}
     responses:
       200:
@@ -168,13 +172,13 @@ def game_top(game_id: str) -> Any:
             schema:
               type: object
               properties:
-                game_id: {type: integer, example: 1}
+                game_id: {oneOf: [{type: integer}, {type: string}], example: 1, description: a number when numeric}
                 leaders:
                   type: array
                   items:
                     type: object
                     properties:
-                      user_id: {type: integer, example: 42}
+                      user_id: {oneOf: [{type: integer}, {type: string}], example: 42}
                       score: {type: number, example: 1000}
                       rank: {type: integer, example: 1}
                 total_players: {type: integer}
@@ -214,8 +218,8 @@ def game_rank(game_id: str, user_id: str) -> Any:
             schema:
               type: object
               properties:
-                game_id: {type: integer}
-                user_id: {type: integer}
+                game_id: {oneOf: [{type: integer}, {type: string}], description: a number when numeric}
+                user_id: {oneOf: [{type: integer}, {type: string}], description: a number when numeric}
                 score: {type: number}
                 rank: {type: integer}
                 percentile: {type: number}
@@ -266,7 +270,7 @@ def symbol_top(symbol: str) -> Any:
     tags: [compat]
     parameters:
       - {name: symbol, in: path, required: true, schema: {type: string}, example: bitcoin}
-      - {name: limit, in: query, schema: {type: integer, default: 10}}
+      - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 100, default: 10}}
     responses:
       200:
         description: Leaders

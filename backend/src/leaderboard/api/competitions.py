@@ -199,8 +199,9 @@ def competition_leaderboard(comp_id: str) -> Any:
     tags: [competitions]
     parameters:
       - {name: comp_id, in: path, required: true, schema: {type: string}}
-      - {name: limit, in: query, schema: {type: integer, minimum: 1, default: 10}, description: "at most MAX_LIMIT"}
-      - {name: cursor, in: query, schema: {type: string}, description: next_cursor of the previous page}
+      - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 100, default: 10}}
+      - {name: cursor, in: query, schema: {type: string, pattern: "^[A-Za-z0-9_-]{1,512}$"},
+         description: next_cursor of the previous page}
     responses:
       200:
         description: One page

@@ -150,8 +150,9 @@ def top_list(board_id: str) -> Any:
     parameters:
       - {name: board_id, in: path, required: true, schema: {type: string}, example: btc}
       - {name: period, in: query, schema: {type: string, enum: [day, 24h, 3d, 7d, all], default: day}}
-      - {name: limit, in: query, schema: {type: integer, minimum: 1, default: 10}, description: "at most MAX_LIMIT"}
-      - {name: cursor, in: query, schema: {type: string}, description: next_cursor of the previous page}
+      - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 100, default: 10}}
+      - {name: cursor, in: query, schema: {type: string, pattern: "^[A-Za-z0-9_-]{1,512}$"},
+         description: next_cursor of the previous page}
     responses:
       200:
         description: One page of the top list
@@ -206,7 +207,7 @@ def around_member(board_id: str, user_id: str) -> Any:
       - {name: board_id, in: path, required: true, schema: {type: string}}
       - {name: user_id, in: path, required: true, schema: {type: string}}
       - {name: period, in: query, schema: {type: string, enum: [day, 24h, 3d, 7d, all], default: day}}
-      - {name: size, in: query, schema: {type: integer, minimum: 1, default: 10}, description: "at most MAX_LIMIT"}
+      - {name: size, in: query, schema: {type: integer, minimum: 1, maximum: 100, default: 10}}
     responses:
       200:
         description: Rows around the member
@@ -239,7 +240,7 @@ def list_members(board_id: str) -> Any:
     tags: [leaderboards]
     parameters:
       - {name: board_id, in: path, required: true, schema: {type: string}}
-      - {name: ids, in: query, required: true, schema: {type: string}, example: "alice,bob",
+      - {name: ids, in: query, required: true, schema: {type: string, minLength: 1}, example: "alice,bob",
          description: "comma-separated member ids, at most MAX_MEMBER_IDS"}
       - {name: period, in: query, schema: {type: string, enum: [day, 24h, 3d, 7d, all], default: day}}
     responses:
@@ -273,8 +274,8 @@ def history(board_id: str, day: str) -> Any:
     parameters:
       - {name: board_id, in: path, required: true, schema: {type: string}}
       - {name: day, in: path, required: true, schema: {type: string, format: date}, example: "2026-11-21"}
-      - {name: limit, in: query, schema: {type: integer, minimum: 1, default: 10}}
-      - {name: cursor, in: query, schema: {type: string}}
+      - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 100, default: 10}}
+      - {name: cursor, in: query, schema: {type: string, pattern: "^[A-Za-z0-9_-]{1,512}$"}}
     responses:
       200:
         description: One page of the archived day
@@ -300,7 +301,7 @@ def top_scores() -> Any:
     parameters:
       - {name: board, in: query, schema: {type: string, default: scores}}
       - {name: period, in: query, schema: {type: string, enum: [day, 24h, 3d, 7d, all], default: all}}
-      - {name: limit, in: query, schema: {type: integer, minimum: 1, default: 10}}
+      - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 100, default: 10}}
     responses:
       200:
         description: Top members

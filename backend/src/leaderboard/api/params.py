@@ -76,7 +76,7 @@ def limit_arg() -> int:
 
 def cursor_arg(board: str, scope: str) -> Cursor | None:
     raw = request.args.get("cursor")
-    return cursors.decode(raw, board, scope) if raw else None
+    return None if raw is None else cursors.decode(raw, board, scope)  # `cursor=` (empty) is not "no cursor"
 
 
 def member_id(raw: str) -> str:

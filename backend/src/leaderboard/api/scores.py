@@ -64,7 +64,7 @@ def create_action() -> Any:
             schema:
               type: object
               properties:
-                action_id: {type: string, example: "3xQk0f4mC2pV6dJb1nR8sT9u"}
+                action_id: {type: string, pattern: "^[A-Za-z0-9_.:-]{1,64}$", example: "3xQk0f4mC2pV6dJb1nR8sT9u"}
                 expires_at: {type: string, format: date-time}
       401: {$ref: "#/components/responses/Unauthorized"}
       429: {$ref: "#/components/responses/RateLimited"}
@@ -99,7 +99,7 @@ def post_score() -> Any:
             properties:
               user_id: {type: string, pattern: "^[A-Za-z0-9_.:-]{1,64}$", example: alice}
               score: {type: integer, minimum: 0, example: 4200}
-              action_id: {type: string, example: "3xQk0f4mC2pV6dJb1nR8sT9u"}
+              action_id: {type: string, pattern: "^[A-Za-z0-9_.:-]{1,64}$", example: "3xQk0f4mC2pV6dJb1nR8sT9u"}
               board: {type: string, default: scores, description: a game board}
     responses:
       202:

@@ -57,7 +57,7 @@ def post_trades() -> Any:
                     description: positive; at most the symbol's price decimals (BTC/ETH 2, others 4)
                     example: "64000.50"
                   ts:
-                    oneOf: [{type: string, format: date-time}, {type: integer}]
+                    oneOf: [{type: string, format: date-time}, {type: integer, minimum: 946684800000}]
                     description: ISO-8601 with a timezone or epoch milliseconds; default now
               - type: object
                 required: [trades]

@@ -19,6 +19,7 @@ from .passwords import hash_password, verify_password
 
 ROLES = ("trader", "service", "admin")
 USERNAME_RE = re.compile(defaults.USERNAME_PATTERN)
+DISPLAY_NAME_RE = re.compile(defaults.DISPLAY_NAME_PATTERN)
 
 
 class UserError(ValueError):
@@ -52,14 +53,14 @@ def validate_new_user(
         display_name = username
     if (
         not isinstance(display_name, str)
-        or not display_name.strip()
         or len(display_name) > defaults.DISPLAY_NAME_MAX_LENGTH
-        or not display_name.isprintable()
+        or not DISPLAY_NAME_RE.fullmatch(display_name)
     ):
-        raise UserError("display_name", f"1-{defaults.DISPLAY_NAME_MAX_LENGTH} printable characters")
+        raise UserError("display_name", f"1-{defaults.DISPLAY_NAME_MAX_LENGTH} characters, not only spaces; no "
+                                        "control, zero-width, bidi or line separator characters")
     if role not in ROLES:
         raise UserError("role", f"one of {', '.join(ROLES)}")
-    return username, password, display_name.strip(), role
+    return username, password, display_name.strip(" "), role
 
 
 class UserStore:

@@ -86,10 +86,28 @@ class DurabilityGate:
         self.redis = redis
         self.release = release
         self.grace_s = grace_s
-        self.state = dict(state) if state is not None else probe(redis)
+        # until Redis has been asked (off the request path, by the flusher thread: `ensure_probed`), hold
+        # segments as the safe default does
+        self.state: dict[str, Any] = dict(state) if state is not None else {
+            "appendonly": "unknown", "appendfsync": "unknown", "redis_version": "unknown", "mode": GRACE,
+            "guarantee": "not read yet: WAL segments are kept REDIS_DURABILITY_GRACE_MS meanwhile"}
         self.mode = self.state["mode"]
+        self.probed = state is not None
         self._held: deque[tuple[float, dict[Any, int]]] = deque()
         self._lock = threading.Lock()
+
+    def ensure_probed(self) -> bool:
+        """Read Redis's AOF settings once it answers (the flusher thread calls this between flushes)."""
+        if self.probed:
+            return True
+        try:
+            self.redis.ping()
+        except RedisError:
+            return False  # Redis down: keep the safe default, ask again next time
+        self.state = probe(self.redis)
+        self.mode, self.probed = self.state["mode"], True
+        log.info("redis durability", extra={"event": "redis_durability", **self.state})
+        return True
 
     def applied(self, counts: dict[Any, int]) -> None:
         """`counts` writes of each segment were just applied (called by the flusher thread after a flush)."""

@@ -79,9 +79,7 @@ class IngestRuntime:
         self.stopped = False
 
     def start(self) -> IngestRuntime:
-        self.durability = DurabilityGate(self.redis, self.wal.release, self.settings.REDIS_DURABILITY_GRACE_MS / 1000,
-                                         self.settings.extra.get("REDIS_DURABILITY"))
-        log.info("redis durability", extra={"event": "redis_durability", **self.durability.state})
+        self.durability = DurabilityGate(self.redis, self.wal.release, self.settings.REDIS_DURABILITY_GRACE_MS / 1000)
         self.wal.open()
         self.claim_orphans()
         self.publish_gauges()
@@ -130,6 +128,7 @@ class IngestRuntime:
     def _periodic(self) -> None:
         """Run by the flusher thread between flushes (at least once a second)."""
         if self.durability is not None:
+            self.durability.ensure_probed()  # here, never on a request's path (Redis may be stalled)
             self.durability.release_due()
         if time.monotonic() - self._last_claim >= defaults.WAL_CLAIM_INTERVAL_SECONDS:
             self.claim_orphans()

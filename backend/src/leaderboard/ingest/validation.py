@@ -173,6 +173,8 @@ def parse_trade(raw: Any, now: datetime, max_future_skew_s: int, max_notional_mi
     quantity = decimal_units(raw["quantity"], "quantity", symbol.quantity_decimals, defaults.MAX_TRADE_QUANTITY)
     price = decimal_units(raw["price"], "price", symbol.price_decimals, defaults.MAX_TRADE_PRICE)
     ts = raw.get("ts")
+    if ts is None and "ts" in raw:
+        raise InvalidWrite("ts", "must be an ISO-8601 string or epoch milliseconds; leave it out for now")
     ts_ms = now_ms if ts is None and now_ms is not None else parse_event_time(ts, now, max_future_skew_s)
     minor = product_minor_units(quantity, price, _NOTIONAL_DECIMALS[symbol.board])
     if minor > max_notional_minor:
