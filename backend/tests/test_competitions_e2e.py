@@ -117,6 +117,8 @@ def test_join_a_live_competition_trade_and_watch_rank_and_prize_move_then_see_fr
     board = page.get_by_test_id("competition-board")
     expect(board.get_by_test_id("row-ada")).to_contain_text("1 BTC")
 
+    # the page follows the competition's stream (EventSource); polling is only its fallback
+    expect(page.get_by_test_id("competition-mode")).to_have_attribute("data-mode", "live", timeout=10_000)
     status = page.get_by_test_id("my-status")
     expect(status.get_by_test_id("my-rank")).to_have_text("—")
     status.get_by_test_id("join-competition").click()
@@ -131,11 +133,13 @@ def test_join_a_live_competition_trade_and_watch_rank_and_prize_move_then_see_fr
         expect(ticket.get_by_test_id("trade-quantity")).to_have_value("")
 
     buy("600.00")  # 600 < ada's 1,000 and > grace's 300: second, second tier
-    expect(status.get_by_test_id("my-rank")).to_have_text("#2", timeout=15_000)
+    # while the stream is open the page polls every 30 s: a rank within 10 s is the stream's doing
+    expect(status.get_by_test_id("my-rank")).to_have_text("#2", timeout=10_000)
     expect(status.get_by_test_id("my-prize")).to_have_text("0.1 BTC")
     expect(board.get_by_test_id(f"row-{ME}")).to_contain_text("$600.00")
     buy("500.00")  # 1,100: first
-    expect(status.get_by_test_id("my-rank")).to_have_text("#1", timeout=15_000)
+    expect(status.get_by_test_id("my-rank")).to_have_text("#1", timeout=10_000)
+    expect(page.get_by_test_id("competition-mode")).to_have_attribute("data-mode", "live")
     expect(status.get_by_test_id("my-prize")).to_have_text("1 BTC")
     expect(board.locator("tbody tr").first).to_have_attribute("data-testid", f"row-{ME}")
     expect(board.get_by_test_id("row-ada")).to_contain_text("0.1 BTC")

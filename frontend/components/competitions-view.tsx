@@ -33,20 +33,64 @@ import type {
   TeamEntry,
 } from "@/lib/schemas"
 
-/** How often a competition page re-reads its board and the trader's status (the board is read live). */
+/** How often a competition page re-reads its board and the trader's status while its stream is not open. */
 export const COMPETITION_POLL_MS = 2_000
+/** While the stream is open it says when the board changed; the page still re-reads this often (the status,
+ * e.g. live -> finalizing, changes without a board event). */
+export const COMPETITION_LIVE_POLL_MS = 30_000
 
-/** Calls `load` now and every `intervalMs` while the tab is visible; returns a function to reload at once. */
-function usePolling(load: () => Promise<void>, intervalMs: number): () => void {
+/** The competition's Server-Sent Events URL (same origin as the API). */
+export function competitionStreamUrl(id: string): string {
+  return `/v1/competitions/${encodeURIComponent(id)}/stream`
+}
+
+/** Calls `load` now and every `intervalMs` while the tab is visible; returns a function to reload at once.
+ * With `streamUrl` (and a browser with EventSource) each event of that stream calls `load` at once and, while the
+ * stream is open, the polling slows to COMPETITION_LIVE_POLL_MS; when it fails (the browser reconnects by
+ * itself, resuming with Last-Event-ID) the page polls every `intervalMs` again, as the board does. */
+function usePolling(
+  load: () => Promise<void>,
+  intervalMs: number,
+  streamUrl: string | null = null
+): { reload: () => void; live: boolean } {
   const [tick, setTick] = useState(0)
+  const [live, setLive] = useState(false)
   useEffect(() => {
-    void load()
+    let isLive = false
+    let lastLoad = Date.now()
+    const run = () => {
+      lastLoad = Date.now()
+      void load()
+    }
+    run()
     const id = setInterval(() => {
-      if (document.visibilityState === "visible") void load()
+      if (document.visibilityState !== "visible") return
+      if (!isLive || Date.now() - lastLoad >= COMPETITION_LIVE_POLL_MS) run()
     }, intervalMs)
-    return () => clearInterval(id)
-  }, [load, intervalMs, tick])
-  return useCallback(() => setTick((t) => t + 1), [])
+    let source: EventSource | null = null
+    if (streamUrl && typeof EventSource !== "undefined") {
+      source = new EventSource(streamUrl)
+      const onEvent = () => {
+        if (!isLive) {
+          isLive = true
+          setLive(true)
+        }
+        run()
+      }
+      source.addEventListener("snapshot", onEvent)
+      source.addEventListener("update", onEvent)
+      source.addEventListener("error", () => {
+        if (!isLive) return
+        isLive = false
+        setLive(false)
+      })
+    }
+    return () => {
+      clearInterval(id)
+      source?.close()
+    }
+  }, [load, intervalMs, streamUrl, tick])
+  return { reload: useCallback(() => setTick((t) => t + 1), []), live }
 }
 
 function StatusBadge({ status }: { status: Competition["status"] }) {
@@ -82,7 +126,7 @@ export function CompetitionsList() {
       else throw caught
     }
   }, [])
-  const reload = usePolling(load, 10_000)
+  const { reload } = usePolling(load, 10_000)
 
   if (error && !items) return <ErrorBanner title="Could not load the competitions" message={error.message} onRetry={reload} />
   if (!items) return <p className="text-sm text-muted-foreground">Loading competitions…</p>
@@ -170,7 +214,7 @@ export function CompetitionDetail() {
       else throw caught
     }
   }, [id, username])
-  const reload = usePolling(load, COMPETITION_POLL_MS)
+  const { reload, live } = usePolling(load, COMPETITION_POLL_MS, id ? competitionStreamUrl(id) : null)
 
   if (!id || error?.code === "competition_not_found") {
     return <NotFoundView title="Competition not found" description={`There is no competition called "${id}".`} />
@@ -220,7 +264,10 @@ export function CompetitionDetail() {
           <CardHeader>
             <CardTitle className="text-base">{results ? "Board" : "Live leaderboard"}</CardTitle>
             <CardDescription>
-              {page.total.toLocaleString("en-US")} ranked · refreshes every {COMPETITION_POLL_MS / 1000} s
+              {page.total.toLocaleString("en-US")} ranked ·{" "}
+              <span data-testid="competition-mode" data-mode={live ? "live" : "polling"}>
+                {live ? "live" : `refreshes every ${COMPETITION_POLL_MS / 1000} s`}
+              </span>
             </CardDescription>
           </CardHeader>
           <CardContent>

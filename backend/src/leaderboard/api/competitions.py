@@ -11,9 +11,7 @@ from ..auth.guards import caller, roles_required
 from ..clock import iso, to_ms
 from ..competitions import finalize, moderation
 from ..competitions.model import (
-    Competition,
     InvalidCompetition,
-    format_minor,
     parse_amount,
     parse_time,
     validate_competition,
@@ -52,11 +50,6 @@ def _now_ms() -> int:
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
-
-
-def _entry(comp: Competition, rank: int, member: str, name: str, score: int) -> dict[str, Any]:
-    return {"rank": rank, "user_id": member, "user_name": name, "score": format_minor(score, comp.decimals),
-            "prize": comp.prize_for(rank)}
 
 
 @bp.post("/competitions")
@@ -211,27 +204,12 @@ def competition_leaderboard(comp_id: str) -> Any:
       400: {$ref: "#/components/responses/BadRequest"}
       404: {$ref: "#/components/responses/NotFound"}
     """
-    from ..ranking.cursor import Cursor
-    from ..ranking.store import display_names
-
     service = _service()
     comp = service.registry.get(comp_id)
     limit = limit_arg()
     cursor = cursor_arg(f"competition:{comp.id}", "competition")
-    offset = cursor.offset if cursor is not None else 0
-    total, rows = service.page(comp, offset, limit)
-    names = display_names(get_redis(), [m for _r, m, _s in rows])
-    end = offset + len(rows)
-    now_ms = _now_ms()
-    return json_response({
-        "competition": comp.id,
-        "status": comp.status(now_ms, service.is_final(comp)),
-        "as_of": iso(app_clock()()),
-        "total": total,
-        "ties": comp.ties,
-        "entries": [_entry(comp, rank, m, names[m], score) for rank, m, score in rows],
-        "next_cursor": Cursor(f"competition:{comp.id}", "competition", None, end).encode() if end < total else None,
-    })
+    return json_response(service.leaderboard_body(comp, cursor.offset if cursor is not None else 0, limit,
+                                                  app_clock()()))
 
 
 @bp.get("/competitions/<comp_id>/members/<user_id>")

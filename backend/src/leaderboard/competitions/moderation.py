@@ -5,7 +5,8 @@ atomically in its slot) and its teams; a finished competition's frozen result ke
 shows the member as `deleted`. Then one sweep over the keyspace (every node of a cluster) removes what is
 left: the member from every sorted set, hash and set (boards, day archives, windows, display names), keys
 whose name has the member as a component (its account, rate-limit counters), and stored JSON that mentions it
-(a list snapshot is dropped and rebuilt by the next refresh or read). The record kept says when and by whom,
+(a list snapshot is dropped and rebuilt by the next refresh or read; a live event stream naming it is dropped,
+so a client resuming from it gets a fresh snapshot). The record kept says when and by whom,
 never whose data it was. The sweep is O(keys): an admin operation, not a hot path.
 """
 
@@ -22,6 +23,7 @@ from .service import CompetitionRegistry
 
 DELETED = "deleted"
 _COMPONENTS = re.compile(r"[:/{}]")
+LIVE_EVENTS = ":live:events:"  # keys.live_events: the only Redis Streams the sweep touches (never the trade feed)
 
 FORGET_TEAM_LUA = """
 -- KEYS: teams, team_of. ARGV[1]: member. Removes it from its team (a team left empty is deleted).
@@ -103,4 +105,7 @@ def _sweep(redis: Any, member: str) -> int:
             value = redis.get(key)
             if value is not None and (quoted in value or value == encoded):
                 changed += int(redis.delete(key))
+        elif kind == "stream" and LIVE_EVENTS in key and any(quoted in value for _id, fields in redis.xrange(key)
+                                      for value in fields.values()):
+            changed += int(redis.delete(key))  # live events naming it: a resuming client gets a fresh snapshot
     return changed

@@ -11,15 +11,18 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import orjson
 from redis.exceptions import RedisError
 
 from .. import keys, metrics
+from ..clock import iso, to_ms
+from ..ranking.cursor import Cursor
 from ..ranking.store import display_names
 from .errors import CompetitionError
-from .model import Competition
+from .model import Competition, format_minor
 from .scripts import Scripts
 
 
@@ -142,6 +145,22 @@ class Competitions:
         else:
             out = [(offset + i + 1, _text(m), comp.decode(e)) for i, (m, e) in enumerate(rows)]
         return int(total), out
+
+    def leaderboard_body(self, comp: Competition, offset: int, limit: int, now: datetime) -> dict[str, Any]:
+        """One page of the competition's leaderboard as the API answers it (the list endpoint, and the
+        `snapshot` event of the competition's stream)."""
+        total, rows = self.page(comp, offset, limit)
+        names = display_names(self.redis, [m for _r, m, _s in rows])
+        end = offset + len(rows)
+        return {
+            "competition": comp.id,
+            "status": comp.status(to_ms(now), self.is_final(comp)),
+            "as_of": iso(now),
+            "total": total,
+            "ties": comp.ties,
+            "entries": [entry(comp, rank, m, names[m], score) for rank, m, score in rows],
+            "next_cursor": Cursor(f"competition:{comp.id}", "competition", None, end).encode() if end < total else None,
+        }
 
     def place(self, comp: Competition, member: str) -> Place:
         rank_key = keys.competition(comp.id, "rank")
@@ -316,7 +335,11 @@ return team_id
 """
 
 
-def _fmt(minor: int | None, decimals: int) -> str | None:
-    from .model import format_minor
+def entry(comp: Competition, rank: int, member: str, name: str, score: int) -> dict[str, Any]:
+    """One row of a competition's leaderboard, with the prize its rank wins."""
+    return {"rank": rank, "user_id": member, "user_name": name, "score": format_minor(score, comp.decimals),
+            "prize": comp.prize_for(rank)}
 
+
+def _fmt(minor: int | None, decimals: int) -> str | None:
     return None if minor is None else format_minor(minor, decimals)

@@ -108,9 +108,10 @@ def run_scheduler(redis: Any, settings: Settings) -> int:
         if settings.METRICS_BIND else None
     ticker = None
     if settings.LIVE_TICK_MS:  # the live tier's ticker: its own thread, so a long refresh never delays a tick
+        from ..competitions.live import CompetitionLive
         from ..live.ticker import Ticker
 
-        ticker = Ticker(redis, settings)
+        ticker = Ticker(redis, settings, sources=[CompetitionLive(redis, settings).tick])
         ticker.start()
     log.info("scheduler started", extra={"event": "scheduler_started", "refresh_seconds": settings.REFRESH_SECONDS,
                                          "metrics_bind": settings.METRICS_BIND})

@@ -1,7 +1,7 @@
 """The service as one ASGI app per worker: a small path router in front of the Flask API.
 
-- `GET /v1/leaderboards/{board}/stream` is served natively on the event loop (live/stream.py): an open stream
-  never holds a worker thread;
+- `GET /v1/leaderboards/{board}/stream` and `GET /v1/competitions/{id}/stream` (competitions/live.py) are served
+  natively on the event loop (live/stream.py): an open stream never holds a worker thread;
 - the cached first page of a top list is answered natively too, by the Flask app's own fast path
   (api/fast_path.py `FirstPageFastPath.answer`, with the environ a2wsgi would build, so the same rules and bytes)
   when this process holds it in memory;
@@ -23,11 +23,13 @@ from a2wsgi.wsgi import build_environ
 
 from ..api.fast_path import PREFIX as FIRST_PAGE_PREFIX
 from ..api.fast_path import FirstPageFastPath
+from ..competitions.live import CompetitionStreams
 from ..config import Settings
 from ..redis_conn import connect
 from .stream import Receive, Scope, Send, StreamEndpoint
 
 STREAM_PATH = re.compile(r"/v1/leaderboards/([^/]{1,128})/stream/?")
+COMPETITION_STREAM_PATH = re.compile(r"/v1/competitions/([^/]{1,128})/stream/?")
 
 _STREAMS: list[StreamEndpoint] = []  # this process's endpoint (so a signal handler can end its streams)
 
@@ -39,6 +41,7 @@ class Router:
         wsgi_app = getattr(flask_app, "wsgi_app", None)
         self.first_page = wsgi_app if isinstance(wsgi_app, FirstPageFastPath) else None
         self.streams = StreamEndpoint(settings, connect(settings))
+        self.competition_streams = CompetitionStreams(self.streams, settings)  # same hub and limits
         _STREAMS.append(self.streams)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -49,6 +52,10 @@ class Router:
             match = STREAM_PATH.fullmatch(scope["path"])
             if match is not None:
                 await self.streams(scope, receive, send, match[1])
+                return
+            match = COMPETITION_STREAM_PATH.fullmatch(scope["path"])
+            if match is not None:
+                await self.competition_streams(scope, receive, send, match[1])
                 return
             if self.first_page is not None and scope["method"] == "GET" and scope["path"].startswith(
                     FIRST_PAGE_PREFIX) and await self._first_page(scope, send):

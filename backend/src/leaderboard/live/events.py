@@ -8,14 +8,23 @@ Applied to the previous top `top_n` it gives the new one; the client needs nothi
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
 from ..clock import iso
 from ..ranking import store
-from ..ranking.boards import Board
 from ..ranking.snapshots import Entry, Snapshot
+
+
+class LiveBoard(Protocol):
+    """What the live tier needs of a board: a Board, or a competition's board (competitions/live.py)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def decimals(self) -> int: ...
 
 
 def diff_rows(before: tuple[Entry, ...], after: tuple[Entry, ...]) -> tuple[list[tuple[Entry, int | None]], list[str]]:
@@ -30,7 +39,7 @@ def diff_rows(before: tuple[Entry, ...], after: tuple[Entry, ...]) -> tuple[list
     return changed, [e.member for e in before if e.member not in kept]
 
 
-def update_event(board: Board, before: Snapshot | None, after: Snapshot, top_n: int) -> dict[str, Any] | None:
+def update_event(board: LiveBoard, before: Snapshot | None, after: Snapshot, top_n: int) -> dict[str, Any] | None:
     """The update from `before` to `after` over the top `top_n`, or None when the top, the total and the
     period's day are the same (nothing to tell)."""
     old_rows = before.entries[:top_n] if before is not None and before.day == after.day else ()

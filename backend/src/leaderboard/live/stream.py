@@ -59,6 +59,15 @@ async def send_json_error(send: Send, status: int, code: str, message: str, deta
     await send({"type": "http.response.body", "body": body})
 
 
+async def refuse_method(scope: Scope, send: Send) -> bool:
+    """Answer 405 (and say so) unless the request is a GET or HEAD."""
+    if scope["method"] in ("GET", "HEAD"):
+        return False
+    await send_json_error(send, 405, "method_not_allowed", "The stream is read with GET.",
+                          headers={"Allow": "GET, HEAD"})
+    return True
+
+
 def _header(scope: Scope, name: bytes) -> str:
     for key, value in scope.get("headers", ()):
         if key.lower() == name:
@@ -74,9 +83,7 @@ class StreamEndpoint:
         self.boards = BoardRegistry(redis)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, board_id: str) -> None:
-        if scope["method"] not in ("GET", "HEAD"):
-            await send_json_error(send, 405, "method_not_allowed", "The stream is read with GET.",
-                                  headers={"Allow": "GET, HEAD"})
+        if await refuse_method(scope, send):
             return
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
         raw_period = query.get("period", ["day"])[-1]
@@ -95,6 +102,13 @@ class StreamEndpoint:
             assert error is not None
             await send_json_error(send, error.status, error.code, error.message, error.details)
             return
+        await self.serve(scope, receive, send, board.id, period.value, lambda: self._snapshot_body(board, period))
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send, board_id: str, period: str,
+                    snapshot_body: Callable[[], dict[str, Any]]) -> None:
+        """Stream the live events of `board_id` x `period` (validated by the caller), opening with a replay
+        from Last-Event-ID or a `snapshot` event of `snapshot_body()` (called in a thread). Boards and the
+        competition boards (competitions/live.py) share this, the hub and the limits."""
         address = (scope.get("client") or ("unknown", 0))[0]
         refused = self.hub.admit(address)
         if refused:
@@ -107,10 +121,12 @@ class StreamEndpoint:
             await send_json_error(send, status, code, message,
                                   headers={"Retry-After": str(defaults.LIVE_RETRY_AFTER_SECONDS)})
             return
-        subscriber = self.hub.subscribe(board.id, period.value, address)  # before reading: no gap
+        subscriber = self.hub.subscribe(board_id, period, address)  # before reading: no gap
         try:
+            query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
             last_event_id = _header(scope, b"last-event-id") or query.get("last_event_id", [""])[-1]
-            start, last_sent = await asyncio.to_thread(self._opening, board, period, last_event_id[:64])
+            start, last_sent = await asyncio.to_thread(self._opening, board_id, period, last_event_id[:64],
+                                                       snapshot_body)
             await send({"type": "http.response.start", "status": 200, "headers": STREAM_HEADERS})
             if scope["method"] == "HEAD":
                 await send({"type": "http.response.body", "body": b""})
@@ -120,9 +136,10 @@ class StreamEndpoint:
             self.hub.unsubscribe(subscriber)
 
     # --- the opening: a replay of what the client missed, else a snapshot ---
-    def _opening(self, board: Board, period: Period, last_event_id: str) -> tuple[bytes, tuple[int, int]]:
+    def _opening(self, board_id: str, period: str, last_event_id: str,
+                 snapshot_body: Callable[[], dict[str, Any]]) -> tuple[bytes, tuple[int, int]]:
         opening = b"retry: " + str(self.settings.LIVE_RETRY_MS).encode() + b"\n\n"
-        stream = keys.live_events(board.id, period.value)
+        stream = keys.live_events(board_id, period)
         resume = parse_id(last_event_id)
         if resume is not None:
             entries = self.redis.xrange(stream, f"({last_event_id}", "+", self.settings.LIVE_HISTORY)
@@ -138,7 +155,7 @@ class StreamEndpoint:
                 return opening, last
         newest = self.redis.xrevrange(stream, count=1)  # before the snapshot: later events still follow it
         newest_id = newest[0][0].decode() if newest else "0-0"
-        opening += frame("snapshot", newest_id, orjson.dumps(self._snapshot_body(board, period)))
+        opening += frame("snapshot", newest_id, orjson.dumps(snapshot_body()))
         metrics.LIVE_EVENTS_SENT.labels("snapshot").inc()
         return opening, parse_id(newest_id) or (0, 0)
 

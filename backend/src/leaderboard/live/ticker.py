@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,7 +36,7 @@ from ..ranking import snapshots
 from ..ranking.boards import Board, BoardRegistry
 from ..ranking.periods import ROLLING_HOURS, Period
 from ..ranking.snapshots import Snapshot
-from .events import encode_message, update_event
+from .events import LiveBoard, encode_message, update_event
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,13 @@ def publish(redis: Any, board: Board, period: Period, now: datetime, settings: S
     """Snapshot the board period and publish what changed in its top LIVE_TOP_N; 1 if an event went out."""
     after = snapshots.build(redis, board, period, now, settings.SNAPSHOT_TOP_N)
     snapshots.save(redis, after)
+    return announce(redis, board, after, settings)
+
+
+def announce(redis: Any, board: LiveBoard, after: Snapshot, settings: Settings) -> int:
+    """Publish what changed in the top LIVE_TOP_N of `board` x `after.period` since the last announced top
+    (a board's, or a competition board's: competitions/live.py); 1 if an event went out."""
+    period = after.period
     raw = redis.get(keys.live_top(board.id, period.value))
     before = Snapshot.from_json(raw) if raw else None
     event = update_event(board, before, after, settings.LIVE_TOP_N)
@@ -101,8 +108,10 @@ def publish(redis: Any, board: Board, period: Period, now: datetime, settings: S
 class Ticker:
     """The ticker thread: wakes at each multiple of LIVE_TICK_MS since the epoch and runs that tick once."""
 
-    def __init__(self, redis: Any, settings: Settings, clock: Clock = system_clock) -> None:
+    def __init__(self, redis: Any, settings: Settings, clock: Clock = system_clock,
+                 sources: Sequence[Callable[[datetime], dict[str, int]]] = ()) -> None:
         self.redis = redis
+        self.sources = tuple(sources)  # more boards to publish in the same tick (competitions/live.py)
         self.settings = settings
         self.clock = clock
         self.tick_ms = settings.LIVE_TICK_MS
@@ -146,7 +155,8 @@ class Ticker:
         boards = self._registry.all().values()
         outcome = guard.run_once(
             self.redis, JOB, str(scheduled_ms // self.tick_ms), now,
-            lambda: tick(self.redis, boards, now, self.settings),
+            lambda: {k: v for part in (tick(self.redis, boards, now, self.settings),
+                                       *(source(now) for source in self.sources)) for k, v in part.items()},
             lock_ms=defaults.LIVE_TICK_LOCK_MS, tick_key_seconds=TICK_KEY_SECONDS, log_level=logging.DEBUG,
         )
         if outcome == "ran":
