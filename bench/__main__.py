@@ -17,7 +17,7 @@ import redis as redis_lib
 
 from leaderboard.config import load_settings
 
-from . import compare, kafka_ingest, load, report, scale, scenarios, servers
+from . import compare, kafka_ingest, live, load, report, scale, scenarios, servers
 
 QUICK_SECONDS = 3
 DEFAULT_SECONDS = 10
@@ -144,6 +144,11 @@ def main() -> int:
     path = report.write_json(results)
     (servers.REPO / "BENCHMARKS.md").write_text(report.markdown(results, plots))
     say(f"wrote {path.relative_to(servers.REPO)} and BENCHMARKS.md")
+    say("live streams: subscribers vs delivery latency, API throughput with and without 2,000 subscribers")
+    with tempfile.TemporaryDirectory(prefix="bench-live-") as tmp, servers.redis_server(Path(tmp) / "redis") as rs:
+        client = redis_lib.Redis.from_url(rs.url)
+        live.write(live.run(rs.url, client, Path(tmp) / "data", seconds, say))
+        client.close()
     return 0
 
 

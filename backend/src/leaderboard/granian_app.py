@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 # granian's own WSGI worker body (the function its spawn target wraps), run inside our hooks
 _GRANIAN_WSGI_WORKER: Callable[..., None] = MPServer._spawn_wsgi_worker.__wrapped__  # type: ignore[attr-defined]
 _GRANIAN_ASGI_WORKER: Callable[..., None] = MPServer._spawn_asgi_worker.__wrapped__  # type: ignore[attr-defined]
+GRANIAN_API_BACKPRESSURE = 512  # granian's own default per worker (backlog 1024 // 2 workers): the API's share
 _worker_body: list[Callable[..., None]] = [_GRANIAN_WSGI_WORKER]  # the ASGI one under WEB_INTERFACE=asgi
 
 _app_factory: list[Callable[[], Any]] = []  # set in the master before the workers are forked
@@ -132,6 +133,9 @@ def run_granian(settings: Settings, app_factory: Callable[[], Any]) -> None:
         log_dictconfig=_log_config(),
         log_access=False,  # the service writes its own access line (ACCESS_LOG)
         respawn_failed_workers=True,
+        # granian caps the requests in flight per worker (default backlog // workers = 512); an open stream is one,
+        # so under the live router the cap leaves room for LIVE_MAX_SUBSCRIBERS streams beside the API's requests
+        backpressure=settings.LIVE_MAX_SUBSCRIBERS + GRANIAN_API_BACKPRESSURE if asgi else None,
         workers_kill_timeout=settings.WEB_GRACEFUL_TIMEOUT,
     )
     server.serve(spawn_target=_spawn_worker, target_loader=_load_app, wrap_loader=False)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -40,6 +39,9 @@ from .hub import Hub, Subscriber, fields_prev, frame, parse_id
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+HEARTBEAT = b": heartbeat\n\n"
+HEARTBEAT_ID = (-1, -1)  # queued by the heartbeat timer; never an event id
 
 STREAM_HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
@@ -171,29 +173,32 @@ class StreamEndpoint:
     # --- the stream's life ---
     async def _pump(self, subscriber: Subscriber, receive: Receive, send: Send, opening: bytes,
                     last_sent: tuple[int, int]) -> None:
+        """One await per event: heartbeats, the lifetime and a hang-up arrive through the subscriber's own
+        queue (timers and a watcher task put them there), so the hot path creates no task or future."""
         settings = self.settings
-        ends_at = time.monotonic() + settings.LIVE_MAX_STREAM_SECONDS
-        gone = asyncio.get_running_loop().create_task(_disconnected(receive))
+        loop = asyncio.get_running_loop()
+        gone = loop.create_task(_disconnected(receive))
+        gone.add_done_callback(lambda _task: subscriber.end("gone"))
+        lifetime = loop.call_later(settings.LIVE_MAX_STREAM_SECONDS, subscriber.end, "lifetime")
+        beat: list[asyncio.TimerHandle] = []
+
+        def heartbeat() -> None:
+            subscriber.offer(HEARTBEAT_ID, HEARTBEAT)
+            beat[:] = [loop.call_later(settings.LIVE_HEARTBEAT_SECONDS, heartbeat)]
+
+        beat.append(loop.call_later(settings.LIVE_HEARTBEAT_SECONDS, heartbeat))
         try:
             if not await self._write(send, opening, subscriber):
                 return
-            while not gone.done():
-                left = ends_at - time.monotonic()
-                if left <= 0:
-                    subscriber.dropped = "lifetime"
-                    return
-                getter = asyncio.ensure_future(subscriber.queue.get())
-                done, _ = await asyncio.wait({getter, gone}, timeout=min(settings.LIVE_HEARTBEAT_SECONDS, left),
-                                             return_when=asyncio.FIRST_COMPLETED)
-                if getter not in done:
-                    getter.cancel()
-                    if not gone.done() and not await self._write(send, b": heartbeat\n\n", subscriber):
-                        return
-                    continue
-                item = getter.result()
-                if item is None:  # ended by the hub: slow client, resync, shutdown
+            while True:
+                item = await subscriber.queue.get()
+                if item is None:  # ended: slow client, lifetime, hang-up, resync, shutdown
                     return
                 event_id, data = item
+                if event_id is HEARTBEAT_ID:
+                    if not await self._write(send, data, subscriber):
+                        return
+                    continue
                 if event_id <= last_sent:  # already in the opening
                     continue
                 if not await self._write(send, data, subscriber):
@@ -201,14 +206,20 @@ class StreamEndpoint:
                 last_sent = event_id
                 metrics.LIVE_EVENTS_SENT.labels("update").inc()
         finally:
+            lifetime.cancel()
+            for handle in beat:
+                handle.cancel()
             gone.cancel()
+            if subscriber.dropped == "gone":
+                subscriber.dropped = ""  # the client left: nothing the server ended
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(send({"type": "http.response.body", "body": b"", "more_body": False}), 1.0)
+                async with asyncio.timeout(1.0):
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _write(self, send: Send, body: bytes, subscriber: Subscriber) -> bool:
         try:
-            await asyncio.wait_for(send({"type": "http.response.body", "body": body, "more_body": True}),
-                                   self.settings.LIVE_SEND_TIMEOUT_SECONDS)
+            async with asyncio.timeout(self.settings.LIVE_SEND_TIMEOUT_SECONDS):
+                await send({"type": "http.response.body", "body": body, "more_body": True})
             return True
         except TimeoutError:
             subscriber.dropped = subscriber.dropped or "slow_client"

@@ -1,0 +1,225 @@
+"""Live streams under load (part of `make bench`; alone: `python -m bench.live`): delivery latency from the 202
+of a trade to its arrival at every subscriber, for 250, 1,000 and 2,000 concurrent subscribers, and the API's
+own throughput (cached top-10 GET, wrk) with none and with 2,000 subscribers while trades are posted, in one
+run. Writes bench/results/live-<date>.json, bench/results/live_subscribers.png and the "Live streams" section
+of BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import redis as redis_lib
+import requests
+
+from . import load, scenarios, servers
+
+SUBSCRIBERS = (250, 1000, 2000)
+TRADES_PER_STEP = 20  # one every TRADE_INTERVAL_S, each a new trader at the top of ETH
+TRADE_INTERVAL_S = 0.25
+STREAMS = ["/v1/leaderboards/eth/stream?period=day", "/v1/leaderboards/eth/stream?period=all",
+           "/v1/leaderboards/all-volume/stream?period=day", "/v1/leaderboards/all-volume/stream?period=all"]
+GET_PATH = "/v1/leaderboards/eth?period=day&limit=10"
+SECTION = ("<!-- live:start -->", "<!-- live:end -->")
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
+
+
+class Poster:
+    """Posts TRADES_PER_STEP trades (one new leader each) in a thread and keeps each 202's wall-clock time."""
+
+    def __init__(self, base: str, token: str, tag: str) -> None:
+        self.base, self.token, self.tag = base, token, tag
+        self.acked: dict[str, float] = {}
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        with requests.Session() as http:
+            for number in range(TRADES_PER_STEP):
+                trader = f"live-{self.tag}-{number}"
+                body = {"trade_id": f"{trader}-t", "trader_id": trader, "symbol": "ETH", "side": "buy",
+                        "quantity": "1", "price": str(10**7 + number * 1000 + hash(self.tag) % 997)}
+                posted = http.post(f"{self.base}/v1/trades", json=body, timeout=10,
+                                   headers={"Authorization": f"Bearer {self.token}"})
+                if posted.status_code == 202:
+                    self.acked[trader] = time.time()
+                time.sleep(TRADE_INTERVAL_S)
+
+
+def step(base: str, port: int, token: str, count: int, tag: str, wrk_seconds: int = 0) -> dict[str, Any]:
+    out = Path(tempfile.mkstemp(prefix="live-clients-", suffix=".json")[1])
+    clients = None
+    if count:
+        clients = subprocess.Popen([sys.executable, "-m", "bench.live_clients", str(port), str(count), str(out),
+                                    *STREAMS], cwd=servers.REPO, stdout=subprocess.PIPE, text=True,
+                                   env={**os.environ, "PYTHONPATH": str(servers.REPO)})
+        assert clients.stdout is not None
+        connected = int(clients.stdout.readline().split()[1])
+    else:
+        connected = 0
+    poster = Poster(base, token, tag)
+    wrk_proc = load.start_wrk(base + GET_PATH.split("?")[0], wrk_seconds, 64, "get_fixed.lua",
+                              {"BENCH_PATH": GET_PATH}) if wrk_seconds else None
+    poster.thread.start()
+    poster.thread.join()
+    throughput = load.finish_wrk(wrk_proc, wrk_seconds) if wrk_proc else None
+    time.sleep(2.0)  # the last trade's events arrive
+    latencies: list[float] = []
+    client_cpu = 0.0
+    if clients is not None:
+        import psutil
+
+        client_cpu = sum(psutil.Process(clients.pid).cpu_times()[:2])
+        clients.send_signal(signal.SIGTERM)
+        clients.wait(timeout=60)
+        arrivals = json.loads(out.read_text())["arrivals"]
+        for trader, acked in poster.acked.items():
+            latencies += [at - acked for at in arrivals.get(trader, [])]
+    out.unlink(missing_ok=True)
+    result: dict[str, Any] = {"subscribers": count, "connected": connected, "trades": len(poster.acked),
+                              "deliveries": len(latencies), "expected_deliveries": len(poster.acked) * connected,
+                              "client_cpu_s": round(client_cpu, 2)}
+    if latencies:
+        result |= {"p50_ms": percentile(latencies, 0.5) * 1000, "p99_ms": percentile(latencies, 0.99) * 1000,
+                   "max_ms": max(latencies) * 1000, "mean_ms": statistics.fmean(latencies) * 1000}
+    if throughput:
+        result["api"] = throughput
+    return result
+
+
+def run(redis_url: str, client: Any, data_dir: Path, seconds: int, say: Any) -> dict[str, Any]:
+    from leaderboard.embedded_redis import free_port
+
+    port = free_port()
+    env = {**servers.service_env(redis_url, data_dir / "api", port), "LIVE_MAX_SUBSCRIBERS_PER_ADDRESS": "5000"}
+    base = f"http://127.0.0.1:{port}"
+    scheduler_env = {**servers.service_env(redis_url, data_dir / "scheduler", port)}
+    steps: list[dict[str, Any]] = []
+    with servers.process([sys.executable, "-m", "leaderboard", "serve"], env, f"{base}/ready"), \
+            servers.process([sys.executable, "-m", "leaderboard", "scheduler"], scheduler_env):
+        token = scenarios.service_token(base, client)
+        wrk_seconds = max(3, min(seconds, int(TRADES_PER_STEP * TRADE_INTERVAL_S)))
+        say("live: API throughput without subscribers (trades posted meanwhile)")
+        baseline = step(base, port, token, 0, "base", wrk_seconds)
+        for count in SUBSCRIBERS:
+            say(f"live: {count} subscribers")
+            steps.append(step(base, port, token, count, f"s{count}", wrk_seconds if count == max(SUBSCRIBERS) else 0))
+    loaded = steps[-1]
+    without, with_subs = baseline["api"]["requests_per_second"], loaded["api"]["requests_per_second"]
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "steps": steps, "baseline": baseline,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "api_without": without, "api_with": with_subs, "api_drop": 1 - with_subs / without,
+        "wrk_seconds": wrk_seconds,
+        "command": f"python -m bench.live (serve with WEB_INTERFACE=asgi, {env.get('WEB_WORKERS', '2')} workers; "
+                   f"scheduler LIVE_TICK_MS=500; subscribers over {len(STREAMS)} streams from bench/live_clients.py; "
+                   f"{TRADES_PER_STEP} trades every {TRADE_INTERVAL_S} s; wrk -c64 -d{wrk_seconds}s GET {GET_PATH})",
+    }
+
+
+def plot(results: dict[str, Any]) -> Path | None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    path = servers.REPO / "bench" / "results" / "live_subscribers.png"
+    steps = [s for s in results["steps"] if "p50_ms" in s]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    left.plot([s["subscribers"] for s in steps], [s["p50_ms"] for s in steps], "o-", label="p50")
+    left.plot([s["subscribers"] for s in steps], [s["p99_ms"] for s in steps], "o-", label="p99")
+    left.axhline(1000, color="red", linestyle="--", label="target p99 < 1 s")
+    left.set_xlabel("concurrent subscribers")
+    left.set_ylabel("202 -> event at subscriber (ms)")
+    left.set_title("Delivery latency")
+    left.legend()
+    right.bar(["no subscribers", f"{steps[-1]['subscribers']:,} subscribers"],
+              [results["api_without"], results["api_with"]], color=["#888", "#4a7"])
+    right.set_ylabel("cached top-10 GET req/s")
+    right.set_title(f"API throughput ({results['api_drop'] * 100:+.1f} % drop)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def markdown(results: dict[str, Any]) -> str:
+    rows = ["| subscribers | connected | deliveries / expected | p50 | p99 | max | CPU of the subscribers' process |",
+            "|---|---|---|---|---|---|---|"]
+    for s in results["steps"]:
+        rows.append(f"| {s['subscribers']:,} | {s['connected']:,} | {s['deliveries']:,} / {s['expected_deliveries']:,} "
+                    f"| {s.get('p50_ms', float('nan')):.0f} ms | {s.get('p99_ms', float('nan')):.0f} ms "
+                    f"| {s.get('max_ms', float('nan')):.0f} ms | {s['client_cpu_s']:.1f} s |")
+    drop = results["api_drop"] * 100
+    verdict_p99 = "met" if all(s.get("p99_ms", 1e9) < 1000 for s in results["steps"]) else "MISSED"
+    verdict_api = "met" if drop < 10 else "MISSED"
+    return "\n".join([
+        SECTION[0],
+        "## Live streams (Server-Sent Events)",
+        "",
+        f"Run {results['date']}: `{results['command']}`. Delivery = from the 202 of a trade to its `update` event "
+        "at each subscriber of a board it changes (wall clock, same machine; the subscribers' process shares the "
+        f"2 cores with the API, the scheduler, Redis and wrk; load average {results['load_average']} at the end: "
+        "other work on the machine inflates every number).",
+        "",
+        *rows,
+        "",
+        f"API throughput (cached top-10 GET, wrk -c64, trades posted meanwhile): {results['api_without']:,.0f} req/s "
+        f"without subscribers, {results['api_with']:,.0f} req/s with {results['steps'][-1]['connected']:,}: "
+        f"{drop:+.1f} % drop.",
+        "",
+        f"- delivery p99 < 1 s at every step up to 2,000 subscribers: {verdict_p99}",
+        f"- API throughput down < 10 % with 2,000 subscribers: {verdict_api}",
+        "",
+        "![live subscribers](bench/results/live_subscribers.png)",
+        SECTION[1],
+    ])
+
+
+def write(results: dict[str, Any]) -> None:
+    stamp = results["date"].replace("-", "").replace(":", "")
+    (servers.REPO / "bench" / "results" / f"live-{stamp}.json").write_text(json.dumps(results, indent=2))
+    plot(results)
+    path = servers.REPO / "BENCHMARKS.md"
+    text = path.read_text()
+    section = markdown(results)
+    if SECTION[0] in text:
+        before, rest = text.split(SECTION[0], 1)
+        text = before + section + rest.split(SECTION[1], 1)[1]
+    else:
+        text = text.rstrip() + "\n\n" + section + "\n"
+    path.write_text(text)
+
+
+def main() -> int:
+    say = lambda text: print(f"bench: {text}", file=sys.stderr, flush=True)  # noqa: E731
+    seconds = int(os.environ.get("BENCH_SECONDS") or 5)
+    with tempfile.TemporaryDirectory(prefix="bench-live-") as tmp, servers.redis_server(Path(tmp) / "redis") as rs:
+        client = redis_lib.Redis.from_url(rs.url)
+        results = run(rs.url, client, Path(tmp) / "data", seconds, say)
+        client.close()
+    write(results)
+    for s in results["steps"]:
+        say(f"{s['subscribers']} subscribers: p50 {s.get('p50_ms', 0):.0f} ms, p99 {s.get('p99_ms', 0):.0f} ms "
+            f"({s['deliveries']}/{s['expected_deliveries']})")
+    say(f"API {results['api_without']:,.0f} -> {results['api_with']:,.0f} req/s ({results['api_drop'] * 100:+.1f} %)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
