@@ -46,14 +46,20 @@ class SseClient:
         assert self.head_read.wait(10), "no response head"
         return self
 
+    def _fill(self, buffer: bytes, done: Any) -> bytes | None:
+        """`buffer` plus what arrives until `done(buffer)`; None when the server closed first."""
+        while not done(buffer):
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                return None
+            buffer += chunk
+        return buffer
+
     def _read(self) -> None:
-        buffer = b""
         try:
-            while b"\r\n\r\n" not in buffer:
-                chunk = self.sock.recv(65536)
-                if not chunk:
-                    return
-                buffer += chunk
+            buffer = self._fill(b"", lambda b: b"\r\n\r\n" in b)
+            if buffer is None:
+                return
             head, buffer = buffer.split(b"\r\n\r\n", 1)
             lines = head.decode("latin-1").split("\r\n")
             self.status = int(lines[0].split()[1])
@@ -63,19 +69,15 @@ class SseClient:
             text = b""
             while True:
                 if chunked:
-                    while b"\r\n" not in buffer:
-                        more = self.sock.recv(65536)
-                        if not more:
-                            return
-                        buffer += more
-                    size_line, buffer = buffer.split(b"\r\n", 1)
+                    filled = self._fill(buffer, lambda b: b"\r\n" in b)
+                    if filled is None:
+                        return
+                    size_line, buffer = filled.split(b"\r\n", 1)
                     size = int(size_line.split(b";")[0], 16)
-                    while len(buffer) < size + 2:
-                        more = self.sock.recv(65536)
-                        if not more:
-                            return
-                        buffer += more
-                    data, buffer = buffer[:size], buffer[size + 2:]
+                    filled = self._fill(buffer, lambda b, size=size: len(b) >= size + 2)
+                    if filled is None:
+                        return
+                    data, buffer = filled[:size], filled[size + 2:]
                     if size == 0:
                         return
                 else:

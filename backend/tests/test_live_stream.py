@@ -4,13 +4,11 @@ processes, Last-Event-ID resume across a restart, a slow client dropped without 
 
 from __future__ import annotations
 
-import os
 import queue
 import signal
 import socket
 import statistics
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -24,7 +22,7 @@ from leaderboard.live import ticker
 from .conftest import TEST_SECRET
 from .sse_client import SseClient
 from .test_live import start_scheduler
-from .test_write_crash import login, own_redis
+from .test_write_crash import login, own_redis, start_service
 from .write_helpers import trade
 
 pytestmark = pytest.mark.slow
@@ -34,21 +32,9 @@ STREAM = "/v1/leaderboards/eth/stream?period=day"
 
 
 def start_api(data_dir: Path, port: int, redis_url: str, **env: str) -> subprocess.Popen[bytes]:
-    full = {**os.environ, "DATA_DIR": str(data_dir), "DEV_MODE": "1", "BIND": f"127.0.0.1:{port}",
-            "WEB_WORKERS": "2", "LOG_LEVEL": "WARNING", "REDIS_URL": redis_url, "WEB_GRACEFUL_TIMEOUT": "10",
-            "JWT_SECRET_KEY": TEST_SECRET, **env}
-    proc = subprocess.Popen([sys.executable, "-m", "leaderboard", "serve"], env=full)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200:
-                return proc
-        except requests.RequestException:
-            pass
-        assert proc.poll() is None, f"serve exited with {proc.returncode}"
-        time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("serve did not start")
+    """`leaderboard serve` with the default buffer age (the delivery target is judged with it) and one secret
+    for every instance (a token from one is good on the other)."""
+    return start_service(data_dir, port, redis_url, BUFFER_MAX_AGE_MS="200", JWT_SECRET_KEY=TEST_SECRET, **env)
 
 
 def stop(*procs: subprocess.Popen[bytes]) -> list[int]:

@@ -39,11 +39,11 @@ def own_redis(tmp_path):
     server.stop()
 
 
-def start_service(data_dir: Path, port: int, redis_url: str) -> subprocess.Popen[bytes]:
+def start_service(data_dir: Path, port: int, redis_url: str, **overrides: str) -> subprocess.Popen[bytes]:
     log_level = os.environ.get("TEST_SERVICE_LOG_LEVEL", "WARNING")  # INFO shows the WAL claims and flushes
     env = {**os.environ, "DATA_DIR": str(data_dir), "DEV_MODE": "1", "BIND": f"127.0.0.1:{port}",
            "WEB_WORKERS": "2", "LOG_LEVEL": log_level, "REDIS_URL": redis_url, "BUFFER_MAX_AGE_MS": "50",
-           "WEB_GRACEFUL_TIMEOUT": "10"}
+           "WEB_GRACEFUL_TIMEOUT": "10", **overrides}
     proc = subprocess.Popen([sys.executable, "-m", "leaderboard", "serve"], env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
