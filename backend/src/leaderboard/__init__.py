@@ -1,23 +1,28 @@
 """Leaderboard: a real-time leaderboard service for trading venues and games.
 
 `create_app(config=None)` builds the Flask app. Importing this package starts nothing: no threads,
-no connections, no processes.
+no connections, no processes, and loads no web framework (ranking/, ingest/ and jobs/ are used without one).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
+from .version import __version__
 
-__version__ = "0.1.0"
+if TYPE_CHECKING:
+    from flask import Flask
+
+__all__ = ["__version__", "create_app"]
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. `config` overrides environment settings (tests pass their own)."""
-    from . import access, errors, extensions, metrics, redis_conn, security
+    from flask import Flask  # here, not at the top: the domain packages import this package without a web stack
+
+    from . import access, errors, extensions, redis_conn, security
     from .api import auth, compat, fast_path, health, leaderboards, openapi, ui, write_path
     from .api import competitions as competitions_api
     from .api import scores as scores_api
@@ -50,14 +55,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     openapi.init_app(app)
 
     app.register_blueprint(health.bp)
-    metrics.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(leaderboards.bp)
     app.register_blueprint(compat.bp)
     app.register_blueprint(trades_api.bp)
     app.register_blueprint(scores_api.bp)
-    write_path.init_app(app)
     competitions_api.init_app(app)
     app.register_blueprint(ui.bp)  # last: its catch-all must not shadow API routes
     fast_path.init_app(app)  # the cached first page of a top list, answered before Flask when it can be
+
+    checks = health.ready_checks(app)  # /ready, in this order
+    checks.add("redis", health.redis_check)
+    checks.add("scheduler", health.scheduler_check)  # informs, never fails /ready
+    checks.add("ingest", write_path.ready_check)
     return app

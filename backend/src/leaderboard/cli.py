@@ -95,16 +95,8 @@ def serve(bind: str | None, workers: int | None) -> None:
         raise click.ClickException(problem)
     _use_metrics_dir(settings.DATA_DIR / "prometheus")  # before anything imports metrics: it picks the mode
     from . import create_app, web_server
-    from .ingest.runtime import install_worker_hooks
-    from .metrics import mark_worker_dead
-    from .read_cache import live_marks_post_fork
-    from .web_server import WORKER_HOOKS
 
-    install_worker_hooks()
-    WORKER_HOOKS["post_fork"].append(live_marks_post_fork)
-
-    WORKER_HOOKS["worker_exit"].append(mark_worker_dead)
-    WORKER_HOOKS["child_exit"].append(mark_worker_dead)  # in the master: also covers SIGKILLed workers
+    web_server.install_worker_hooks()
 
     with redis_for(settings) as url:
         os.environ["REDIS_URL"] = url  # workers build their app from the environment after fork
@@ -135,7 +127,7 @@ def redis_command() -> None:
 def create_user(username: str, password: str, role: str, display_name: str | None) -> None:
     """Create an account (service and admin accounts are made only this way)."""
     from .auth.users import UserError, UserStore, validate_new_user
-    from .redis_conn import connect
+    from .redis_client import connect
 
     settings = _settings()
     if not settings.REDIS_URL:
@@ -157,7 +149,7 @@ def scheduler() -> None:
     if not settings.REDIS_URL:
         raise click.ClickException(no_redis_message(settings))
     from .jobs.scheduler import run_scheduler
-    from .redis_conn import connect
+    from .redis_client import connect
 
     sys.exit(run_scheduler(connect(settings), settings))
 
@@ -188,7 +180,8 @@ def produce(
     a Kafka topic."""
     import secrets as _secrets
 
-    from .producer.command import ProduceOptions, api_base_url
+    from .devstack import api_base_url
+    from .producer.command import ProduceOptions
     from .producer.command import produce as run_producer
     from .producer.delivery import ProducerError
     from .producer.runner import RunLimits
@@ -304,7 +297,7 @@ def rebuild(source: str, from_beginning: bool, force: bool, no_progress: bool) -
     if not settings.REDIS_URL or not settings.KAFKA_BOOTSTRAP_SERVERS:
         raise click.ClickException("set REDIS_URL and KAFKA_BOOTSTRAP_SERVERS")
     from .ingest.rebuild import RebuildRefused, rebuild_from_kafka
-    from .redis_conn import connect
+    from .redis_client import connect
 
     try:
         report = rebuild_from_kafka(settings, connect(settings), force=force, out=sys.stderr,
@@ -339,7 +332,7 @@ def _early_demo_refresh(redis_url: str, settings: Settings) -> Callable[[], bool
     from . import keys
     from .jobs import tasks
     from .ranking.boards import ALL_VOLUME, BoardRegistry
-    from .redis_conn import connect
+    from .redis_client import connect
 
     deadline = time.monotonic() + settings.REFRESH_SECONDS  # by then the scheduler has refreshed anyway
     clients: list[Any] = []
@@ -367,8 +360,9 @@ def run() -> None:
     prints the URLs, then only warnings, errors and a status line (every log line goes to
     DATA_DIR/logs/leaderboard.log); Ctrl-C stops all of it cleanly."""
     from . import devstack
+    from .devstack import api_base_url
     from .embedded_redis import die_with_parent
-    from .producer.command import api_base_url, api_ready
+    from .producer.command import api_ready
 
     os.environ.setdefault("DEV_MODE", "1")
     settings = _settings(attach=False)

@@ -111,6 +111,14 @@ def attach_overrides(environ: Mapping[str, str]) -> dict[str, object]:
     return overrides
 
 
+def api_base_url(bind: str) -> str:
+    """The URL a client on this machine reaches an API bound to `bind` at."""
+    host, _, port = bind.rpartition(":")
+    if host in ("", "0.0.0.0", "[::]"):
+        host = "127.0.0.1"
+    return f"http://{host}:{port}"
+
+
 def no_redis_message(settings: Settings) -> str:
     return (
         f"no running `leaderboard run` found for the data dir {settings.DATA_DIR.resolve()} and REDIS_URL is not set:"
@@ -299,7 +307,7 @@ class StatusSampler:
 
 
 def _redis_answer(url: str, settings: Settings) -> str:
-    from .redis_conn import connect
+    from .redis_client import connect
 
     try:
         client = connect(settings, url)
@@ -326,8 +334,6 @@ def _api_answer(base: str) -> tuple[bool, str]:
 
 def print_status(settings: Settings, stack: Mapping[str, Any] | None, echo: Any) -> int:
     """Prints what runs where; 0 when the API is ready."""
-    from .producer.command import api_base_url
-
     data_dir = settings.DATA_DIR.resolve()
     if stack is None:
         echo(f"no `leaderboard run` is running on the data dir {data_dir} (start one with `make run`)")

@@ -13,7 +13,7 @@ from flask import Flask, Response
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
-from . import wording
+from . import metrics, wording
 from .clock import iso
 from .competitions.errors import CompetitionError
 from .context import current_settings
@@ -141,9 +141,7 @@ def _handle_unexpected(exc: Exception) -> Response:
         # service is unavailable, not broken: 503 with Retry-After, logged without a stack trace
         from flask import current_app
 
-        from .metrics import REDIS_ERRORS  # metrics imports this module
-
-        REDIS_ERRORS.labels("request").inc()
+        metrics.REDIS_ERRORS.labels("request").inc()
         log.warning("redis unavailable", extra={"event": "redis_unavailable", "error": exc.__class__.__name__})
         response = error_response(503, "redis_unavailable", "The data store is unreachable; retry shortly.")
         response.headers["Retry-After"] = str(current_app.config["SETTINGS"].RETRY_AFTER_SECONDS)

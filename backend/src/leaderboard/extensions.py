@@ -7,41 +7,20 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app
 from flask_jwt_extended import JWTManager, get_jwt, verify_jwt_in_request
-from flask_limiter import Limiter, RateLimitExceeded
-from flask_limiter.util import get_remote_address
+from flask_limiter import RateLimitExceeded
 
 from .config import Settings
 from .context import current_settings
 from .errors import error_response
 from .metrics import TRADES_REJECTED
+from .rate_limiter import limiter
 from .redis_conn import bounded_redis, get_redis
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-
-
-class RouteLimiter(Limiter):
-    """flask-limiter whose before_request check is skipped when no limit could apply to the request: the
-    service has no default, application or blueprint limits, only limits on a few views (login, register),
-    and those are checked by their own decorators. Most requests would otherwise pay ~20 µs for nothing."""
-
-    def _check_request_limit(self, callable_name: str | None = None, in_middleware: bool = True) -> None:
-        if in_middleware and not self._middleware_may_limit():
-            return
-        super()._check_request_limit(callable_name, in_middleware)
-
-    def _middleware_may_limit(self) -> bool:
-        manager = self.limit_manager
-        return bool(
-            manager._application_limits or manager._default_limits or manager._blueprint_limits
-            or (request.endpoint and manager.has_hints(request.endpoint)) or self._storage_dead
-        )
-
-
 jwt = JWTManager()
-limiter = RouteLimiter(key_func=get_remote_address, default_limits=[])
 
 
 def revocations() -> Any:

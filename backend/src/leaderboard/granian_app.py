@@ -1,7 +1,7 @@
 """Runs the API under granian (the default `WEB_SERVER`): its WSGI interface, `WEB_WORKERS` processes with
 `WEB_BLOCKING_THREADS` Python threads each, HTTP/1.1 (measured against gunicorn in bench/PROFILE.md).
 
-What gunicorn's hooks gave the service, and how it is kept here (`web_server.WORKER_HOOKS`):
+What gunicorn's hooks gave the service, and how it is kept here (`worker_hooks.WORKER_HOOKS`):
 - each worker runs `post_fork` before it serves (the write path starts and claims dead workers' WAL) and
   `worker_exit` once granian stopped serving after SIGTERM/SIGINT (the write path's final flush);
 - a worker that dies any other way (SIGKILL, OOM) is respawned by the master, and `child_exit` runs in the
@@ -26,7 +26,7 @@ from granian.server.mp import MPServer, WorkerProcess
 
 from .config import Settings
 from .embedded_redis import die_with_parent
-from .web_server import WorkerInfo, call_hooks
+from .worker_hooks import WorkerInfo, call_hooks
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """Runs the API under gunicorn (`WEB_SERVER=gunicorn`), in-process, with settings from `Settings` (no
-separate config file to keep in sync). Its hooks run `web_server.WORKER_HOOKS`."""
+separate config file to keep in sync). Its hooks run `worker_hooks.WORKER_HOOKS`."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from gunicorn.http import wsgi as gunicorn_wsgi
 
 from .config import Settings
 from .logs import JsonFormatter
-from .web_server import call_hooks
+from .worker_hooks import call_hooks
 
 _CODES = {400: "bad_request", 413: "payload_too_large", 414: "uri_too_long", 431: "request_header_fields_too_large"}
 

@@ -1,4 +1,5 @@
-"""Prometheus metrics: the objects every part of the service records into, and the /metrics endpoint.
+"""Prometheus metrics: the objects every part of the service records into, and their exposition. The /metrics
+view is in api/health.py; the standalone server of the processes without an app in metrics_server.py.
 
 Multiprocess-safe: `leaderboard serve` sets PROMETHEUS_MULTIPROC_DIR (under DATA_DIR, wiped at start)
 before gunicorn forks, so each worker writes its samples to mmap files there and a scrape of any worker
@@ -10,18 +11,11 @@ anything imports this module.
 
 from __future__ import annotations
 
-import contextlib
 import hmac
 import os
-import threading
-from collections.abc import Callable, Iterable, Iterator
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-import orjson
-from flask import Blueprint, Flask, Response, request
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
     Counter,
@@ -30,9 +24,6 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-
-from .context import current_settings
-from .errors import ApiError
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -157,11 +148,8 @@ LIVE_PUBLISHED = Counter(
 
 UNMATCHED_ROUTE = "<unmatched>"  # 404s: one label value, never the raw path (bounded cardinality)
 
-bp = Blueprint("metrics", __name__)
-
-
 def mark_worker_dead(_server: Any, worker: Any) -> None:
-    """worker_exit/child_exit hook (web_server.WORKER_HOOKS): drop the live gauges of a worker that is gone."""
+    """worker_exit/child_exit hook (worker_hooks.WORKER_HOOKS): drop the live gauges of a worker that is gone."""
     if os.environ.get(MULTIPROC_ENV):
         multiprocess.mark_process_dead(worker.pid)
 
@@ -175,88 +163,9 @@ def exposition() -> bytes:
     return bytes(generate_latest(REGISTRY))
 
 
-@bp.get("/metrics")
-def metrics() -> Any:
-    """Prometheus metrics (text exposition format). Needs `Authorization: Bearer METRICS_TOKEN`; without a
-    METRICS_TOKEN it is closed (403) outside dev mode.
-    ---
-    tags: [ops]
-    responses:
-      200:
-        description: Metrics in the Prometheus text format
-        content:
-          text/plain:
-            schema: {type: string}
-      401: {$ref: "#/components/responses/Unauthorized"}
-      403: {$ref: "#/components/responses/Forbidden"}
-    """
-    settings = current_settings()
-    if not settings.METRICS_TOKEN and not settings.DEV_MODE:
-        raise ApiError(403, "metrics_token_required", "Metrics are closed: set METRICS_TOKEN (and scrape with it as a "
-                       "bearer token), or scrape a scheduler/consumer's METRICS_BIND.")
-    if not _authorized(request.headers.get("Authorization", ""), settings.METRICS_TOKEN):
-        raise ApiError(401, "unauthorized", "Metrics need the metrics bearer token.")
-    return Response(exposition(), content_type=CONTENT_TYPE_LATEST)
-
-
-def _authorized(header: str, token: str) -> bool:
+def scrape_authorized(header: str, token: str) -> bool:
+    """A scrape's Authorization header is `Bearer METRICS_TOKEN` (anything goes when no token is set)."""
     return not token or hmac.compare_digest(header.encode(), f"Bearer {token}".encode())
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-def serve_process_metrics(
-    bind: str, token: str, ready: Callable[[], tuple[bool, dict[str, Any]]] | None = None,
-) -> Callable[[], None]:
-    """Serve this process's metrics at http://BIND/metrics from a daemon thread, for the processes without a
-    Flask app (scheduler, stream consumer); METRICS_TOKEN applies as on the API. With `ready`, also
-    GET /ready: its JSON, 200 when ready else 503 (open, like the API's /ready). Returns `stop()`."""
-    host, _, port = bind.rpartition(":")
-
-    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if ready is not None and environ.get("PATH_INFO") == "/ready":
-            is_ready, state = ready()
-            body = orjson.dumps(state)
-            start_response("200 OK" if is_ready else "503 Service Unavailable",
-                           [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-            return [body]
-        if environ.get("PATH_INFO") != "/metrics":
-            status, code, message = "404 Not Found", "not_found", "Only /metrics (and /ready) are served here."
-        elif not _authorized(environ.get("HTTP_AUTHORIZATION", ""), token):
-            status, code, message = "401 Unauthorized", "unauthorized", "Metrics need the metrics bearer token."
-        else:
-            body = exposition()
-            start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST), ("Content-Length", str(len(body)))])
-            return [body]
-        error = orjson.dumps({"error": {"code": code, "message": message, "details": {}}})
-        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(error)))])
-        return [error]
-
-    server = make_server(host or "0.0.0.0", int(port), app, handler_class=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, name="metrics-server", daemon=True)
-    thread.start()
-
-    def stop() -> None:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-    return stop
-
-
-@contextlib.contextmanager
-def process_metrics(bind: str, token: str, ready: Callable[[], tuple[bool, dict[str, Any]]] | None = None,
-                    ) -> Iterator[None]:
-    """serve_process_metrics for the block's duration when `bind` (METRICS_BIND) is set; nothing otherwise."""
-    stop = serve_process_metrics(bind, token, ready) if bind else None
-    try:
-        yield
-    finally:
-        if stop is not None:
-            stop()
 
 
 _request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}  # labelled children, looked up once
@@ -270,6 +179,3 @@ def record_request(route: str, method: str, status: int, seconds: float) -> None
     children[0].inc()
     children[1].observe(seconds)
 
-
-def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)

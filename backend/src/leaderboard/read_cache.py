@@ -90,7 +90,7 @@ def start_live_marks(redis: Any) -> LiveMarks:
 def live_marks_post_fork(_server: Any, _worker: Any) -> None:
     """gunicorn post_fork hook: every worker hears the live ticker (unless LIVE_TICK_MS is 0)."""
     from .config import load_settings
-    from .redis_conn import connect
+    from .redis_client import connect
 
     settings = load_settings()
     if settings.LIVE_TICK_MS:

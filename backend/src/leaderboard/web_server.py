@@ -1,8 +1,9 @@
 """The HTTP server of `leaderboard serve`: granian (the default, measured in bench/PROFILE.md) or gunicorn
 (`WEB_SERVER=gunicorn`), and the per-worker hooks both of them run.
 
-Components with per-worker state (the ingest write path, the multiprocess metrics) add callbacks to
-`WORKER_HOOKS`; each is called with `(server, worker)`, where `worker.pid` is the worker's process id:
+Components with per-worker state (the ingest write path, the live marks, the multiprocess metrics) add callbacks
+to `WORKER_HOOKS` (worker_hooks.py; `install_worker_hooks()` below adds the service's); each is called with
+`(server, worker)`, where `worker.pid` is the worker's process id:
 
 | hook | where it runs | when |
 |---|---|---|
@@ -15,26 +16,36 @@ Components with per-worker state (the ingest write path, the multiprocess metric
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from .config import Settings
-
-WORKER_HOOKS: dict[str, list[Callable[..., Any]]] = {
-    "post_fork": [], "worker_exit": [], "on_exit": [], "child_exit": [],
-}
-
-
-@dataclass(frozen=True)
-class WorkerInfo:
-    """What a hook learns about a granian worker (gunicorn passes its own worker object)."""
-
-    pid: int
+from . import metrics
+from .config import Settings, load_settings
+from .ingest import runtime
+from .read_cache import live_marks_post_fork
+from .worker_hooks import WORKER_HOOKS
 
 
-def call_hooks(name: str, *args: Any) -> None:
-    for callback in WORKER_HOOKS[name]:
-        callback(*args)
+def _start_write_path(_server: Any, _worker: Any) -> None:
+    settings = load_settings()
+    if settings.INGEST_ENABLED:
+        runtime.start(settings)
+
+
+def _stop_write_path(_server: Any, _worker: Any) -> None:
+    settings = load_settings()
+    # leave a margin inside the server's graceful timeout, after which the master SIGKILLs the worker
+    runtime.stop(timeout=max(1.0, settings.WEB_GRACEFUL_TIMEOUT - 2.0))
+
+
+def install_worker_hooks() -> None:
+    """The service's per-worker hooks: the write path starts in every worker after fork (replaying the WAL of
+    dead ones) and flushes when the worker exits; every worker hears the live ticker; the live gauges of a
+    worker that is gone are dropped (in the master too, so a SIGKILLed worker's count)."""
+    if _start_write_path in WORKER_HOOKS["post_fork"]:
+        return
+    WORKER_HOOKS["post_fork"].extend([_start_write_path, live_marks_post_fork])
+    WORKER_HOOKS["worker_exit"].extend([_stop_write_path, metrics.mark_worker_dead])
+    WORKER_HOOKS["child_exit"].append(metrics.mark_worker_dead)
 
 
 def run(settings: Settings, app_factory: Callable[[], Any]) -> None:

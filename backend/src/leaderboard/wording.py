@@ -9,6 +9,8 @@ from typing import Any
 
 from flask import request
 
+from .rate_limiter import limiter
+
 # paths people try, and where the thing they want is
 GUESSED_PATHS = {
     "/v1/auth/login": "POST /v1/login",
@@ -42,8 +44,6 @@ def _what_was_limited(limit: Any) -> str:
 
 
 def too_many_requests(exc: Any) -> str:
-    from .extensions import limiter
-
     limit = getattr(exc, "limit", None)
     amount = str(getattr(limit, "limit", "") or exc.description or "a limit")
     message = f"Too many {_what_was_limited(limit)}: the limit is {amount}."

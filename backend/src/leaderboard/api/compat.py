@@ -21,7 +21,6 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from .. import __version__
 from ..auth.guards import roles_required
 from ..context import app_clock, current_settings
 from ..errors import ApiError, validation_error
@@ -32,6 +31,7 @@ from ..ingest.writes import score_write
 from ..ranking import store
 from ..ranking.boards import BOARD_ID_PATTERN, SYMBOLS, Board
 from ..ranking.periods import Period
+from ..version import __version__
 from . import write_path
 from .body import read_json_object
 from .params import board_or_404, get_boards, limit_arg, member_id, reads

@@ -1,30 +1,39 @@
-"""Liveness and readiness.
+"""The ops views: liveness (/health), readiness (/ready) and the Prometheus metrics (/metrics).
 
-Other parts of the service add readiness checks with `add_ready_check(app, name, check)`: a check returns
-a dict with at least {"ok": bool}; any check not ok makes /ready answer 503 with the reason.
+/ready runs the app's ReadyChecks (readiness.py), filled by `create_app`; `add_ready_check(app, name, check)`
+adds one.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, g
+from flask import Blueprint, Flask, Response, current_app, g, request
+from prometheus_client import CONTENT_TYPE_LATEST
 from redis.exceptions import RedisError
 
-from .. import __version__, metrics
+from .. import metrics
+from ..context import current_settings
+from ..errors import ApiError
 from ..http import json_response
+from ..jobs import status as job_status
+from ..readiness import ReadyCheck, ReadyChecks
 from ..redis_conn import health_redis
+from ..version import __version__
 
 bp = Blueprint("health", __name__)
 
-ReadyCheck = Callable[[], dict[str, Any]]
-_CHECKS_KEY = "leaderboard.ready_checks"
+READY_CHECKS_KEY = "leaderboard.ready_checks"  # app.extensions key of the app's ReadyChecks
+
+
+def ready_checks(app: Flask) -> ReadyChecks:
+    checks: ReadyChecks = app.extensions.setdefault(READY_CHECKS_KEY, ReadyChecks())
+    return checks
 
 
 def add_ready_check(app: Flask, name: str, check: ReadyCheck) -> None:
-    app.extensions.setdefault(_CHECKS_KEY, {})[name] = check
+    ready_checks(app).add(name, check)
 
 
 def redis_check() -> dict[str, Any]:
@@ -44,6 +53,14 @@ def redis_check() -> dict[str, Any]:
 def redis_reachable() -> bool:
     """False when this /ready request's PING already failed."""
     return not g.get("redis_unreachable", False)
+
+
+def scheduler_check() -> dict[str, Any]:
+    """The jobs' states, read with /ready's bounded client, and not at all when /ready's PING failed (a stalled
+    Redis would cost a second timeout)."""
+    if not redis_reachable():
+        return {"ok": True, "jobs": "unknown", "reason": "redis unreachable"}
+    return job_status.scheduler_check(health_redis())
 
 
 @bp.get("/health")
@@ -90,12 +107,29 @@ def ready() -> Any:
                 status: {type: string, example: unavailable}
                 checks: {type: object, additionalProperties: true}
     """
-    checks = {"redis": redis_check()}
-    for name, check in current_app.extensions.get(_CHECKS_KEY, {}).items():
-        checks[name] = check()
-    failing = [name for name, result in checks.items() if not result.get("ok")]
-    status = 200 if not failing else 503
-    body = {"status": "ok" if not failing else "unavailable", "checks": checks}
-    if failing:
-        body["reason"] = "; ".join(f"{name}: {checks[name].get('reason', 'not ok')}" for name in failing)
-    return json_response(body, status)
+    report = ready_checks(current_app).run()
+    return json_response(report, 200 if report["status"] == "ok" else 503)
+
+
+@bp.get("/metrics")
+def metrics_view() -> Any:
+    """Prometheus metrics (text exposition format). Needs `Authorization: Bearer METRICS_TOKEN`; without a
+    METRICS_TOKEN it is closed (403) outside dev mode.
+    ---
+    tags: [ops]
+    responses:
+      200:
+        description: Metrics in the Prometheus text format
+        content:
+          text/plain:
+            schema: {type: string}
+      401: {$ref: "#/components/responses/Unauthorized"}
+      403: {$ref: "#/components/responses/Forbidden"}
+    """
+    settings = current_settings()
+    if not settings.METRICS_TOKEN and not settings.DEV_MODE:
+        raise ApiError(403, "metrics_token_required", "Metrics are closed: set METRICS_TOKEN (and scrape with it as a "
+                       "bearer token), or scrape a scheduler/consumer's METRICS_BIND.")
+    if not metrics.scrape_authorized(request.headers.get("Authorization", ""), settings.METRICS_TOKEN):
+        raise ApiError(401, "unauthorized", "Metrics need the metrics bearer token.")
+    return Response(metrics.exposition(), content_type=CONTENT_TYPE_LATEST)

@@ -5,18 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, request
-from flask.blueprints import BlueprintSetupState
 
 from ..auth.guards import roles_required
 from ..context import current_settings
 from ..errors import ApiError, validation_error
 from ..http import json_response
-from ..jobs.status import scheduler_check
 from ..ranking import store
 from ..ranking.boards import KINDS, SYMBOLS, Board, validate_board
 from ..ranking.periods import Period
 from .body import read_json_object
-from .health import add_ready_check
 from .params import (
     board_or_404,
     bounded_int_arg,
@@ -33,11 +30,6 @@ from .params import (
 bp = Blueprint("leaderboards", __name__, url_prefix="/v1")
 
 _SYMBOL_ORDER = list(SYMBOLS)
-
-
-@bp.record_once
-def _register_ready_check(state: BlueprintSetupState) -> None:
-    add_ready_check(state.app, "scheduler", scheduler_check)  # type: ignore[arg-type]
 
 
 def _board_order(board: Board) -> tuple[int, int, str]:

@@ -7,7 +7,8 @@ from typing import Any
 from flasgger import Swagger
 from flask import Flask
 
-from .. import __version__, defaults
+from .. import defaults
+from ..version import __version__
 from .competition_schemas import SCHEMAS as COMPETITION_SCHEMAS
 
 ERROR_SCHEMA = {

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from flask import Flask, current_app
+from flask import current_app
 
 from ..context import current_settings
 from ..ingest import runtime
@@ -15,7 +15,6 @@ from ..ingest.claims import WriteClaims
 from ..ingest.runtime import IngestRuntime
 from ..ingest.writes import Write
 from ..redis_conn import bounded_redis
-from .health import add_ready_check
 
 EXTENSION_KEY = "leaderboard.ingest"  # app.extensions key of the app's runtime
 CLAIMS_KEY = "leaderboard.claims"  # app.extensions key of the app's WriteClaims
@@ -59,7 +58,3 @@ def ready_check() -> dict[str, Any]:
     if found is None or found.stopped:
         return {"ok": True, "state": "idle"}
     return found.status()
-
-
-def init_app(app: Flask) -> None:
-    add_ready_check(app, "ingest", ready_check)

@@ -8,12 +8,13 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import current_app, g, request
+from flask import current_app, request
 from flask_jwt_extended import get_jwt, verify_jwt_in_request
 
 from .. import defaults
 from ..errors import ApiError
 from ..extensions import revocations
+from ..library_internals import set_verified_jwt, verified_header_jwt
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -93,11 +94,9 @@ def verify_access_token() -> None:
     cache = _verified_tokens()
     hit = cache.get(token) if token else None
     if hit is not None and not revocations().is_revoked(hit[0]):
-        g._jwt_extended_jwt_user = None  # what flask-jwt-extended stores without a user_lookup_loader
-        g._jwt_extended_jwt_header = hit[1]
-        g._jwt_extended_jwt = hit[0]
-        g._jwt_extended_jwt_location = "headers"
+        set_verified_jwt(*hit)
         return
     verify_jwt_in_request()
-    if token and g.get("_jwt_extended_jwt_location") == "headers" and g._jwt_extended_jwt.get("type") == "access":
-        cache.put(token, g._jwt_extended_jwt, g._jwt_extended_jwt_header)
+    verified = verified_header_jwt()
+    if token and verified is not None and verified[0].get("type") == "access":
+        cache.put(token, *verified)

@@ -23,7 +23,7 @@ from redis.exceptions import RedisError
 
 from .. import keys, metrics
 from ..context import current_settings
-from ..redis_conn import BoundedRedis
+from ..redis_client import BoundedRedis
 from .users import User
 
 log = logging.getLogger(__name__)

@@ -25,7 +25,7 @@ from redis.exceptions import RedisError
 
 from .. import keys, metrics
 from ..ranking.apply import CLAIM_WRITES_LUA, RELEASE_CLAIMS_LUA
-from ..redis_conn import BoundedRedis
+from ..redis_client import BoundedRedis
 from .writes import Write
 
 log = logging.getLogger(__name__)

@@ -34,6 +34,7 @@ from redis.exceptions import RedisError, ResponseError
 from .. import keys, metrics
 from ..competitions.feed import competition_feed
 from ..config import Settings
+from ..metrics_server import process_metrics
 from .flusher import Applier, StreamAck
 from .validation import InvalidWrite, parse_trades
 from .writes import Write, trade_write
@@ -193,12 +194,12 @@ def stop_on_signals() -> Callable[[], bool]:
 
 
 def run_consumer(settings: Settings, name: str | None = None, group: str | None = None) -> None:
-    from ..redis_conn import connect
+    from ..redis_client import connect
 
     redis = connect(settings)
     stopping = stop_on_signals()
     consumer = TradeStreamConsumer(settings, redis, name, group)
-    with metrics.process_metrics(settings.METRICS_BIND, settings.METRICS_TOKEN):
+    with process_metrics(settings.METRICS_BIND, settings.METRICS_TOKEN):
         log.info("stream consumer started", extra={"event": "consume_started", "consumer": consumer.name,
                                                    "group": consumer.group, "metrics_bind": settings.METRICS_BIND})
         try:

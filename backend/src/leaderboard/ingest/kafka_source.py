@@ -43,6 +43,7 @@ from .. import keys, metrics
 from ..competitions.feed import competition_feed
 from ..config import Settings
 from ..defaults import KAFKA_DELIVERY_TIMEOUT_SECONDS, KAFKA_LAG_INTERVAL_SECONDS
+from ..metrics_server import process_metrics
 from .flusher import Applier
 from .validation import InvalidWrite, parse_trades
 from .writes import Write, trade_write
@@ -405,7 +406,7 @@ def _trade_count(payload: bytes | None) -> int:
 def run_kafka_consumer(settings: Settings, group: str | None = None) -> None:
     from confluent_kafka import KafkaException
 
-    from ..redis_conn import connect
+    from ..redis_client import connect
     from .consumer import stop_on_signals
 
     redis = connect(settings)
@@ -422,7 +423,7 @@ def run_kafka_consumer(settings: Settings, group: str | None = None) -> None:
             time.sleep(backoff)
             backoff = min(backoff * 2, settings.FLUSH_RETRY_MAX_SECONDS)
     consumer = KafkaTradeConsumer(settings, redis, group)
-    with metrics.process_metrics(settings.METRICS_BIND, settings.METRICS_TOKEN, ready=consumer.ready_state):
+    with process_metrics(settings.METRICS_BIND, settings.METRICS_TOKEN, ready=consumer.ready_state):
         log.info("kafka consumer started", extra={"event": "consume_started", "source": SOURCE, "group": consumer.group,
                                                   "topic": consumer.topic, "metrics_bind": settings.METRICS_BIND})
         try:

@@ -32,7 +32,7 @@ from typing import Any
 from .. import defaults, metrics
 from ..competitions.feed import competition_feed
 from ..config import Settings, load_settings
-from ..redis_conn import connect
+from ..redis_client import connect
 from .buffer import Pending, WriteBuffer, count_by_source, pending_items
 from .durability import DurabilityGate
 from .errors import BufferFull, IngestDisabled
@@ -238,24 +238,3 @@ def runtime_for(settings: Settings) -> IngestRuntime:
             return process
         return _start_new(settings)
 
-
-# --- server wiring (granian or gunicorn) -------------------------------------------------------------------------
-def _post_fork(_server: Any, _worker: Any) -> None:
-    settings = load_settings()
-    if settings.INGEST_ENABLED:
-        start(settings)
-
-
-def _worker_exit(_server: Any, _worker: Any) -> None:
-    settings = load_settings()
-    # leave a margin inside the server's graceful timeout, after which the master SIGKILLs the worker
-    stop(timeout=max(1.0, settings.WEB_GRACEFUL_TIMEOUT - 2.0))
-
-
-def install_worker_hooks() -> None:
-    """Start the write path in every server worker after fork; flush it when the worker exits."""
-    from ..web_server import WORKER_HOOKS
-
-    if _post_fork not in WORKER_HOOKS["post_fork"]:
-        WORKER_HOOKS["post_fork"].append(_post_fork)
-        WORKER_HOOKS["worker_exit"].append(_worker_exit)

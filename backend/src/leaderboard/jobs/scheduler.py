@@ -27,6 +27,7 @@ from redis.exceptions import RedisError
 from .. import defaults, metrics
 from ..clock import EPOCH, Clock, system_clock
 from ..config import Settings
+from ..metrics_server import serve_process_metrics
 from ..ranking.boards import BoardRegistry
 from . import guard
 from .tasks import COMPETITIONS, REFRESH, ROLLOVER, TASKS, WINDOWS, tick_of
@@ -104,7 +105,7 @@ def run_scheduler(redis: Any, settings: Settings) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    stop_metrics = metrics.serve_process_metrics(settings.METRICS_BIND, settings.METRICS_TOKEN) \
+    stop_metrics = serve_process_metrics(settings.METRICS_BIND, settings.METRICS_TOKEN) \
         if settings.METRICS_BIND else None
     ticker = None
     if settings.LIVE_TICK_MS:  # the live tier's ticker: its own thread, so a long refresh never delays a tick

@@ -14,6 +14,7 @@ from redis.exceptions import RedisError
 
 from .. import defaults
 from ..config import Settings
+from ..devstack import no_redis_message
 from .delivery import Interrupted, ProducerError, interruptible_sleep
 from .http_target import HttpTarget
 from .market import TradeGenerator
@@ -39,13 +40,6 @@ class ProduceOptions:
     ready_timeout: float = defaults.PRODUCER_READY_TIMEOUT
 
 
-def api_base_url(bind: str) -> str:
-    host, _, port = bind.rpartition(":")
-    if host in ("", "0.0.0.0", "[::]"):
-        host = "127.0.0.1"
-    return f"http://{host}:{port}"
-
-
 def api_ready(url: str) -> bool:
     """The API at base `url` answers /ready with 200."""
     try:
@@ -64,11 +58,9 @@ def wait_until_ready(url: str, timeout: float, stopping: Callable[[], bool]) -> 
 
 
 def _redis(settings: Settings):  # type: ignore[no-untyped-def]
-    from ..redis_conn import connect
+    from ..redis_client import connect
 
     if not settings.REDIS_URL:
-        from ..devstack import no_redis_message
-
         raise ProducerError(no_redis_message(settings))
     return connect(settings)
 

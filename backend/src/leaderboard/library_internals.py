@@ -1,0 +1,52 @@
+"""The private internals of libraries the service relies on, in one place, each with the version it was written
+against; tests/test_library_internals.py fails when an installed version differs or the internals moved.
+
+- flask-limiter 4.1.1: `RouteLimiter` overrides `Limiter._check_request_limit` and reads `limit_manager`'s
+  private limit lists. No public API skips the before_request check (a `request_filter` would also skip the
+  views' own decorated limits).
+- Flask-JWT-Extended 4.7.4: `set_verified_jwt` stores a token verified earlier (auth.guards.VerifiedTokens) where
+  `verify_jwt_in_request()` stores one (`flask.g._jwt_extended_jwt*`), so `get_jwt()` and the rest see it. No
+  public API takes already-verified claims.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g, request
+from flask_limiter import Limiter
+
+WRITTEN_AGAINST = {"Flask-Limiter": "4.1.1", "Flask-JWT-Extended": "4.7.4"}
+
+
+class RouteLimiter(Limiter):
+    """flask-limiter whose before_request check is skipped when no limit could apply to the request: the
+    service has no default, application or blueprint limits, only limits on a few views (login, register),
+    and those are checked by their own decorators. Most requests would otherwise pay ~20 µs for nothing."""
+
+    def _check_request_limit(self, callable_name: str | None = None, in_middleware: bool = True) -> None:
+        if in_middleware and not self.middleware_may_limit():
+            return
+        super()._check_request_limit(callable_name, in_middleware)
+
+    def middleware_may_limit(self) -> bool:
+        manager = self.limit_manager
+        return bool(
+            manager._application_limits or manager._default_limits or manager._blueprint_limits
+            or (request.endpoint and manager.has_hints(request.endpoint)) or self._storage_dead
+        )
+
+
+def set_verified_jwt(claims: dict[str, Any], header: dict[str, Any]) -> None:
+    """What `verify_jwt_in_request()` leaves for a valid access token from the Authorization header."""
+    g._jwt_extended_jwt_user = None  # what flask-jwt-extended stores without a user_lookup_loader
+    g._jwt_extended_jwt_header = header
+    g._jwt_extended_jwt = claims
+    g._jwt_extended_jwt_location = "headers"
+
+
+def verified_header_jwt() -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """(claims, header) of the token `verify_jwt_in_request()` just verified, when it came from the headers."""
+    if g.get("_jwt_extended_jwt_location") != "headers":
+        return None
+    return g._jwt_extended_jwt, g._jwt_extended_jwt_header
