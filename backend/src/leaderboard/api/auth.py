@@ -126,30 +126,6 @@ def login() -> Any:
     """Log in with a username and password.
     ---
     tags: [auth]
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema:
-            type: object
-            required: [username, password]
-            additionalProperties: false
-            properties:
-              username: {type: string, example: alice}
-              password: {type: string, example: correct-horse-battery}
-    responses:
-      200:
-        description: Access and refresh tokens
-        content:
-          application/json:
-            schema: {$ref: "#/components/schemas/Tokens"}
-      400: {$ref: "#/components/responses/BadRequest"}
-      401: {$ref: "#/components/responses/Unauthorized"}
-      413: {$ref: "#/components/responses/PayloadTooLarge"}
-      415: {$ref: "#/components/responses/UnsupportedMediaType"}
-      422: {$ref: "#/components/responses/ValidationError"}
-      429: {$ref: "#/components/responses/RateLimited"}
-      503: {$ref: "#/components/responses/Unavailable"}
     """
     body = read_json_object({"username", "password"})
     username, password = body.get("username"), body.get("password")
@@ -171,14 +147,6 @@ def refresh() -> Any:
     """Trade a refresh token for a new access token and a new refresh token (the old one stops working).
     ---
     tags: [auth]
-    security: [{bearerAuth: []}]
-    responses:
-      200:
-        description: New tokens
-        content:
-          application/json:
-            schema: {$ref: "#/components/schemas/Tokens"}
-      401: {$ref: "#/components/responses/Unauthorized"}
     """
     payload = get_jwt()
     if not revocations().consume_refresh(payload, refresh_ttl()):
@@ -196,18 +164,6 @@ def logout() -> Any:
     of the account (log out everywhere: every device, and any stolen token).
     ---
     tags: [auth]
-    security: [{bearerAuth: []}]
-    parameters:
-      - {name: all, in: query, schema: {type: string, enum: ["0", "1"]}, description: "1: every session"}
-    responses:
-      200:
-        description: Revoked
-        content:
-          application/json:
-            schema: {type: object, properties: {revoked: {type: boolean}, all: {type: boolean}}}
-      400: {$ref: "#/components/responses/BadRequest"}
-      401: {$ref: "#/components/responses/Unauthorized"}
-      503: {$ref: "#/components/responses/Unavailable"}
     """
     everywhere = request.args.get("all", "0")
     if everywhere not in ("0", "1"):
@@ -225,14 +181,6 @@ def me() -> Any:
     """The account of the current token.
     ---
     tags: [auth]
-    security: [{bearerAuth: []}]
-    responses:
-      200:
-        description: The user
-        content:
-          application/json:
-            schema: {$ref: "#/components/schemas/User"}
-      401: {$ref: "#/components/responses/Unauthorized"}
     """
     user = _users().get(get_jwt()["sub"])
     if user is None:

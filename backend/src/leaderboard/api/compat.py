@@ -80,37 +80,6 @@ def game_score() -> Any:
     """Submit a game score (go-leader-board shape); a member keeps its best score per game.
     ---
     tags: [compat]
-    security: [{bearerAuth: []}]
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema:
-            type: object
-            required: [game_id, user_id, score]
-            additionalProperties: false
-            properties:
-              game_id: {oneOf: [{type: integer, minimum: 0}, {type: string}], example: 1}
-              user_id: {oneOf: [{type: integer, minimum: 0}, {type: string}], example: 42}
-              score: {type: integer, minimum: 0, example: 1000}
-              timestamp: {type: string, format: date-time, example: "2026-11-22T10:00:00Z"}
-    responses:
-      200:
-        description: The score is in the write-ahead log
-        content:
-          application/json:
-            schema:
-              type: object
-              properties:
-                accepted: {type: integer, example: 1}
-      400: {$ref: "#/components/responses/BadRequest"}
-      401: {$ref: "#/components/responses/Unauthorized"}
-      403: {$ref: "#/components/responses/Forbidden"}
-      413: {$ref: "#/components/responses/PayloadTooLarge"}
-      415: {$ref: "#/components/responses/UnsupportedMediaType"}
-      422: {$ref: "#/components/responses/ValidationError"}
-      429: {$ref: "#/components/responses/RateLimited"}
-      503: {$ref: "#/components/responses/Unavailable"}
     """
     try:
         accept_game_score()
@@ -160,31 +129,6 @@ def game_top(game_id: str) -> Any:
     """Seed 000: top players of a game.
     ---
     tags: [compat]
-    parameters:
-      - {name: game_id, in: path, required: true, schema: {type: string}, example: "1"}
-      - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 100, default: 10}}
-      - {name: window, in: query, schema: {type: string, enum: [24h, 3d, 7d, all]}}
-    responses:
-      200:
-        description: Leaders
-        content:
-          application/json:
-            schema:
-              type: object
-              properties:
-                game_id: {oneOf: [{type: integer}, {type: string}], example: 1, description: a number when numeric}
-                leaders:
-                  type: array
-                  items:
-                    type: object
-                    properties:
-                      user_id: {oneOf: [{type: integer}, {type: string}], example: 42}
-                      score: {type: number, example: 1000}
-                      rank: {type: integer, example: 1}
-                total_players: {type: integer}
-                window: {type: string, example: 24h}
-      400: {$ref: "#/components/responses/BadRequest"}
-      404: {$ref: "#/components/responses/NotFound"}
     """
     board = _game_board(game_id)
     label, period = _window()
@@ -206,27 +150,6 @@ def game_rank(game_id: str, user_id: str) -> Any:
     """Seed 000: a player's rank in a game (404 when the player has no score, not the seed's 200).
     ---
     tags: [compat]
-    parameters:
-      - {name: game_id, in: path, required: true, schema: {type: string}, example: "1"}
-      - {name: user_id, in: path, required: true, schema: {type: string}, example: "42"}
-      - {name: window, in: query, schema: {type: string, enum: [24h, 3d, 7d, all]}}
-    responses:
-      200:
-        description: The player's place
-        content:
-          application/json:
-            schema:
-              type: object
-              properties:
-                game_id: {oneOf: [{type: integer}, {type: string}], description: a number when numeric}
-                user_id: {oneOf: [{type: integer}, {type: string}], description: a number when numeric}
-                score: {type: number}
-                rank: {type: integer}
-                percentile: {type: number}
-                total_players: {type: integer}
-                window: {type: string}
-      400: {$ref: "#/components/responses/BadRequest"}
-      404: {$ref: "#/components/responses/NotFound"}
     """
     board = _game_board(game_id)
     label, period = _window()
@@ -247,17 +170,6 @@ def seed_health() -> Any:
     """Seed 000: health.
     ---
     tags: [compat]
-    responses:
-      200:
-        description: Alive
-        content:
-          application/json:
-            schema:
-              type: object
-              properties:
-                status: {type: string, example: ok}
-                version: {type: string}
-                timestamp: {type: string, format: date-time}
     """
     now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     return json_response({"status": "ok", "version": __version__, "timestamp": now})
@@ -268,24 +180,6 @@ def symbol_top(symbol: str) -> Any:
     """Seed 001: today's volume leaders of a symbol (ticker or the seed's slug).
     ---
     tags: [compat]
-    parameters:
-      - {name: symbol, in: path, required: true, schema: {type: string}, example: bitcoin}
-      - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 100, default: 10}}
-    responses:
-      200:
-        description: Leaders
-        content:
-          application/json:
-            schema:
-              type: array
-              items:
-                type: object
-                properties:
-                  traderId: {type: string, example: brave-otter}
-                  totalVolume: {type: number, example: 12345.67}
-                  rank: {type: integer, example: 1}
-      400: {$ref: "#/components/responses/BadRequest"}
-      404: {$ref: "#/components/responses/NotFound"}
     """
     found = SYMBOLS.get(symbol.upper()) or next((s for s in SYMBOLS.values() if s.slug == symbol.lower()), None)
     if found is None:

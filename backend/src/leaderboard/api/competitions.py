@@ -58,24 +58,6 @@ def create_competition() -> Any:
     """Create a competition (admin).
     ---
     tags: [competitions]
-    security: [{bearerAuth: []}]
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: "#/components/schemas/CompetitionInput"}
-    responses:
-      201:
-        description: Created
-        content:
-          application/json:
-            schema: {$ref: "#/components/schemas/Competition"}
-      400: {$ref: "#/components/responses/BadRequest"}
-      401: {$ref: "#/components/responses/Unauthorized"}
-      403: {$ref: "#/components/responses/Forbidden"}
-      409: {$ref: "#/components/responses/Conflict"}
-      415: {$ref: "#/components/responses/UnsupportedMediaType"}
-      422: {$ref: "#/components/responses/ValidationError"}
     """
     body = read_json_object()
     settings = current_settings()
@@ -97,20 +79,6 @@ def list_competitions() -> Any:
     """Competitions: live first, then upcoming, finalizing, finished; `status` filters.
     ---
     tags: [competitions]
-    parameters:
-      - {name: status, in: query, schema: {type: string, enum: [upcoming, live, finalizing, finished]}}
-    responses:
-      200:
-        description: Competitions
-        content:
-          application/json:
-            schema:
-              type: object
-              properties:
-                competitions:
-                  type: array
-                  items: {$ref: "#/components/schemas/Competition"}
-      400: {$ref: "#/components/responses/BadRequest"}
     """
     status = request.args.get("status")
     if status is not None and status not in ("upcoming", "live", "finalizing", "finished"):
@@ -124,15 +92,6 @@ def get_competition(comp_id: str) -> Any:
     """One competition: status, window, time left, participants, prize tiers.
     ---
     tags: [competitions]
-    parameters:
-      - {name: comp_id, in: path, required: true, schema: {type: string}}
-    responses:
-      200:
-        description: The competition
-        content:
-          application/json:
-            schema: {$ref: "#/components/schemas/Competition"}
-      404: {$ref: "#/components/responses/NotFound"}
     """
     service = _service()
     return json_response(service.describe(service.registry.get(comp_id), _now_ms()))
@@ -144,17 +103,6 @@ def join(comp_id: str) -> Any:
     """Join a competition as yourself (before its end); 201, or 200 when already joined.
     ---
     tags: [competitions]
-    security: [{bearerAuth: []}]
-    parameters:
-      - {name: comp_id, in: path, required: true, schema: {type: string}}
-    responses:
-      200:
-        description: Already a participant
-        content: {application/json: {schema: {$ref: "#/components/schemas/Joined"}}}
-      201: {description: Joined, content: {application/json: {schema: {$ref: "#/components/schemas/Joined"}}}}
-      401: {$ref: "#/components/responses/Unauthorized"}
-      404: {$ref: "#/components/responses/NotFound"}
-      409: {$ref: "#/components/responses/Conflict"}
     """
     service = _service()
     comp = service.registry.get(comp_id)
@@ -169,14 +117,6 @@ def leave(comp_id: str) -> Any:
     """Leave a competition (before its start).
     ---
     tags: [competitions]
-    security: [{bearerAuth: []}]
-    parameters:
-      - {name: comp_id, in: path, required: true, schema: {type: string}}
-    responses:
-      200: {description: Left, content: {application/json: {schema: {$ref: "#/components/schemas/Joined"}}}}
-      401: {$ref: "#/components/responses/Unauthorized"}
-      404: {$ref: "#/components/responses/NotFound"}
-      409: {$ref: "#/components/responses/Conflict"}
     """
     service = _service()
     comp = service.registry.get(comp_id)
@@ -190,19 +130,6 @@ def competition_leaderboard(comp_id: str) -> Any:
     """Ranked, qualified, not disqualified participants, read live. `first_reached` ranks are unique.
     ---
     tags: [competitions]
-    parameters:
-      - {name: comp_id, in: path, required: true, schema: {type: string}}
-      - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 100, default: 10}}
-      - {name: cursor, in: query, schema: {type: string, pattern: "^[A-Za-z0-9_-]{1,512}$"},
-         description: next_cursor of the previous page}
-    responses:
-      200:
-        description: One page
-        content:
-          application/json:
-            schema: {$ref: "#/components/schemas/CompetitionPage"}
-      400: {$ref: "#/components/responses/BadRequest"}
-      404: {$ref: "#/components/responses/NotFound"}
     """
     service = _service()
     comp = service.registry.get(comp_id)
@@ -217,17 +144,6 @@ def competition_member(comp_id: str, user_id: str) -> Any:
     """A member's status: rank among the qualified, score, volume, what is missing to qualify, prize now.
     ---
     tags: [competitions]
-    parameters:
-      - {name: comp_id, in: path, required: true, schema: {type: string}}
-      - {name: user_id, in: path, required: true, schema: {type: string}}
-    responses:
-      200:
-        description: The member's status
-        content:
-          application/json:
-            schema: {$ref: "#/components/schemas/CompetitionMember"}
-      400: {$ref: "#/components/responses/BadRequest"}
-      404: {$ref: "#/components/responses/NotFound"}
     """
     service = _service()
     comp = service.registry.get(comp_id)
@@ -241,45 +157,6 @@ def post_metrics(comp_id: str) -> Any:
     (trader, as_of); an older `as_of` never overwrites a newer one. Values dated outside the window are 422.
     ---
     tags: [competitions]
-    security: [{bearerAuth: []}]
-    parameters:
-      - {name: comp_id, in: path, required: true, schema: {type: string}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema:
-            type: object
-            required: [entries]
-            additionalProperties: false
-            properties:
-              entries:
-                type: array
-                maxItems: 1000
-                items:
-                  type: object
-                  required: [trader_id, value, as_of]
-                  additionalProperties: false
-                  properties:
-                    trader_id: {type: string}
-                    value: {oneOf: [{type: string}, {type: number}], example: "-125.50"}
-                    as_of: {type: string, format: date-time}
-    responses:
-      200:
-        description: How many entries counted (the others were not newer)
-        content:
-          application/json:
-            schema:
-              type: object
-              properties:
-                counted: {type: integer}
-      400: {$ref: "#/components/responses/BadRequest"}
-      401: {$ref: "#/components/responses/Unauthorized"}
-      403: {$ref: "#/components/responses/Forbidden"}
-      404: {$ref: "#/components/responses/NotFound"}
-      409: {$ref: "#/components/responses/Conflict"}
-      415: {$ref: "#/components/responses/UnsupportedMediaType"}
-      422: {$ref: "#/components/responses/ValidationError"}
     """
     service = _service()
     comp = service.registry.get(comp_id)
@@ -325,15 +202,6 @@ def results(comp_id: str) -> Any:
     """The final, frozen result with each winner's prize; 404 `results_not_final` before finalization.
     ---
     tags: [competitions]
-    parameters:
-      - {name: comp_id, in: path, required: true, schema: {type: string}}
-    responses:
-      200:
-        description: Final results
-        content:
-          application/json:
-            schema: {$ref: "#/components/schemas/CompetitionResults"}
-      404: {$ref: "#/components/responses/NotFound"}
     """
     service = _service()
     comp = service.registry.get(comp_id)
@@ -350,29 +218,6 @@ def disqualify(comp_id: str) -> Any:
     """Disqualify a member (admin): it leaves the ranks at once, the others move up; reversible.
     ---
     tags: [competitions]
-    security: [{bearerAuth: []}]
-    parameters:
-      - {name: comp_id, in: path, required: true, schema: {type: string}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema:
-            type: object
-            required: [user_id, reason]
-            additionalProperties: false
-            properties:
-              user_id: {type: string}
-              reason: {type: string, maxLength: 200}
-    responses:
-      201: {description: Disqualified, content: {application/json: {schema: {$ref: "#/components/schemas/AuditEntry"}}}}
-      400: {$ref: "#/components/responses/BadRequest"}
-      401: {$ref: "#/components/responses/Unauthorized"}
-      403: {$ref: "#/components/responses/Forbidden"}
-      404: {$ref: "#/components/responses/NotFound"}
-      409: {$ref: "#/components/responses/Conflict"}
-      415: {$ref: "#/components/responses/UnsupportedMediaType"}
-      422: {$ref: "#/components/responses/ValidationError"}
     """
     service = _service()
     comp = service.registry.get(comp_id)
@@ -394,17 +239,6 @@ def reinstate(comp_id: str, user_id: str) -> Any:
     """Reinstate a disqualified member (admin).
     ---
     tags: [competitions]
-    security: [{bearerAuth: []}]
-    parameters:
-      - {name: comp_id, in: path, required: true, schema: {type: string}}
-      - {name: user_id, in: path, required: true, schema: {type: string}}
-    responses:
-      200: {description: Reinstated, content: {application/json: {schema: {$ref: "#/components/schemas/AuditEntry"}}}}
-      400: {$ref: "#/components/responses/BadRequest"}
-      401: {$ref: "#/components/responses/Unauthorized"}
-      403: {$ref: "#/components/responses/Forbidden"}
-      404: {$ref: "#/components/responses/NotFound"}
-      409: {$ref: "#/components/responses/Conflict"}
     """
     service = _service()
     comp = service.registry.get(comp_id)
@@ -420,21 +254,6 @@ def audit(comp_id: str) -> Any:
     """The moderation audit trail of a competition (admin), oldest first.
     ---
     tags: [competitions]
-    security: [{bearerAuth: []}]
-    parameters:
-      - {name: comp_id, in: path, required: true, schema: {type: string}}
-    responses:
-      200:
-        description: Audit trail
-        content:
-          application/json:
-            schema:
-              type: object
-              properties:
-                entries: {type: array, items: {$ref: "#/components/schemas/AuditEntry"}}
-      401: {$ref: "#/components/responses/Unauthorized"}
-      403: {$ref: "#/components/responses/Forbidden"}
-      404: {$ref: "#/components/responses/NotFound"}
     """
     service = _service()
     return json_response({"entries": service.audit(service.registry.get(comp_id))})
@@ -446,27 +265,6 @@ def create_team(comp_id: str) -> Any:
     """Create a team (you are its first member); its `code` lets others join.
     ---
     tags: [competitions]
-    security: [{bearerAuth: []}]
-    parameters:
-      - {name: comp_id, in: path, required: true, schema: {type: string}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema:
-            type: object
-            required: [name]
-            additionalProperties: false
-            properties:
-              name: {type: string, maxLength: 48}
-    responses:
-      201: {description: Created, content: {application/json: {schema: {$ref: "#/components/schemas/TeamCreated"}}}}
-      400: {$ref: "#/components/responses/BadRequest"}
-      401: {$ref: "#/components/responses/Unauthorized"}
-      404: {$ref: "#/components/responses/NotFound"}
-      409: {$ref: "#/components/responses/Conflict"}
-      415: {$ref: "#/components/responses/UnsupportedMediaType"}
-      422: {$ref: "#/components/responses/ValidationError"}
     """
     service = _service()
     comp = service.registry.get(comp_id)
@@ -485,27 +283,6 @@ def join_team(comp_id: str) -> Any:
     """Join a team with its code.
     ---
     tags: [competitions]
-    security: [{bearerAuth: []}]
-    parameters:
-      - {name: comp_id, in: path, required: true, schema: {type: string}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema:
-            type: object
-            required: [code]
-            additionalProperties: false
-            properties:
-              code: {type: string, maxLength: 32}
-    responses:
-      200: {description: Joined, content: {application/json: {schema: {$ref: "#/components/schemas/TeamCreated"}}}}
-      400: {$ref: "#/components/responses/BadRequest"}
-      401: {$ref: "#/components/responses/Unauthorized"}
-      404: {$ref: "#/components/responses/NotFound"}
-      409: {$ref: "#/components/responses/Conflict"}
-      415: {$ref: "#/components/responses/UnsupportedMediaType"}
-      422: {$ref: "#/components/responses/ValidationError"}
     """
     service = _service()
     comp = service.registry.get(comp_id)
@@ -524,19 +301,6 @@ def teams(comp_id: str) -> Any:
     """Team leaderboard: the sum of each team's `team_top_n` best ranked members (all when unset).
     ---
     tags: [competitions]
-    parameters:
-      - {name: comp_id, in: path, required: true, schema: {type: string}}
-    responses:
-      200:
-        description: Teams, best first
-        content:
-          application/json:
-            schema:
-              type: object
-              properties:
-                competition: {type: string}
-                teams: {type: array, items: {$ref: "#/components/schemas/TeamEntry"}}
-      404: {$ref: "#/components/responses/NotFound"}
     """
     service = _service()
     comp = service.registry.get(comp_id)
@@ -551,22 +315,6 @@ def delete_user(user_id: str) -> Any:
     deletion happened is recorded (when, by whom), never whose.
     ---
     tags: [competitions]
-    security: [{bearerAuth: []}]
-    parameters:
-      - {name: user_id, in: path, required: true, schema: {type: string}}
-    responses:
-      200:
-        description: Deleted
-        content:
-          application/json:
-            schema:
-              type: object
-              properties:
-                deleted: {type: boolean}
-                keys_changed: {type: integer}
-      400: {$ref: "#/components/responses/BadRequest"}
-      401: {$ref: "#/components/responses/Unauthorized"}
-      403: {$ref: "#/components/responses/Forbidden"}
     """
     member = member_id(user_id)
     admin, _role = caller()

@@ -68,16 +68,6 @@ def health() -> Any:
     """Liveness: the process answers.
     ---
     tags: [ops]
-    responses:
-      200:
-        description: Alive
-        content:
-          application/json:
-            schema:
-              type: object
-              properties:
-                status: {type: string, example: ok}
-                version: {type: string, example: 0.1.0}
     """
     return json_response({"status": "ok", "version": __version__})
 
@@ -87,25 +77,6 @@ def ready() -> Any:
     """Readiness: Redis reachable and every component healthy; 503 names what is not.
     ---
     tags: [ops]
-    responses:
-      200:
-        description: Ready
-        content:
-          application/json:
-            schema:
-              type: object
-              properties:
-                status: {type: string, example: ok}
-                checks: {type: object, additionalProperties: true}
-      503:
-        description: Not ready; `checks` says why
-        content:
-          application/json:
-            schema:
-              type: object
-              properties:
-                status: {type: string, example: unavailable}
-                checks: {type: object, additionalProperties: true}
     """
     report = ready_checks(current_app).run()
     return json_response(report, 200 if report["status"] == "ok" else 503)
@@ -117,14 +88,6 @@ def metrics_view() -> Any:
     METRICS_TOKEN it is closed (403) outside dev mode.
     ---
     tags: [ops]
-    responses:
-      200:
-        description: Metrics in the Prometheus text format
-        content:
-          text/plain:
-            schema: {type: string}
-      401: {$ref: "#/components/responses/Unauthorized"}
-      403: {$ref: "#/components/responses/Forbidden"}
     """
     settings = current_settings()
     if not settings.METRICS_TOKEN and not settings.DEV_MODE:

@@ -1,15 +1,38 @@
-"""The OpenAPI document's frame: info, security scheme and shared schemas. Paths come from view docstrings."""
+"""The OpenAPI document: its frame here (info, security scheme, shared schemas and error responses), the paths
+in openapi.yaml; each view's docstring adds its summary, description and tags (flasgger merges the two)."""
 
 from __future__ import annotations
 
+import copy
+from functools import cache
+from pathlib import Path
 from typing import Any
 
+import yaml
 from flasgger import Swagger
 from flask import Flask
 
 from .. import defaults
 from ..version import __version__
 from .competition_schemas import SCHEMAS as COMPETITION_SCHEMAS
+
+PATHS_FILE = Path(__file__).with_name("openapi.yaml")
+ERROR_REF = {"$ref": "#/components/schemas/Error"}
+# the shared error responses, by status: (component name, description). An operation in openapi.yaml lists the
+# ones it can answer as `x-errors: [400, 404, ...]`; `paths()` expands the list into `responses` refs.
+ERROR_RESPONSES: dict[int, tuple[str, str]] = {
+    400: ("BadRequest", "Malformed JSON or query"),
+    401: ("Unauthorized", "Missing, invalid, expired or revoked token"),
+    403: ("Forbidden", "The token's role may not do this"),
+    404: ("NotFound", "No such resource"),
+    409: ("Conflict", "Already exists or already used"),
+    413: ("PayloadTooLarge", "Body over MAX_CONTENT_LENGTH"),
+    415: ("UnsupportedMediaType", "Body is not application/json"),
+    422: ("ValidationError", "A field is invalid; details name it"),
+    429: ("RateLimited", "Too many requests; see Retry-After"),
+    503: ("Unavailable", "Redis unreachable or the write buffer is full; see Retry-After"),
+    410: ("Gone", "The cursor's snapshot was replaced; start again from the first page"),
+}
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -117,23 +140,8 @@ TEMPLATE: dict[str, Any] = {
             },
         },
         "responses": {
-            name: {
-                "description": description,
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-            }
-            for name, description in {
-                "BadRequest": "Malformed JSON or query",
-                "Unauthorized": "Missing, invalid, expired or revoked token",
-                "Forbidden": "The token's role may not do this",
-                "NotFound": "No such resource",
-                "Conflict": "Already exists or already used",
-                "PayloadTooLarge": "Body over MAX_CONTENT_LENGTH",
-                "UnsupportedMediaType": "Body is not application/json",
-                "ValidationError": "A field is invalid; details name it",
-                "RateLimited": "Too many requests; see Retry-After",
-                "Unavailable": "Redis unreachable or the write buffer is full; see Retry-After",
-                "Gone": "The cursor's snapshot was replaced; start again from the first page",
-            }.items()
+            name: {"description": description, "content": {"application/json": {"schema": ERROR_REF}}}
+            for name, description in ERROR_RESPONSES.values()
         },
     },
 }
@@ -161,6 +169,22 @@ CONFIG: dict[str, Any] = {
 }
 
 
+@cache
+def paths() -> dict[str, Any]:
+    """openapi.yaml's paths, each operation's `x-errors` expanded into refs to the shared error responses."""
+    document = yaml.safe_load(PATHS_FILE.read_text())
+    for path_item in document["paths"].values():
+        for operation in path_item.values():
+            errors = operation.pop("x-errors", [])
+            if errors:
+                responses = operation.setdefault("responses", {})
+                for status in errors:
+                    responses[str(status)] = {"$ref": f"#/components/responses/{ERROR_RESPONSES[status][0]}"}
+    return document["paths"]  # type: ignore[no-any-return]
+
+
 def init_app(app: Flask) -> None:
-    # flasgger keeps per-app state (it wraps app.add_url_rule), so each app gets its own instance
-    Swagger(app, config=dict(CONFIG), template=TEMPLATE, merge=False)
+    # flasgger keeps per-app state (it wraps app.add_url_rule), so each app gets its own instance; it updates
+    # the template's operations with the docstrings' parts, so each app gets a copy of the paths too
+    template = {**TEMPLATE, "paths": copy.deepcopy(paths())}
+    Swagger(app, config=dict(CONFIG), template=template, merge=False)

@@ -55,20 +55,6 @@ def create_action() -> Any:
     """Get a single-use action: the right to post one score before `expires_at`.
     ---
     tags: [writes]
-    security: [{bearerAuth: []}]
-    responses:
-      201:
-        description: A new action
-        content:
-          application/json:
-            schema:
-              type: object
-              properties:
-                action_id: {type: string, pattern: "^[A-Za-z0-9_.:-]{1,64}$", example: "3xQk0f4mC2pV6dJb1nR8sT9u"}
-                expires_at: {type: string, format: date-time}
-      401: {$ref: "#/components/responses/Unauthorized"}
-      429: {$ref: "#/components/responses/RateLimited"}
-      503: {$ref: "#/components/responses/Unavailable"}
     """
     username, _role = caller()
     try:
@@ -87,43 +73,6 @@ def post_score() -> Any:
     score) is a 202 that counts once; the action with another score is a 409 `action_used`.
     ---
     tags: [writes]
-    security: [{bearerAuth: []}]
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema:
-            type: object
-            required: [user_id, score, action_id]
-            additionalProperties: false
-            properties:
-              user_id: {type: string, pattern: "^[A-Za-z0-9_.:-]{1,64}$", example: alice}
-              score: {type: integer, minimum: 0, example: 4200}
-              action_id: {type: string, pattern: "^[A-Za-z0-9_.:-]{1,64}$", example: "3xQk0f4mC2pV6dJb1nR8sT9u"}
-              board: {type: string, default: scores, description: a game board}
-    responses:
-      202:
-        description: The score is in the write-ahead log
-        content:
-          application/json:
-            schema:
-              type: object
-              properties:
-                accepted: {type: integer, example: 1}
-      400: {$ref: "#/components/responses/BadRequest"}
-      401: {$ref: "#/components/responses/Unauthorized"}
-      403: {$ref: "#/components/responses/Forbidden"}
-      404: {$ref: "#/components/responses/NotFound"}
-      409: {$ref: "#/components/responses/Conflict"}
-      410:
-        description: The action has expired
-        content:
-          application/json:
-            schema: {$ref: "#/components/schemas/Error"}
-      415: {$ref: "#/components/responses/UnsupportedMediaType"}
-      422: {$ref: "#/components/responses/ValidationError"}
-      429: {$ref: "#/components/responses/RateLimited"}
-      503: {$ref: "#/components/responses/Unavailable"}
     """
     try:
         accept_score()
