@@ -20,6 +20,7 @@ from . import defaults
 from .config import ConfigError, Settings, load_settings
 from .devstack import no_redis_message
 from .logs import configure_logging
+from .signals import stop_on_signals
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,7 @@ def redis_command() -> None:
     _owned_by_run(settings)
     from .embedded_redis import EmbeddedRedis
 
-    stop = _stop_on_signals()
+    stop = stop_on_signals("redis")
     with EmbeddedRedis(settings.redis_dir, preferred_port=settings.EMBEDDED_REDIS_PORT) as server:
         click.echo(f"REDIS_URL={server.url}", err=True)
         while not stop():
@@ -229,21 +230,9 @@ def produce(
         competition=competition,
     )
     try:
-        run_producer(options, settings, _stop_on_signals())
+        run_producer(options, settings, stop_on_signals("produce"))
     except ProducerError as exc:
         raise click.ClickException(str(exc)) from None
-
-
-def _stop_on_signals() -> Callable[[], bool]:
-    """Install SIGINT/SIGTERM handlers (in the run loop, not at import); returns `stopping()`."""
-    flag = {"stop": False}
-
-    def handler(_signum: int, _frame: object) -> None:
-        flag["stop"] = True
-
-    signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGTERM, handler)
-    return lambda: flag["stop"]
 
 
 @main.command()
@@ -376,7 +365,7 @@ def run() -> None:
     configure_logging(settings.LOG_LEVEL)
     devstack.log_to_console(console)
     console.say(f"Starting Redis, the API, scheduler and demo producer; all logs go to {log_path}")
-    stopping = _stop_on_signals()
+    stopping = stop_on_signals("run")
     children: dict[str, subprocess.Popen[bytes]] = {}
     pumps = []
     base = api_base_url(settings.BIND)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import socket
 import time
 from collections.abc import Callable
@@ -35,6 +34,7 @@ from .. import keys, metrics
 from ..competitions.feed import competition_feed
 from ..config import Settings
 from ..metrics_server import process_metrics
+from ..signals import stop_on_signals
 from .flusher import Applier, StreamAck
 from .validation import InvalidWrite, parse_trades
 from .writes import Write, trade_write
@@ -177,27 +177,11 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def stop_on_signals() -> Callable[[], bool]:
-    """rq-style: the first SIGTERM/SIGINT asks for a stop after the batch in hand; a second exits now."""
-    state = {"signals": 0}
-
-    def handler(signum: int, _frame: object) -> None:
-        state["signals"] += 1
-        if state["signals"] > 1:
-            log.warning("second signal: exiting now", extra={"event": "consume_force_exit", "signal": signum})
-            raise SystemExit(1)
-        log.info("signal: finishing the batch in hand", extra={"event": "consume_stopping", "signal": signum})
-
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
-    return lambda: state["signals"] > 0
-
-
 def run_consumer(settings: Settings, name: str | None = None, group: str | None = None) -> None:
     from ..redis_client import connect
 
     redis = connect(settings)
-    stopping = stop_on_signals()
+    stopping = stop_on_signals("consume")
     consumer = TradeStreamConsumer(settings, redis, name, group)
     with process_metrics(settings.METRICS_BIND, settings.METRICS_TOKEN):
         log.info("stream consumer started", extra={"event": "consume_started", "consumer": consumer.name,

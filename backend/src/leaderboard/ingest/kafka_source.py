@@ -44,6 +44,7 @@ from ..competitions.feed import competition_feed
 from ..config import Settings
 from ..defaults import KAFKA_DELIVERY_TIMEOUT_SECONDS, KAFKA_LAG_INTERVAL_SECONDS
 from ..metrics_server import process_metrics
+from ..signals import stop_on_signals
 from .flusher import Applier
 from .validation import InvalidWrite, parse_trades
 from .writes import Write, trade_write
@@ -407,10 +408,9 @@ def run_kafka_consumer(settings: Settings, group: str | None = None) -> None:
     from confluent_kafka import KafkaException
 
     from ..redis_client import connect
-    from .consumer import stop_on_signals
 
     redis = connect(settings)
-    stopping = stop_on_signals()
+    stopping = stop_on_signals("consume")
     backoff = 0.5
     while True:  # Kafka not up yet (a fresh compose stack): wait for it, as for Redis
         try:

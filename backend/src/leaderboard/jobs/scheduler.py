@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
-import signal
 import threading
 import time
 from datetime import datetime, timedelta
@@ -29,6 +27,7 @@ from ..clock import EPOCH, Clock, system_clock
 from ..config import Settings
 from ..metrics_server import serve_process_metrics
 from ..ranking.boards import BoardRegistry
+from ..signals import stop_on_signals
 from . import guard
 from .tasks import COMPETITIONS, REFRESH, ROLLOVER, TASKS, WINDOWS, tick_of
 
@@ -94,17 +93,12 @@ def run_scheduler(redis: Any, settings: Settings) -> int:
     scheduler = build_scheduler(redis, settings)
     stopper: list[threading.Thread] = []
 
-    def on_signal(signum: int, _frame: object) -> None:
-        if stopper:
-            log.warning("second signal: exiting now", extra={"event": "scheduler_exit_now", "signal": signum})
-            os._exit(128 + signum)
-        log.info("stopping after the current job", extra={"event": "scheduler_stopping", "signal": signum})
+    def stop_after_the_current_job() -> None:  # from a thread: shutdown waits for the job in hand
         thread = threading.Thread(target=_shutdown, args=(scheduler,), name="scheduler-stop", daemon=True)
         stopper.append(thread)
         thread.start()
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop_on_signals("scheduler", on_stop=stop_after_the_current_job)
     stop_metrics = serve_process_metrics(settings.METRICS_BIND, settings.METRICS_TOKEN) \
         if settings.METRICS_BIND else None
     ticker = None
