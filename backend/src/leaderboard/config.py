@@ -40,6 +40,7 @@ class Settings:
     REDIS_URL: str = ""  # empty: start an embedded redis-server under DATA_DIR/redis
     REDIS_CLUSTER: bool = False
     EMBEDDED_REDIS_PORT: int = defaults.EMBEDDED_REDIS_PORT  # preferred port of the embedded Redis
+    REDIS_SOCKET_TIMEOUT: float = defaults.REDIS_SOCKET_TIMEOUT
     JWT_SECRET_KEY: str = ""
     ACCESS_TOKEN_MINUTES: int = defaults.ACCESS_TOKEN_MINUTES
     REFRESH_TOKEN_DAYS: int = defaults.REFRESH_TOKEN_DAYS
@@ -233,7 +234,7 @@ def _validate(values: dict[str, Any]) -> None:
         raise ConfigError("DEFAULT_LIMIT must not exceed MAX_LIMIT")
     for name in ("MAX_TRADE_NOTIONAL", "MIN_TRADE_NOTIONAL", "APPLY_CHUNK_WRITES", "WAL_SEGMENT_MAX_BYTES",
                  "CONSUMER_COUNT", "CONSUMER_BLOCK_MS", "CONSUMER_CLAIM_IDLE_MS", "FLUSH_RETRY_MAX_SECONDS",
-                 "REQUEST_REDIS_TIMEOUT_MS", "REQUEST_REDIS_RETRY_SECONDS"):
+                 "REQUEST_REDIS_TIMEOUT_MS", "REQUEST_REDIS_RETRY_SECONDS", "REDIS_SOCKET_TIMEOUT"):
         if values[name] <= 0:
             raise ConfigError(f"{name} must be > 0, got {values[name]!r}")
     if values["MAX_TRADE_NOTIONAL"] >= defaults.MAX_SAFE_SCORE:

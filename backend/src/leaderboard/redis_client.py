@@ -21,7 +21,7 @@ def connect(settings: Settings, url: str | None = None, timeout: float | None = 
     target = url or settings.REDIS_URL
     bounded = timeout is not None
     if timeout is None:
-        timeout = settings.extra.get("REDIS_SOCKET_TIMEOUT", 2.0)
+        timeout = settings.REDIS_SOCKET_TIMEOUT
     options: dict[str, Any] = {
         "socket_timeout": timeout,
         "socket_connect_timeout": timeout,

@@ -18,7 +18,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
+from flask_jwt_extended import create_access_token, create_refresh_token
 from redis.exceptions import RedisError
 
 from .. import keys, metrics
@@ -155,6 +155,3 @@ def token_gen(payload: dict[str, Any]) -> int:
     gen = payload.get("gen", 0)
     return gen if isinstance(gen, int) and not isinstance(gen, bool) else 0
 
-
-def decode(token: str) -> dict[str, Any]:
-    return decode_token(token)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
+from decimal import Context, Decimal
 from typing import Any
 
 from .. import defaults
@@ -63,12 +63,6 @@ def validate_id(value: Any, field: str) -> str:
     return value
 
 
-def parse_positive_decimal(value: Any, field: str, max_decimals: int, max_value: int) -> Decimal:
-    """A JSON number or decimal string as an exact Decimal in (0, max_value] with <= max_decimals digits."""
-    units, scale = decimal_units(value, field, max_decimals, max_value)
-    return Decimal(units).scaleb(-scale)
-
-
 def decimal_units(value: Any, field: str, max_decimals: int, max_value: int) -> tuple[int, int]:
     """A JSON number or decimal string in (0, max_value] with <= max_decimals digits, as exact integers
     (units, scale): value = units / 10**scale, with no trailing zero digits in the fraction. Decimal strings,
@@ -107,17 +101,9 @@ def decimal_units(value: Any, field: str, max_decimals: int, max_value: int) -> 
     return int(number.scaleb(decimals, _EXACT)), decimals
 
 
-def to_minor_units(amount: Decimal, decimals: int) -> int:
-    """`amount` rounded half-up to 10^-decimals, as an integer count of that unit."""
-    try:
-        return int(amount.scaleb(decimals, _EXACT).quantize(Decimal(1), rounding=ROUND_HALF_UP, context=_EXACT))
-    except InvalidOperation as exc:  # pragma: no cover - amounts are bounded before this
-        raise InvalidWrite("notional", "cannot be represented") from exc
-
-
 def product_minor_units(a: tuple[int, int], b: tuple[int, int], decimals: int) -> int:
-    """(units, scale) x (units, scale) rounded half-up to 10^-decimals, in integers: exact like Decimal, and
-    the same result as to_minor_units of the exact product (both factors are positive)."""
+    """(units, scale) x (units, scale) rounded half-up to 10^-decimals, in integers: exact like Decimal
+    (both factors are positive)."""
     product, scale = a[0] * b[0], a[1] + b[1]
     if scale <= decimals:
         return product * 10 ** (decimals - scale)

@@ -326,9 +326,6 @@ class WriteAheadLog:
         return owner
 
     # --- introspection -------------------------------------------------------------------------------
-    def pending_files(self) -> int:
-        return self.usage()[0]
-
     def usage(self) -> tuple[int, int]:
         """(segment files, bytes) this process holds on disk: its own and the ones it claimed."""
         with self._lock:

@@ -172,10 +172,8 @@ class BoardBatch:
     script's reply is an index into it, from 1), `conflicts` the ids repeated inside the batch with
     another fingerprint (dropped before the script: the first one counts)."""
 
-    board: str
     keys: list[str]
     args: list[Any]
-    writes: int
     write_ids: list[str]
     conflicts: list[str]
 
@@ -237,7 +235,7 @@ def build_board_batch(
         markers.append(marker_prefix + write.write_id)
         rows.extend((write.member, write.amount, *indexes, write.fp))
     args: list[Any] = [len(set_keys), len(markers), mode, marker_ttl, "1" if claimed else "0", *expiries, *rows]
-    return BoardBatch(board, [*set_keys, *markers, keys.live_changes(board)], args, len(markers), write_ids, conflicts)
+    return BoardBatch([*set_keys, *markers, keys.live_changes(board)], args, write_ids, conflicts)
 
 
 def chunked(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:

@@ -28,11 +28,6 @@ HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 
 
-def parse_period(raw: str) -> Period:
-    """The Period for `raw`; ValueError (never a silent fallback) for anything else."""
-    return Period(raw)
-
-
 def utc(ts: datetime) -> datetime:
     if ts.tzinfo is None:
         raise ValueError("timestamps must be timezone-aware")
