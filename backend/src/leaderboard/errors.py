@@ -139,12 +139,10 @@ def _handle_unexpected(exc: Exception) -> Response:
     if isinstance(exc, RedisError):
         # Redis unreachable or failing where a view has no fallback (login, refresh, register, ...): the
         # service is unavailable, not broken: 503 with Retry-After, logged without a stack trace
-        from flask import current_app
-
         metrics.REDIS_ERRORS.labels("request").inc()
         log.warning("redis unavailable", extra={"event": "redis_unavailable", "error": exc.__class__.__name__})
         response = error_response(503, "redis_unavailable", "The data store is unreachable; retry shortly.")
-        response.headers["Retry-After"] = str(current_app.config["SETTINGS"].RETRY_AFTER_SECONDS)
+        response.headers["Retry-After"] = str(current_settings().RETRY_AFTER_SECONDS)
         return response
     log.exception("unhandled error", extra={"event": "unhandled_error"})
     return error_response(500, "internal_error", "Internal server error.")

@@ -7,9 +7,11 @@ import functools
 import hashlib
 import re
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, request
 from flask_cors import CORS
 from werkzeug.exceptions import RequestURITooLarge
+
+from .context import current_settings
 
 # Scripts: same origin only, never 'unsafe-inline' (the dashboard keeps tokens in localStorage, so an injected
 # inline script must not run). HTML pages that carry inline scripts of their own (the Next.js export's bootstrap
@@ -85,7 +87,7 @@ def request_line_length(environ: dict[str, object]) -> int:
 
 def _refuse_long_request_line() -> None:
     """MAX_REQUEST_LINE for every server: gunicorn refuses such a line itself, granian does not."""
-    if request_line_length(request.environ) > current_app.config["SETTINGS"].MAX_REQUEST_LINE:
+    if request_line_length(request.environ) > current_settings().MAX_REQUEST_LINE:
         raise RequestURITooLarge("The request line (method, path and query) is too long.")
 
 
