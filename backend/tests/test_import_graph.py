@@ -8,9 +8,11 @@ import sys
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src"
-# the domain: usable from any server or process, so no web framework may load with it
+# the domain: usable from any server or process, so no web framework may load with it (live/'s stream and
+# asgi modules are a server edge of their own, like api/)
 DOMAIN = ("leaderboard.ranking", "leaderboard.ingest", "leaderboard.jobs", "leaderboard.competitions",
-          "leaderboard.live", "leaderboard.auth.users", "leaderboard.read_cache", "leaderboard.keys")
+          "leaderboard.live.hub", "leaderboard.live.events", "leaderboard.live.ticker", "leaderboard.auth.users",
+          "leaderboard.read_cache", "leaderboard.keys")
 
 
 def _modules() -> dict[str, Path]:

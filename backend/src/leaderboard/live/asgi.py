@@ -25,7 +25,7 @@ from ..api.fast_path import PREFIX as FIRST_PAGE_PREFIX
 from ..api.fast_path import FirstPageFastPath
 from ..competitions.live import CompetitionStreams
 from ..config import Settings
-from ..redis_conn import connect
+from ..redis_client import connect
 from .stream import Receive, Scope, Send, StreamEndpoint
 
 STREAM_PATH = re.compile(r"/v1/leaderboards/([^/]{1,128})/stream/?")
