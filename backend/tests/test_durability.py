@@ -66,16 +66,22 @@ def test_the_redis_aof_settings_are_read_at_start_and_said_in_ready_terms(redis_
     assert state["mode"] == durability.NO_AOF and state["guarantee"].startswith("process crashes only")
 
 
-def test_applied_segments_stay_until_redis_has_fsynced_them(redis_client, redis_url, tmp_path, appendfsync):
+def applied_under_everysec(redis_client, redis_url: str, tmp_path: Path, appendfsync, grace_ms: int,
+                           trades: list[dict]) -> IngestRuntime:
+    """A runtime on Redis with `appendfsync everysec`, with `trades` submitted and applied."""
     appendfsync("everysec")
-    runtime = runtime_for(redis_url, tmp_path, grace_ms=1500)
+    runtime = runtime_for(redis_url, tmp_path, grace_ms=grace_ms)
     if runtime.durability is not None and runtime.durability.mode == durability.WAITAOF:
         runtime.stop()
         pytest.skip("Redis 7.2+ confirms the fsync with WAITAOF: nothing is held")
-    trades = sample_trades(60)
     submit(runtime, trades)
     assert runtime.drain(10)
-    assert all_time_totals(redis_client) == oracle(trades)  # applied...
+    assert all_time_totals(redis_client) == oracle(trades)
+    return runtime
+
+
+def test_applied_segments_stay_until_redis_has_fsynced_them(redis_client, redis_url, tmp_path, appendfsync):
+    runtime = applied_under_everysec(redis_client, redis_url, tmp_path, appendfsync, 1500, sample_trades(60))
     assert len(segments(tmp_path)) >= 3  # ...but the sealed segments are kept past Redis's fsync interval
     assert runtime.status()["durability"]["mode"] == durability.GRACE
     deadline = time.monotonic() + 6
@@ -87,15 +93,8 @@ def test_applied_segments_stay_until_redis_has_fsynced_them(redis_client, redis_
 
 def test_a_replay_after_redis_lost_its_last_second_restores_the_totals_exactly(redis_client, redis_url, tmp_path,
                                                                              appendfsync):
-    appendfsync("everysec")
-    first = runtime_for(redis_url, tmp_path, grace_ms=60_000)
-    if first.durability is not None and first.durability.mode == durability.WAITAOF:
-        first.stop()
-        pytest.skip("Redis 7.2+ confirms the fsync with WAITAOF: nothing is held")
     trades = sample_trades(60)
-    submit(first, trades)
-    assert first.drain(10)
-    assert all_time_totals(redis_client) == oracle(trades)
+    first = applied_under_everysec(redis_client, redis_url, tmp_path, appendfsync, 60_000, trades)
     # power cut: the process dies (its WAL unlocked, as the kernel does), and Redis comes back without the
     # writes of its last second (everysec had not fsynced them): here, all of them
     first.flusher.stop(1)
