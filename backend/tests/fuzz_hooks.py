@@ -21,17 +21,24 @@ from leaderboard.redis_conn import get_redis
 FUZZ_USER = User("fuzz-admin", "Fuzz Admin", "admin")
 
 
+def _fuzz_app() -> Any:
+    return create_app({
+        "REDIS_URL": os.environ["FUZZ_REDIS_URL"], "JWT_SECRET_KEY": os.environ["FUZZ_JWT_SECRET"],
+        "DEV_MODE": False, "DATA_DIR": os.environ["FUZZ_DATA_DIR"],
+    })
+
+
 @schemathesis.auth(refresh_interval=None)  # None: get() on every request, nothing cached
 class FreshTokenAuth:
     def __init__(self) -> None:
-        self.app: Any = None
+        # made when `st` loads the hooks (its env has FUZZ_*), not inside a case's generation: building the app
+        # compiles its URL rules (ast), which under hypothesis's recursion bookkeeping once failed with a
+        # CPython SystemError. (test_fuzz imports this module only for FUZZ_USER: no app there.)
+        self.app: Any = _fuzz_app() if "FUZZ_REDIS_URL" in os.environ else None
 
     def get(self, case: Any, _ctx: Any) -> str:
         if self.app is None:
-            self.app = create_app({
-                "REDIS_URL": os.environ["FUZZ_REDIS_URL"], "JWT_SECRET_KEY": os.environ["FUZZ_JWT_SECRET"],
-                "DEV_MODE": False, "DATA_DIR": os.environ["FUZZ_DATA_DIR"],
-            })
+            self.app = _fuzz_app()
         kind = "refresh_token" if case.path.endswith("/token/refresh") else "access_token"
         with self.app.app_context():
             # the account's current token generation: a fuzzed `logout?all=1` must not starve later cases
