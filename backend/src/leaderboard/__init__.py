@@ -23,7 +23,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from flask import Flask  # here, not at the top: the domain packages import this package without a web stack
 
     from . import access, errors, extensions, redis_conn, security
-    from .api import auth, compat, fast_path, health, leaderboards, openapi, ui, write_path
+    from .api import auth, board_moderation, compat, fast_path, health, leaderboards, openapi, ui, write_path
     from .api import competitions as competitions_api
     from .api import scores as scores_api
     from .api import trades as trades_api
@@ -61,6 +61,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(trades_api.bp)
     app.register_blueprint(scores_api.bp)
     competitions_api.init_app(app)
+    app.register_blueprint(board_moderation.bp)
     app.register_blueprint(ui.bp)  # last: its catch-all must not shadow API routes
     fast_path.init_app(app)  # the cached first page of a top list, answered before Flask when it can be
 

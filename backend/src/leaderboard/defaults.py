@@ -155,6 +155,7 @@ COMPETITION_CACHE_SECONDS = 2.0  # how long a process trusts its copy of the com
 COMPETITION_JOB_SECONDS = 5  # the scheduler's finalize-and-deliver-webhooks tick
 TIES_RESOLUTION_MS = 1000  # first_reached ties: reach times are compared in steps of this many ms
 MAX_COMPETITION_DAYS = 92  # longest window [starts_at, ends_at) a competition may have
+MAX_BOARD_DISQUALIFIED = 100  # disqualified members per board: every read looks each one up (O(d log n) per read)
 MAX_PRIZE_TIERS = 20  # prize tiers per competition
 MAX_TEAM_SIZE = 50  # members per team at most (team_size)
 WEBHOOK_SECRET = ""  # HMAC-SHA256 key signing result webhooks; a competition with webhook_url needs it

@@ -25,6 +25,7 @@ from .ranking.errors import (
     CursorInvalid,
     HistoryNotFound,
     MemberNotFound,
+    ModerationError,
     RankingError,
     StoreUnavailable,
 )
@@ -97,7 +98,7 @@ def as_api_error(exc: Exception) -> ApiError | None:
     if isinstance(exc, MemberNotFound):
         return ApiError(404, "member_not_found", str(exc),
                         {"board": exc.board_id, "period": exc.period, "user_id": exc.user_id})
-    if isinstance(exc, CompetitionError):
+    if isinstance(exc, CompetitionError | ModerationError):
         return ApiError(_COMPETITION_STATUS[exc.kind], exc.code, exc.message, exc.details)
     if isinstance(exc, StoreUnavailable):
         return ApiError(503, "unavailable", str(exc), headers={"Retry-After": str(exc.retry_after)})

@@ -56,6 +56,22 @@ def snapshot(board: str, period: str) -> str:
     return _board_key(board, "snap", period)
 
 
+def disqualified(board: str) -> str:
+    """Hash member -> disqualification JSON {reason, by, at}: left out of every read of the board (its scores
+    stay in place, so a reinstatement restores them exactly)."""
+    return _board_key(board, "dq")
+
+
+def disqualified_of(key: str) -> str:
+    """The `disqualified` hash of the board whose key (any period, archive or rebuild key) this is."""
+    return key[: key.index("}") + 1] + ":dq"
+
+
+def board_audit(board: str) -> str:
+    """List of the board's moderation entries (JSON: action, member, reason, by, at), oldest first."""
+    return _board_key(board, "audit")
+
+
 def live_changes(board: str) -> str:
     """Hash kind -> counter: the apply script adds 1 to `all`, `day` or `hour` for every sorted set of the board
     it changed, in the same atomic step as the increments (the live ticker's change mark)."""

@@ -191,6 +191,17 @@ def post_metrics(comp_id: str) -> Any:
     return json_response({"counted": service.post_metrics(comp, entries)})
 
 
+def disqualification_request() -> tuple[str, str]:
+    """(user_id, reason) of a disqualification's body (competitions and boards): 422 naming the bad field."""
+    body = read_json_object({"user_id", "reason"})
+    user_id, reason = body.get("user_id"), body.get("reason")
+    if not isinstance(user_id, str) or not _member_ok(user_id):
+        raise validation_error("user_id: a member id", field="user_id")
+    if not isinstance(reason, str) or not 1 <= len(reason) <= 200 or not reason.isprintable():
+        raise validation_error("reason: 1-200 printable characters", field="reason")
+    return user_id, reason
+
+
 def _member_ok(raw: str) -> bool:
     from .params import MEMBER_ID_PATTERN
 
@@ -221,12 +232,7 @@ def disqualify(comp_id: str) -> Any:
     """
     service = _service()
     comp = service.registry.get(comp_id)
-    body = read_json_object({"user_id", "reason"})
-    user_id, reason = body.get("user_id"), body.get("reason")
-    if not isinstance(user_id, str) or not _member_ok(user_id):
-        raise validation_error("user_id: a member id", field="user_id")
-    if not isinstance(reason, str) or not 1 <= len(reason) <= 200 or not reason.isprintable():
-        raise validation_error("reason: 1-200 printable characters", field="reason")
+    user_id, reason = disqualification_request()
     admin, _role = caller()
     at = iso(app_clock()())
     service.disqualify(comp, user_id, reason, admin, at)

@@ -105,6 +105,10 @@ def _sweep(redis: Any, member: str) -> int:
             value = redis.get(key)
             if value is not None and (quoted in value or value == encoded):
                 changed += int(redis.delete(key))
+        elif kind == "list" and key.endswith(":audit"):  # a board's moderation trail: entries naming it go
+            for entry in redis.lrange(key, 0, -1):
+                if quoted in entry:
+                    changed += int(redis.lrem(key, 0, entry) > 0)
         elif kind == "stream" and LIVE_EVENTS in key and any(quoted in value for _id, fields in redis.xrange(key)
                                       for value in fields.values()):
             changed += int(redis.delete(key))  # live events naming it: a resuming client gets a fresh snapshot

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 
 class RankingError(Exception):
@@ -56,3 +57,11 @@ class StoreUnavailable(RankingError):
     def __init__(self, retry_after: int) -> None:
         super().__init__("The leaderboard store is unreachable; try again shortly.")
         self.retry_after = retry_after
+
+
+class ModerationError(RankingError):
+    """A refused moderation action on a board: `kind` is not_found or conflict (mapped like competitions')."""
+
+    def __init__(self, kind: str, code: str, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.kind, self.code, self.message, self.details = kind, code, message, details or {}

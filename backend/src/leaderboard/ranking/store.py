@@ -26,15 +26,69 @@ from ..clock import from_ms, to_ms
 from .boards import Board
 from .periods import ROLLING_HOURS, Period, day_bucket, day_bucket_expiry, day_start, hour_bucket, window_hours
 
-# KEYS[1]: one board period's sorted set. ARGV: member ids.
+# Every read below takes KEYS[2] = the board's disqualified hash (keys.disqualified: same {board} slot): its
+# members keep their scores in the board's keys but are left out of every read as if they had none, so the
+# others move up, and a reinstated member's scores are exactly what they were (moderation.py). The helpers find
+# the disqualified members present in KEYS[1] (few: MAX_BOARD_DISQUALIFIED) and map positions past them.
+DQ_HELPERS_LUA = """
+local function dq_in(key, dqkey)
+  local out = {}
+  for _, m in ipairs(redis.call('HKEYS', dqkey)) do
+    local pos = redis.call('ZREVRANK', key, m)
+    if pos then out[#out + 1] = {pos, tonumber(redis.call('ZSCORE', key, m))} end
+  end
+  table.sort(out, function(a, b) return a[1] < b[1] end)
+  return out
+end
+local function raw_pos(filtered, dq)
+  local raw = filtered
+  for _, d in ipairs(dq) do if d[1] <= raw then raw = raw + 1 end end
+  return raw
+end
+local function dq_above(dq, score)
+  local n = 0
+  for _, d in ipairs(dq) do if d[2] > score then n = n + 1 end end
+  return n
+end
+local function fetch(key, dqkey, dq, start, count)
+  local out = {}
+  if count <= 0 then return out end
+  local raw = raw_pos(start, dq)
+  local rows = redis.call('ZREVRANGE', key, raw, raw + count + #dq - 1, 'WITHSCORES')
+  for i = 1, #rows, 2 do
+    if #out >= 2 * count then break end
+    if redis.call('HEXISTS', dqkey, rows[i]) == 0 then
+      out[#out + 1] = rows[i]
+      out[#out + 1] = rows[i + 1]
+    end
+  end
+  return out
+end
+"""
+
+# KEYS[1]: one board period's sorted set, KEYS[2]: disqualified. ARGV[1]: offset, ARGV[2]: rows wanted.
+# Returns {total, above_first, member, score, ...}: the rows from `offset` and how many score above row 1.
+PAGE_LUA = DQ_HELPERS_LUA + """
+local dq = dq_in(KEYS[1], KEYS[2])
+local total = redis.call('ZCARD', KEYS[1]) - #dq
+local rows = fetch(KEYS[1], KEYS[2], dq, tonumber(ARGV[1]), tonumber(ARGV[2]))
+local above = 0
+if #rows > 0 then above = redis.call('ZCOUNT', KEYS[1], '(' .. rows[2], '+inf') - dq_above(dq, tonumber(rows[2])) end
+local out = {total, above}
+for _, value in ipairs(rows) do out[#out + 1] = value end
+return out
+"""
+
+# KEYS[1]: one board period's sorted set, KEYS[2]: disqualified. ARGV: member ids.
 # Returns {total, score_1, above_1, score_2, above_2, ...}; score "" when that member has no score.
-RANKS_LUA = """
-local out = {redis.call('ZCARD', KEYS[1])}
+RANKS_LUA = DQ_HELPERS_LUA + """
+local dq = dq_in(KEYS[1], KEYS[2])
+local out = {redis.call('ZCARD', KEYS[1]) - #dq}
 for _, member in ipairs(ARGV) do
   local score = redis.call('ZSCORE', KEYS[1], member)
-  if score then
+  if score and redis.call('HEXISTS', KEYS[2], member) == 0 then
     out[#out + 1] = score
-    out[#out + 1] = redis.call('ZCOUNT', KEYS[1], '(' .. score, '+inf')
+    out[#out + 1] = redis.call('ZCOUNT', KEYS[1], '(' .. score, '+inf') - dq_above(dq, tonumber(score))
   else
     out[#out + 1] = ''
     out[#out + 1] = 0
@@ -43,13 +97,16 @@ end
 return out
 """
 
-# KEYS[1]: one board period's sorted set. ARGV[1]: member id, ARGV[2]: rows wanted.
+# KEYS[1]: one board period's sorted set, KEYS[2]: disqualified. ARGV[1]: member id, ARGV[2]: rows wanted.
 # Returns false when the member has no score, else {total, first_position, above_first, member, score, ...}:
 # `size` rows around the member (centred, shifted to stay full at the edges) and how many score above row 1.
-AROUND_LUA = """
-local pos = redis.call('ZREVRANK', KEYS[1], ARGV[1])
-if not pos then return false end
-local total = redis.call('ZCARD', KEYS[1])
+AROUND_LUA = DQ_HELPERS_LUA + """
+local raw = redis.call('ZREVRANK', KEYS[1], ARGV[1])
+if not raw or redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return false end
+local dq = dq_in(KEYS[1], KEYS[2])
+local pos = raw
+for _, d in ipairs(dq) do if d[1] < raw then pos = pos - 1 end end
+local total = redis.call('ZCARD', KEYS[1]) - #dq
 local size = tonumber(ARGV[2])
 local start = math.max(0, pos - math.floor((size - 1) / 2))
 local stop = start + size - 1
@@ -57,8 +114,8 @@ if stop > total - 1 then
   stop = total - 1
   start = math.max(0, stop - size + 1)
 end
-local rows = redis.call('ZREVRANGE', KEYS[1], start, stop, 'WITHSCORES')
-local above = redis.call('ZCOUNT', KEYS[1], '(' .. rows[2], '+inf')
+local rows = fetch(KEYS[1], KEYS[2], dq, start, stop - start + 1)
+local above = redis.call('ZCOUNT', KEYS[1], '(' .. rows[2], '+inf') - dq_above(dq, tonumber(rows[2]))
 local out = {total, start, above}
 for _, value in ipairs(rows) do out[#out + 1] = value end
 return out
@@ -184,26 +241,26 @@ def view_as_of(redis: Any, board: Board, period: Period, now: datetime, max_age:
 
 # --- live reads (O(log n) each) ---
 def top(redis: Any, key: str, count: int) -> tuple[int, list[Ranked]]:
-    """(total, the first `count` ranked rows) read in one MULTI so both describe the same moment."""
-    pipe = redis.pipeline(transaction=True)
-    pipe.zcard(key)
-    pipe.zrevrange(key, 0, count - 1, withscores=True, score_cast_func=parse_score)
-    total, rows = pipe.execute()
-    return int(total), competition_ranks(((_text(m), s) for m, s in rows), 0, 0)
+    """(total, the first `count` ranked rows) read in one script so both describe the same moment."""
+    total, rows = _page(redis, key, 0, count)
+    return total, rows
 
 
 def page(redis: Any, key: str, offset: int, count: int) -> list[Ranked]:
     """Rows offset..offset+count-1 with their competition ranks (for archives, read live)."""
-    rows = redis.zrevrange(key, offset, offset + count - 1, withscores=True, score_cast_func=parse_score)
-    if not rows:
-        return []
-    above = redis.zcount(key, f"({rows[0][1]}", "+inf")
-    return competition_ranks(((_text(m), s) for m, s in rows), offset, int(above))
+    return _page(redis, key, offset, count)[1]
+
+
+def _page(redis: Any, key: str, offset: int, count: int) -> tuple[int, list[Ranked]]:
+    raw = redis.register_script(PAGE_LUA)(keys=[key, keys.disqualified_of(key)], args=[offset, count])
+    total, above, flat = int(raw[0]), int(raw[1]), raw[2:]
+    rows = [(_text(flat[i]), parse_score(flat[i + 1])) for i in range(0, len(flat), 2)]
+    return total, competition_ranks(rows, offset, above)
 
 
 def member_ranks(redis: Any, key: str, members: Sequence[str]) -> tuple[int, dict[str, MemberRank]]:
     """(total, rank of every member that has a score), atomically, O(log n) per member."""
-    raw = redis.register_script(RANKS_LUA)(keys=[key], args=list(members))
+    raw = redis.register_script(RANKS_LUA)(keys=[key, keys.disqualified_of(key)], args=list(members))
     total = int(raw[0])
     found: dict[str, MemberRank] = {}
     for index, member in enumerate(members):
@@ -215,7 +272,7 @@ def member_ranks(redis: Any, key: str, members: Sequence[str]) -> tuple[int, dic
 
 def around(redis: Any, key: str, member: str, size: int) -> tuple[int, list[Ranked]] | None:
     """(total, `size` ranked rows around `member`, full at the edges); None when it has no score."""
-    raw = redis.register_script(AROUND_LUA)(keys=[key], args=[member, size])
+    raw = redis.register_script(AROUND_LUA)(keys=[key, keys.disqualified_of(key)], args=[member, size])
     if not raw:
         return None
     total, start, above = int(raw[0]), int(raw[1]), int(raw[2])
