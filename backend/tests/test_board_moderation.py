@@ -5,11 +5,14 @@ disqualified members is checked against a brute-force oracle (hypothesis)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leaderboard import keys
+from leaderboard.clock import to_ms
 from leaderboard.ranking import store
 
 from .test_auth import assert_error
@@ -30,7 +33,9 @@ def ranks(client, period="day"):
 def test_disqualify_hides_the_member_everywhere_and_reinstate_restores_its_score_exactly(client, app, redis_client):
     admin, venue = token_headers(app, "boss", "admin"), token_headers(app, "venue", "service")
     post(client, app, venue, [trade("a", "alice", "ETH", "3", "100"), trade("b", "bob", "ETH", "2", "100"),
-                              trade("c", "carol", "ETH", "2", "100"), trade("d", "dave", "ETH", "1", "100")])
+                              trade("c", "carol", "ETH", "2", "100"), trade("d", "dave", "ETH", "1", "100"),
+                              trade("ya", "alice", "BTC", "9", "100", ts=YESTERDAY_MS),  # yesterday: history
+                              trade("yb", "bob", "BTC", "1", "100", ts=YESTERDAY_MS)])
     assert ranks(client) == (4, [(1, "alice"), (2, "carol"), (2, "bob"), (4, "dave")])
 
     dq = client.post("/v1/leaderboards/eth/disqualifications", json={"user_id": "alice", "reason": "spoofing"},
@@ -43,6 +48,10 @@ def test_disqualify_hides_the_member_everywhere_and_reinstate_restores_its_score
     assert dave["rank"] == 3 and dave["total"] == 3
     around = client.get("/v1/leaderboards/eth/members/dave/around?period=all&size=3").json
     assert [e["user_id"] for e in around["entries"]] == ["carol", "bob", "dave"]
+    assert client.post("/v1/leaderboards/btc/disqualifications", json={"user_id": "alice", "reason": "spoofing"},
+                       headers=admin).status_code == 201
+    history = client.get(f"/v1/leaderboards/btc/history/{YESTERDAY}").json
+    assert history["total"] == 1 and [(e["rank"], e["user_id"]) for e in history["entries"]] == [(1, "bob")]
     listed = client.get("/v1/leaderboards/eth/members?period=day&ids=alice,bob").json
     assert [e["user_id"] for e in listed["entries"]] == ["bob"]
 
@@ -79,6 +88,8 @@ def test_disqualify_hides_the_member_everywhere_and_reinstate_restores_its_score
 
 
 MEMBERS = [f"m{i}" for i in range(8)]
+_NOON_YESTERDAY = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0) - timedelta(days=1)
+YESTERDAY, YESTERDAY_MS = _NOON_YESTERDAY.date().isoformat(), to_ms(_NOON_YESTERDAY)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -74,8 +74,7 @@ class Reads:
             raise HistoryNotFound(board.id, day, self.history_days, today)
         offset = cursor.offset if cursor is not None else 0
         key = store.period_key(board.id, Period.DAY, day_start(day))
-        total = int(self.redis.zcard(key))
-        rows = store.page(self.redis, key, offset, limit)
+        total, rows = store.page_and_total(self.redis, key, offset, limit)
         names = store.display_names(self.redis, [r.member for r in rows])
         end = offset + len(rows)
         scope = f"history:{day.isoformat()}"

@@ -242,16 +242,17 @@ def view_as_of(redis: Any, board: Board, period: Period, now: datetime, max_age:
 # --- live reads (O(log n) each) ---
 def top(redis: Any, key: str, count: int) -> tuple[int, list[Ranked]]:
     """(total, the first `count` ranked rows) read in one script so both describe the same moment."""
-    total, rows = _page(redis, key, 0, count)
+    total, rows = page_and_total(redis, key, 0, count)
     return total, rows
 
 
 def page(redis: Any, key: str, offset: int, count: int) -> list[Ranked]:
     """Rows offset..offset+count-1 with their competition ranks (for archives, read live)."""
-    return _page(redis, key, offset, count)[1]
+    return page_and_total(redis, key, offset, count)[1]
 
 
-def _page(redis: Any, key: str, offset: int, count: int) -> tuple[int, list[Ranked]]:
+def page_and_total(redis: Any, key: str, offset: int, count: int) -> tuple[int, list[Ranked]]:
+    """(total, rows offset..offset+count-1) in one script: both leave the disqualified members out."""
     raw = redis.register_script(PAGE_LUA)(keys=[key, keys.disqualified_of(key)], args=[offset, count])
     total, above, flat = int(raw[0]), int(raw[1]), raw[2:]
     rows = [(_text(flat[i]), parse_score(flat[i + 1])) for i in range(0, len(flat), 2)]
