@@ -10,9 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from leaderboard import create_app
+from leaderboard import create_app, keys
 from leaderboard.embedded_redis import free_port
-from leaderboard.ranking import keys
 
 from .conftest import TEST_SECRET, bearer
 from .test_auth import assert_error
