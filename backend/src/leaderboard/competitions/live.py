@@ -20,7 +20,7 @@ from .. import keys
 from ..config import Settings
 from ..errors import as_api_error
 from ..live.stream import Receive, Scope, Send, StreamEndpoint, refuse_method, send_json_error
-from ..live.ticker import announce, changed_periods
+from ..live.ticker import announce, moved_marks
 from ..ranking.periods import Period
 from ..ranking.snapshots import Entry, Snapshot
 from ..ranking.store import display_names
@@ -55,14 +55,9 @@ class CompetitionLive:
 
     def tick(self, now: datetime) -> dict[str, int]:
         competitions = list(self.service.registry.all(fresh=True).values())
-        pipe = self.redis.pipeline(transaction=False)
-        for comp in competitions:
-            pipe.hgetall(keys.live_changes(live_board(comp.id)))
-            pipe.hgetall(keys.live_done(live_board(comp.id)))
-        replies = pipe.execute()
+        marks = moved_marks(self.redis, [live_board(c.id) for c in competitions])
         published = 0
-        for number, comp in enumerate(competitions):
-            moved, periods = changed_periods(replies[2 * number], replies[2 * number + 1])
+        for comp, (moved, periods) in zip(competitions, marks, strict=True):
             if not moved:
                 continue
             if Period.ALL in periods:

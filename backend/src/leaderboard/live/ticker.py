@@ -52,17 +52,22 @@ def changed_periods(changes: dict[bytes, bytes], done: dict[bytes, bytes]) -> tu
     return moved, [p for p in Period if p in periods]
 
 
+def moved_marks(redis: Any, board_ids: list[str]) -> list[tuple[dict[str, int], list[Period]]]:
+    """Per live board id (a board's, or a competition's `comp:ID`), in one round trip: the change marks that
+    moved past what was published and the periods they cover."""
+    pipe = redis.pipeline(transaction=False)
+    for board_id in board_ids:
+        pipe.hgetall(keys.live_changes(board_id))
+        pipe.hgetall(keys.live_done(board_id))
+    replies = pipe.execute()
+    return [changed_periods(replies[2 * n], replies[2 * n + 1]) for n in range(len(board_ids))]
+
+
 def tick(redis: Any, boards: Iterable[Board], now: datetime, settings: Settings) -> dict[str, int]:
     """One tick's work (idempotent: a second run for the same marks publishes nothing new)."""
     boards = list(boards)
-    pipe = redis.pipeline(transaction=False)
-    for board in boards:
-        pipe.hgetall(keys.live_changes(board.id))
-        pipe.hgetall(keys.live_done(board.id))
-    replies = pipe.execute()
     published = 0
-    for number, board in enumerate(boards):
-        moved, periods = changed_periods(replies[2 * number], replies[2 * number + 1])
+    for board, (moved, periods) in zip(boards, moved_marks(redis, [b.id for b in boards]), strict=True):
         if not moved:
             continue
         for period in periods:  # as_of = when its reads start, so it orders with other builders' snapshots
