@@ -59,41 +59,10 @@ def _failed(response: Any) -> bool:
 @bp.post("/auth/register")
 @limiter.limit(_register_limit)
 def register() -> Any:
-    r"""Create a trader account.
+    """Create a trader account.
     ---
     tags: [auth]
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema:
-            type: object
-            required: [username, password]
-            additionalProperties: false
-            properties:
-              username: {type: string, pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$", example: alice}
-              password: {type: string, minLength: 8, maxLength: 256, example: correct-horse-battery}
-              display_name:
-                type: string
-                minLength: 1
-                maxLength: 64
-                pattern: '^[^\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]*[^ \x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff][^\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]*$'
-                description: no control, zero-width, bidi or separator characters, not only spaces
-                example: Alice
-    responses:
-      201:
-        description: Created
-        content:
-          application/json:
-            schema: {$ref: "#/components/schemas/User"}
-      400: {$ref: "#/components/responses/BadRequest"}
-      403: {$ref: "#/components/responses/Forbidden"}
-      409: {$ref: "#/components/responses/Conflict"}
-      413: {$ref: "#/components/responses/PayloadTooLarge"}
-      415: {$ref: "#/components/responses/UnsupportedMediaType"}
-      422: {$ref: "#/components/responses/ValidationError"}
-      429: {$ref: "#/components/responses/RateLimited"}
-    """  # noqa: E501 - the display-name pattern (defaults.DISPLAY_NAME_PATTERN) is one line
+    """
     settings = current_settings()
     if not settings.REGISTRATION_ENABLED:
         raise ApiError(403, "registration_disabled", "Registration is turned off on this server.")

@@ -26,29 +26,6 @@ def disqualify(board_id: str) -> Any:
     at once and the others move up; its scores are kept, so reinstating restores them exactly.
     ---
     tags: [leaderboards]
-    security: [{bearerAuth: []}]
-    parameters:
-      - {name: board_id, in: path, required: true, schema: {type: string}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema:
-            type: object
-            required: [user_id, reason]
-            additionalProperties: false
-            properties:
-              user_id: {type: string}
-              reason: {type: string, maxLength: 200}
-    responses:
-      201: {description: Disqualified, content: {application/json: {schema: {$ref: "#/components/schemas/AuditEntry"}}}}
-      400: {$ref: "#/components/responses/BadRequest"}
-      401: {$ref: "#/components/responses/Unauthorized"}
-      403: {$ref: "#/components/responses/Forbidden"}
-      404: {$ref: "#/components/responses/NotFound"}
-      409: {$ref: "#/components/responses/Conflict"}
-      415: {$ref: "#/components/responses/UnsupportedMediaType"}
-      422: {$ref: "#/components/responses/ValidationError"}
     """
     board = board_or_404(board_id)
     user_id, reason = disqualification_request()
@@ -66,16 +43,6 @@ def reinstate(board_id: str, user_id: str) -> Any:
     """Reinstate a member disqualified from a board (admin): its scores rank again, exactly as they are.
     ---
     tags: [leaderboards]
-    security: [{bearerAuth: []}]
-    parameters:
-      - {name: board_id, in: path, required: true, schema: {type: string}}
-      - {name: user_id, in: path, required: true, schema: {type: string}}
-    responses:
-      200: {description: Reinstated, content: {application/json: {schema: {$ref: "#/components/schemas/AuditEntry"}}}}
-      400: {$ref: "#/components/responses/BadRequest"}
-      401: {$ref: "#/components/responses/Unauthorized"}
-      403: {$ref: "#/components/responses/Forbidden"}
-      404: {$ref: "#/components/responses/NotFound"}
     """
     board = board_or_404(board_id)
     admin, _role = caller()
@@ -92,21 +59,6 @@ def audit(board_id: str) -> Any:
     """The board's moderation audit trail (admin), oldest first.
     ---
     tags: [leaderboards]
-    security: [{bearerAuth: []}]
-    parameters:
-      - {name: board_id, in: path, required: true, schema: {type: string}}
-    responses:
-      200:
-        description: Audit trail
-        content:
-          application/json:
-            schema:
-              type: object
-              properties:
-                entries: {type: array, items: {$ref: "#/components/schemas/AuditEntry"}}
-      401: {$ref: "#/components/responses/Unauthorized"}
-      403: {$ref: "#/components/responses/Forbidden"}
-      404: {$ref: "#/components/responses/NotFound"}
     """
     board = board_or_404(board_id)
     return json_response({"board": board.id, "entries": moderation.audit_trail(get_redis(), board)})
