@@ -42,7 +42,11 @@ def _body() -> bytes:
     refused by werkzeug before it is read; a chunked one (no length) werkzeug would cut at the limit without
     a word (and the cut JSON was a 400), so it is read here from the server's stream, one byte past the limit."""
     limit = request.max_content_length
-    if request.content_length is None and limit is not None and request.environ.get("wsgi.input_terminated"):
+    environ = request.environ
+    # a stream that ends with the body: the servers say so (wsgi.input_terminated); a2wsgi (the ASGI front)
+    # does not, but its input ends with the ASGI body too
+    terminated = environ.get("wsgi.input_terminated") or "asgi.scope" in environ
+    if request.content_length is None and limit is not None and terminated:
         raw: bytes = request.environ["wsgi.input"].read(limit + 1)
         if len(raw) > limit:
             raise RequestEntityTooLarge()
