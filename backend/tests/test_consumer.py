@@ -143,11 +143,15 @@ def test_the_consumer_process_serves_its_metrics_on_metrics_bind(redis_client, r
                 break
             time.sleep(0.1)
         assert requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).status_code == 401
+        ready = requests.get(f"http://127.0.0.1:{port}/ready", timeout=5)  # readiness.ReadyChecks, as the API's
     finally:
         consumer.send_signal(signal.SIGTERM)
         assert consumer.wait(15) == 0
     assert value(text, "leaderboard_trades_accepted_total", source="stream") == 4
     assert value(text, "leaderboard_trades_duplicate_total", source="stream") == 1
+    report = ready.json()
+    assert ready.status_code == 200 and report["status"] == "ok" and report["checks"]["redis"]["ok"], report
+    assert report["checks"]["consumer"]["consumer"] == "scraped" and report["checks"]["consumer"]["dead_entries"] == 1
     assert value(text, "leaderboard_trades_rejected_total", reason="dead_letter") == 2
     assert value(text, "leaderboard_flush_batch_size_sum") == 4
     assert all_time_totals(redis_client) == oracle([*first, trade("k3", "ann", "SOL")])

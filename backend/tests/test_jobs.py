@@ -1,5 +1,5 @@
-"""Scheduler jobs: the lock and per-tick guard, job state in /ready, and two real scheduler processes
-running at once without double-running a tick."""
+"""Scheduler jobs: the lock and per-tick guard, job state in /ready (the API's and the scheduler's own on
+METRICS_BIND), and two real scheduler processes running at once without double-running a tick."""
 
 from __future__ import annotations
 
@@ -103,13 +103,19 @@ def start_scheduler(redis_url: str, tmp_path, **env_overrides: str) -> subproces
 
 @pytest.mark.slow
 def test_two_scheduler_processes_run_each_tick_once(redis_client, redis_url, tmp_path):
-    first = start_scheduler(redis_url, tmp_path)
+    import requests
+
+    from leaderboard.embedded_redis import free_port
+
+    port = free_port()
+    first = start_scheduler(redis_url, tmp_path, METRICS_BIND=f"127.0.0.1:{port}", METRICS_TOKEN="t" * 32)
     time.sleep(0.4)
     second = start_scheduler(redis_url, tmp_path)
     try:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and redis_client.llen(keys.job_runs(tasks.REFRESH)) < 5:
             time.sleep(0.1)
+        ready = requests.get(f"http://127.0.0.1:{port}/ready", timeout=5)  # the registry create_app fills too
     finally:
         for proc in (first, second):
             proc.send_signal(signal.SIGTERM)
@@ -121,3 +127,6 @@ def test_two_scheduler_processes_run_each_tick_once(redis_client, redis_url, tmp
     rollovers = redis_client.lrange(keys.job_runs(tasks.ROLLOVER), 0, -1)
     assert len(rollovers) == 1  # both ran it at start: only one did the work
     assert redis_client.get(keys.job_lock(tasks.REFRESH)) is None
+    report = ready.json()
+    assert ready.status_code == 200 and report["status"] == "ok", report
+    assert report["checks"]["redis"]["ok"] and tasks.REFRESH in report["checks"]["scheduler"]["jobs"], report

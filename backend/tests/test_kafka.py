@@ -143,11 +143,13 @@ def test_the_consumer_applies_once_commits_after_the_apply_and_dead_letters_pois
     with running(consumer):
         assert wait_all_time_totals(redis_client, oracle(good), timeout=30) == oracle(good)
         deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and sum(p["committed"] for p in consumer.ready_state()[1]["assignment"]) \
+        while time.monotonic() < deadline and sum(p["committed"] for p in consumer.kafka_check()["assignment"]) \
                 < len(messages):  # the dead letters are sent before the batch is applied and committed
             time.sleep(0.1)
-        ready, state = consumer.ready_state()
-    assert ready and state["checks"] == {"kafka": "joined", "redis": "ok"}
+        report = consumer.ready_checks().run()
+    assert report["status"] == "ok" and report["checks"]["redis"] == {"ok": True}, report
+    state = report["checks"]["kafka"]
+    assert state["ok"] and state["state"] == "joined"
     assert sorted(item["partition"] for item in state["assignment"]) == list(range(6))
     assert state["lag"] == 0 and sum(item["committed"] for item in state["assignment"]) == len(messages)
     dead = read_all(settings, settings.kafka_dead_letter_topic)
@@ -188,9 +190,9 @@ def test_three_consumers_one_sigkilled_and_restarted_50000_trades_exactly_once(r
             return subprocess.Popen([sys.executable, "-m", "leaderboard", "consume", "--source", "kafka"], env=env,
                                     stderr=log)
 
-    def ready(n: int) -> dict[str, Any]:
+    def ready(n: int) -> dict[str, Any]:  # the Kafka check of consumer n's /ready
         with contextlib.suppress(requests.RequestException):
-            return dict(requests.get(f"http://127.0.0.1:{ports[n]}/ready", timeout=2).json())
+            return dict(requests.get(f"http://127.0.0.1:{ports[n]}/ready", timeout=2).json()["checks"]["kafka"])
         return {}
 
     consumers = [start(n) for n in range(3)]

@@ -1,5 +1,5 @@
 """The standalone server of the processes without a Flask app (scheduler, stream consumers): /metrics, and
-/ready when the process has a readiness of its own."""
+/ready, which runs the process's ReadyChecks (readiness.py) as the API's /ready runs the app's."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import orjson
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from .metrics import exposition, scrape_authorized
+from .readiness import ReadyChecks
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -21,18 +22,18 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 def serve_process_metrics(
-    bind: str, token: str, ready: Callable[[], tuple[bool, dict[str, Any]]] | None = None,
+    bind: str, token: str, ready: ReadyChecks | None = None,
 ) -> Callable[[], None]:
     """Serve this process's metrics at http://BIND/metrics from a daemon thread, for the processes without a
-    Flask app (scheduler, stream consumer); METRICS_TOKEN applies as on the API. With `ready`, also
-    GET /ready: its JSON, 200 when ready else 503 (open, like the API's /ready). Returns `stop()`."""
+    Flask app (scheduler, stream consumers); METRICS_TOKEN applies as on the API. With `ready`, also
+    GET /ready: its report, 200 when every check is ok else 503 (open, like the API's /ready). Returns `stop()`."""
     host, _, port = bind.rpartition(":")
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if ready is not None and environ.get("PATH_INFO") == "/ready":
-            is_ready, state = ready()
-            body = orjson.dumps(state)
-            start_response("200 OK" if is_ready else "503 Service Unavailable",
+            report = ready.run()
+            body = orjson.dumps(report)
+            start_response("200 OK" if report["status"] == "ok" else "503 Service Unavailable",
                            [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body]
         if environ.get("PATH_INFO") != "/metrics":
@@ -60,8 +61,7 @@ def serve_process_metrics(
 
 
 @contextlib.contextmanager
-def process_metrics(bind: str, token: str, ready: Callable[[], tuple[bool, dict[str, Any]]] | None = None,
-                    ) -> Iterator[None]:
+def process_metrics(bind: str, token: str, ready: ReadyChecks | None = None) -> Iterator[None]:
     """serve_process_metrics for the block's duration when `bind` (METRICS_BIND) is set; nothing otherwise."""
     stop = serve_process_metrics(bind, token, ready) if bind else None
     try:

@@ -30,10 +30,11 @@ from typing import Any
 import orjson
 from redis.exceptions import RedisError, ResponseError
 
-from .. import keys, metrics
+from .. import defaults, keys, metrics
 from ..competitions.feed import competition_feed
 from ..config import Settings
 from ..metrics_server import process_metrics
+from ..readiness import ReadyChecks, redis_ping_check
 from ..signals import stop_on_signals
 from .flusher import Applier, StreamAck
 from .validation import InvalidWrite, parse_trades
@@ -153,6 +154,16 @@ class TradeStreamConsumer:
             self.applied_entries += len(good)
             metrics.TRADES_ACCEPTED.labels("stream").inc(len(writes))
 
+    def ready_checks(self) -> ReadyChecks:
+        """This consumer's /ready (on METRICS_BIND): Redis answers; its group, name and counts."""
+        from ..redis_client import connect
+
+        checks = ReadyChecks()
+        checks.add("redis", redis_ping_check(connect(self.settings, timeout=defaults.REDIS_HEALTH_TIMEOUT)))
+        checks.add("consumer", lambda: {"ok": True, "source": "stream", "group": self.group, "consumer": self.name,
+                                        "applied_entries": self.applied_entries, "dead_entries": self.dead_entries})
+        return checks
+
     def dead_letter(self, dead: list[tuple[str, str, bytes]]) -> None:
         with self.redis.pipeline(transaction=True) as pipe:
             for entry_id, reason, payload in dead:
@@ -183,7 +194,7 @@ def run_consumer(settings: Settings, name: str | None = None, group: str | None 
     redis = connect(settings)
     stopping = stop_on_signals("consume")
     consumer = TradeStreamConsumer(settings, redis, name, group)
-    with process_metrics(settings.METRICS_BIND, settings.METRICS_TOKEN):
+    with process_metrics(settings.METRICS_BIND, settings.METRICS_TOKEN, consumer.ready_checks()):
         log.info("stream consumer started", extra={"event": "consume_started", "consumer": consumer.name,
                                                    "group": consumer.group, "metrics_bind": settings.METRICS_BIND})
         try:

@@ -44,6 +44,7 @@ from ..competitions.feed import competition_feed
 from ..config import Settings
 from ..defaults import KAFKA_DELIVERY_TIMEOUT_SECONDS, KAFKA_LAG_INTERVAL_SECONDS
 from ..metrics_server import process_metrics
+from ..readiness import ReadyChecks
 from ..signals import stop_on_signals
 from .flusher import Applier
 from .validation import InvalidWrite, parse_trades
@@ -372,22 +373,38 @@ class KafkaTradeConsumer:
             state["lag"] = max(state["high"] - state["committed"], 0)
             metrics.KAFKA_LAG.labels(self.topic, str(partition)).set(state["lag"])
 
-    def ready_state(self) -> tuple[bool, dict[str, Any]]:
+    def kafka_check(self) -> dict[str, Any]:
+        """/ready's Kafka part: not ok until the consumer has joined its group; the assignment with each
+        partition's committed offset, high watermark and lag, and the counts."""
         with self._lock:
             assignment = [{"topic": self.topic, "partition": p, **state} for p, state in sorted(self._assigned.items())]
-            joined, redis_ok = self._joined, self._redis_ok
-        ready = joined and redis_ok
-        return ready, {
-            "status": "ready" if ready else "not_ready",
+            joined = self._joined
+        check: dict[str, Any] = {
+            "ok": joined,
+            "state": "joined" if joined else "joining",
             "source": SOURCE,
             "group": self.group,
             "topic": self.topic,
-            "checks": {"kafka": "joined" if joined else "joining", "redis": "ok" if redis_ok else "failing"},
             "assignment": assignment,
             "lag": sum(item["lag"] for item in assignment),
             "applied_messages": self.applied_messages,
             "dead_lettered_messages": self.dead_messages,
         }
+        if not joined:
+            check["reason"] = "joining the consumer group"
+        return check
+
+    def redis_check(self) -> dict[str, Any]:
+        """/ready's Redis part: not ok while the last apply or heartbeat failed."""
+        with self._lock:
+            redis_ok = self._redis_ok
+        return {"ok": True} if redis_ok else {"ok": False, "reason": "redis failing (last apply or heartbeat)"}
+
+    def ready_checks(self) -> ReadyChecks:
+        checks = ReadyChecks()
+        checks.add("kafka", self.kafka_check)
+        checks.add("redis", self.redis_check)
+        return checks
 
 
 class DeliveryFailed(Exception):
@@ -423,7 +440,7 @@ def run_kafka_consumer(settings: Settings, group: str | None = None) -> None:
             time.sleep(backoff)
             backoff = min(backoff * 2, settings.FLUSH_RETRY_MAX_SECONDS)
     consumer = KafkaTradeConsumer(settings, redis, group)
-    with process_metrics(settings.METRICS_BIND, settings.METRICS_TOKEN, ready=consumer.ready_state):
+    with process_metrics(settings.METRICS_BIND, settings.METRICS_TOKEN, consumer.ready_checks()):
         log.info("kafka consumer started", extra={"event": "consume_started", "source": SOURCE, "group": consumer.group,
                                                   "topic": consumer.topic, "metrics_bind": settings.METRICS_BIND})
         try:

@@ -27,8 +27,10 @@ from ..clock import EPOCH, Clock, system_clock
 from ..config import Settings
 from ..metrics_server import serve_process_metrics
 from ..ranking.boards import BoardRegistry
+from ..readiness import ReadyChecks, redis_ping_check
 from ..signals import stop_on_signals
 from . import guard
+from .status import scheduler_check
 from .tasks import COMPETITIONS, REFRESH, ROLLOVER, TASKS, WINDOWS, tick_of
 
 log = logging.getLogger(__name__)
@@ -99,7 +101,7 @@ def run_scheduler(redis: Any, settings: Settings) -> int:
         thread.start()
 
     stop_on_signals("scheduler", on_stop=stop_after_the_current_job)
-    stop_metrics = serve_process_metrics(settings.METRICS_BIND, settings.METRICS_TOKEN) \
+    stop_metrics = serve_process_metrics(settings.METRICS_BIND, settings.METRICS_TOKEN, ready_checks(settings)) \
         if settings.METRICS_BIND else None
     ticker = None
     if settings.LIVE_TICK_MS:  # the live tier's ticker: its own thread, so a long refresh never delays a tick
@@ -122,6 +124,17 @@ def run_scheduler(redis: Any, settings: Settings) -> int:
             stop_metrics()
     log.info("scheduler stopped", extra={"event": "scheduler_stopped"})
     return 0
+
+
+def ready_checks(settings: Settings) -> ReadyChecks:
+    """The scheduler's /ready (on METRICS_BIND): Redis answers, and the jobs' last states (as on the API)."""
+    from ..redis_client import connect
+
+    health = connect(settings, timeout=defaults.REDIS_HEALTH_TIMEOUT)
+    checks = ReadyChecks()
+    checks.add("redis", redis_ping_check(health))
+    checks.add("scheduler", lambda: scheduler_check(health))
+    return checks
 
 
 def _shutdown(scheduler: BlockingScheduler) -> None:
