@@ -143,10 +143,20 @@ ALLOWLIST: dict[tuple[str, str], Proof] = {
         lambda: [keys.day("volume", date(2026, 11, 21)), keys.history_index("volume")],
     ),
     ("ranking/store.py", "redis.register_script(RANKS_LUA)"): Proof(
-        "reads one sorted set", lambda: [keys.all_time("volume")],
+        "reads one sorted set and its board's disqualified hash (keys.disqualified_of): both tagged {board}",
+        lambda: [keys.all_time("volume"), keys.disqualified_of(keys.all_time("volume"))],
     ),
     ("ranking/store.py", "redis.register_script(AROUND_LUA)"): Proof(
-        "reads one sorted set", lambda: [keys.all_time("volume")],
+        "reads one sorted set and its board's disqualified hash (keys.disqualified_of): both tagged {board}",
+        lambda: [keys.day("volume", date(2026, 11, 21)), keys.disqualified_of(keys.day("volume", date(2026, 11, 21)))],
+    ),
+    ("ranking/store.py", "redis.register_script(PAGE_LUA)"): Proof(
+        "pages one sorted set past its board's disqualified hash (keys.disqualified_of): both tagged {board}",
+        lambda: [keys.all_time("volume"), keys.disqualified_of(keys.all_time("volume"))],
+    ),
+    ("ranking/moderation.py", "redis.register_script(DISQUALIFY_LUA)"): Proof(
+        "one board's disqualified hash, audit list and live change marks: all tagged {board}",
+        lambda: [keys.disqualified("volume"), keys.board_audit("volume"), keys.live_changes("volume")],
     ),
     ("ranking/store.py", "redis.unlink(*hour_keys, *day_keys)"): Proof(
         "one board's hour buckets and day boards: all tagged {board}",
