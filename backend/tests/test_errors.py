@@ -69,3 +69,18 @@ def test_openapi_document_declares_every_route_and_the_auth_scheme(client, app):
             path = path.replace("{path:", "{").replace("{int:", "{")
             assert path in documented, f"{rule.rule} is not in the OpenAPI document"
     assert client.get("/apidocs/").status_code == 200
+
+
+def test_a_process_that_takes_no_writes_says_when_to_retry(app_config):
+    """INGEST_ENABLED off: 503 ingest_disabled with Retry-After = RETRY_AFTER_SECONDS, mapped without Flask
+    (api_errors.as_api_error, which the push tier uses too)."""
+    from leaderboard.api_errors import as_api_error
+    from leaderboard.config import load_settings
+    from leaderboard.ingest.errors import IngestDisabled
+    from leaderboard.ingest.runtime import runtime_for
+
+    with pytest.raises(IngestDisabled) as refused:
+        runtime_for(load_settings({**app_config, "INGEST_ENABLED": False, "RETRY_AFTER_SECONDS": 7}))
+    error = as_api_error(refused.value)
+    assert error is not None
+    assert (error.status, error.code, error.headers) == (503, "ingest_disabled", {"Retry-After": "7"})

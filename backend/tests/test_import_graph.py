@@ -8,12 +8,13 @@ import sys
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src"
-# the domain: usable from any server or process, so no web framework may load with it (live/'s stream and
-# asgi modules are a server edge of their own, like api/)
+# the domain: usable from any server or process, so no web framework may load with it; the ASGI push tier
+# (live/stream.py and competitions/live.py, the SSE endpoints) too: its workers must not load Flask for a stream
+# (live/asgi.py, the router that hands the rest to Flask, is the edge that does)
 DOMAIN = ("leaderboard.ranking", "leaderboard.ingest", "leaderboard.jobs", "leaderboard.competitions",
-          "leaderboard.live.hub", "leaderboard.live.events", "leaderboard.live.ticker", "leaderboard.auth.users",
-          "leaderboard.read_cache", "leaderboard.keys")
-SERVER_EDGES = ("leaderboard.competitions.live",)  # the competitions' SSE endpoint, beside live/stream.py
+          "leaderboard.live.hub", "leaderboard.live.events", "leaderboard.live.ticker", "leaderboard.live.stream",
+          "leaderboard.auth.users", "leaderboard.read_cache", "leaderboard.keys", "leaderboard.api_errors",
+          "leaderboard.security_headers")
 
 
 def _modules() -> dict[str, Path]:
@@ -87,8 +88,8 @@ def test_the_cycle_finder_finds_a_cycle():
 
 
 def test_domain_packages_import_no_web_framework():
-    """Importing every module of the domain (DOMAIN) loads neither Flask nor werkzeug."""
-    domain = sorted(name for name in _modules() if name.startswith(DOMAIN) and not name.startswith(SERVER_EDGES))
+    """Importing every module of the domain and the push tier (DOMAIN) loads neither Flask nor werkzeug."""
+    domain = sorted(name for name in _modules() if name.startswith(DOMAIN))
     code = (f"import importlib, sys\nfor name in {domain!r}:\n    importlib.import_module(name)\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'werkzeug', 'flask_jwt_extended', "
             "'flask_limiter')))")

@@ -12,25 +12,8 @@ from flask_cors import CORS
 from werkzeug.exceptions import RequestURITooLarge
 
 from .context import current_settings
+from .security_headers import CONTENT_SECURITY_POLICY, POLICY_PARTS, SECURITY_HEADERS
 
-# Scripts: same origin only, never 'unsafe-inline' (the dashboard keeps tokens in localStorage, so an injected
-# inline script must not run). HTML pages that carry inline scripts of their own (the Next.js export's bootstrap
-# `self.__next_f.push(...)`, the API docs' Swagger UI set-up) get a policy naming each one by its SHA-256
-# (`html_policy`); the hashes change with every build, so they are computed from the page as it is served.
-# Inline styles stay allowed (style attributes cannot be hashed; they cannot run code).
-_POLICY_PARTS = [
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data: blob:",
-    "font-src 'self' data:",
-    "connect-src 'self'",
-    "object-src 'none'",
-    "base-uri 'self'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-]
-CONTENT_SECURITY_POLICY = "; ".join(_POLICY_PARTS)
 _INLINE_SCRIPT = re.compile(rb"<script\b(?![^>]*\ssrc\s*=)[^>]*>(.*?)</script\s*>", re.DOTALL | re.IGNORECASE)
 
 
@@ -42,17 +25,8 @@ def html_policy(page: bytes) -> str:
     if not hashes:
         return CONTENT_SECURITY_POLICY
     return "; ".join(["script-src 'self' " + " ".join(hashes) if part.startswith("script-src") else part
-                      for part in _POLICY_PARTS])
+                      for part in POLICY_PARTS])
 
-
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "strict-origin-when-cross-origin",
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
-}
 
 # what a browser on another allowed origin may send and read
 CORS_ALLOW_HEADERS = ["Authorization", "Content-Type", "X-Request-ID"]

@@ -7,11 +7,11 @@ from typing import Any
 from flask import Blueprint, current_app, request
 from flask_jwt_extended import get_jwt, jwt_required
 
+from ..api_errors import ApiError, validation_error
 from ..auth.passwords import HashGate, HashingBusy
 from ..auth.tokens import issue_tokens, refresh_ttl, token_gen
 from ..auth.users import UserError, UserStore, validate_new_user
 from ..context import current_settings
-from ..errors import ApiError, validation_error
 from ..extensions import limiter, revocations, username_from_body
 from ..http import json_response
 from ..redis_conn import get_redis

@@ -12,7 +12,7 @@ import orjson
 from flask import g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ..errors import ApiError, validation_error
+from ..api_errors import ApiError, validation_error
 
 
 def read_json() -> Any:

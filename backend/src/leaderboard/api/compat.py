@@ -21,9 +21,9 @@ from typing import Any
 
 from flask import Blueprint, request
 
+from ..api_errors import ApiError, validation_error
 from ..auth.guards import roles_required
 from ..context import app_clock, current_settings
-from ..errors import ApiError, validation_error
 from ..extensions import write_rate_limited
 from ..http import json_response
 from ..ingest.validation import InvalidWrite, parse_event_time, parse_score, validate_id

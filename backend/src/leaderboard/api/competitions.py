@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, current_app, request
 
+from ..api_errors import ApiError, validation_error
 from ..auth.guards import caller, roles_required
 from ..clock import iso, to_ms
 from ..competitions import finalize, moderation
@@ -19,7 +20,6 @@ from ..competitions.model import (
 from ..competitions.service import CompetitionRegistry, Competitions
 from ..context import app_clock, current_settings
 from ..defaults import MAX_PRIZE_TIERS, MAX_TEAM_SIZE
-from ..errors import ApiError, validation_error
 from ..http import json_response
 from ..redis_conn import get_redis
 from .body import read_json_object

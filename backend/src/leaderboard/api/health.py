@@ -14,8 +14,8 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from redis.exceptions import RedisError
 
 from .. import metrics
+from ..api_errors import ApiError
 from ..context import current_settings
-from ..errors import ApiError
 from ..http import json_response
 from ..jobs import status as job_status
 from ..readiness import ReadyCheck, ReadyChecks

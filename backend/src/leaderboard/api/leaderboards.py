@@ -6,9 +6,9 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
+from ..api_errors import ApiError, validation_error
 from ..auth.guards import roles_required
 from ..context import current_settings
-from ..errors import ApiError, validation_error
 from ..http import json_response
 from ..ranking import store
 from ..ranking.boards import KINDS, SYMBOLS, Board, validate_board

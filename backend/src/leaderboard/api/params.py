@@ -7,8 +7,8 @@ from datetime import date
 
 from flask import current_app, request
 
+from ..api_errors import ApiError
 from ..context import app_clock, current_settings
-from ..errors import ApiError
 from ..ranking import cursor as cursors
 from ..ranking.boards import Board, BoardRegistry
 from ..ranking.cursor import Cursor

@@ -9,9 +9,9 @@ from flask import Blueprint
 from redis.exceptions import RedisError
 
 from .. import defaults, metrics
+from ..api_errors import ApiError, validation_error
 from ..auth.guards import caller, can_post_for, roles_required
 from ..context import current_settings
-from ..errors import ApiError, validation_error
 from ..extensions import write_rate_limited
 from ..http import json_response
 from ..ingest.actions import ActionStore

@@ -8,9 +8,9 @@ from typing import Any
 from flask import Blueprint
 
 from .. import metrics
+from ..api_errors import ApiError, as_api_error, validation_error
 from ..auth.guards import can_post_for, roles_required
 from ..context import current_settings
-from ..errors import ApiError, as_api_error, validation_error
 from ..extensions import write_rate_limited
 from ..http import json_response
 from ..ingest.claims import WriteConflict

@@ -12,7 +12,7 @@ from flask import current_app, request
 from flask_jwt_extended import get_jwt, verify_jwt_in_request
 
 from .. import defaults
-from ..errors import ApiError
+from ..api_errors import ApiError
 from ..extensions import revocations
 from ..library_internals import set_verified_jwt, verified_header_jwt
 

@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .. import keys
+from ..api_errors import as_api_error
 from ..config import Settings
-from ..errors import as_api_error
 from ..live.stream import Receive, Scope, Send, StreamEndpoint, refuse_method, send_json_error
 from ..live.ticker import announce, moved_marks
 from ..ranking.periods import Period

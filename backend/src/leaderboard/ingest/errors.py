@@ -1,4 +1,4 @@
-"""What the write path refuses, as exceptions of its own; `leaderboard.errors` maps each to its HTTP answer."""
+"""What the write path refuses, as exceptions of its own; `leaderboard.api_errors` maps each to its HTTP answer."""
 
 from __future__ import annotations
 
@@ -12,4 +12,9 @@ class BufferFull(Exception):
 
 
 class IngestDisabled(RuntimeError):
-    """INGEST_ENABLED is off in this process, or its write path is stopped."""
+    """INGEST_ENABLED is off in this process, or its write path is stopped: try again after `retry_after` s
+    (RETRY_AFTER_SECONDS; another process may take the write)."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -92,7 +92,7 @@ class IngestRuntime:
         if not writes:
             return
         if self.stopped or not self.started:
-            raise IngestDisabled("the write path of this process is stopped")
+            raise IngestDisabled("the write path of this process is stopped", self.settings.RETRY_AFTER_SECONDS)
         self.buffer.reserve(len(writes))
         try:
             segment, position = self.wal.append(writes)
@@ -231,7 +231,7 @@ def runtime_for(settings: Settings) -> IngestRuntime:
     """A running runtime for `settings`: the process's when it writes to the same WAL directory, else one
     started now (an app with its own settings: tests, `flask run`)."""
     if not settings.INGEST_ENABLED:
-        raise IngestDisabled("INGEST_ENABLED is off in this process")
+        raise IngestDisabled("INGEST_ENABLED is off in this process", settings.RETRY_AFTER_SECONDS)
     with _guard:
         process = _process_runtime
         if process is not None and not process.stopped and process.settings.wal_dir == settings.wal_dir:

@@ -26,14 +26,14 @@ from urllib.parse import parse_qs
 import orjson
 
 from .. import defaults, keys, metrics
+from ..api_errors import as_api_error
 from ..config import Settings
-from ..errors import as_api_error
 from ..ranking import snapshots
 from ..ranking.boards import Board, BoardRegistry
 from ..ranking.errors import BoardNotFound
 from ..ranking.periods import PERIODS, Period
 from ..ranking.reads import page_body
-from ..security import SECURITY_HEADERS
+from ..security_headers import SECURITY_HEADERS
 from .hub import Hub, Subscriber, fields_prev, frame, parse_id
 
 Scope = dict[str, Any]
