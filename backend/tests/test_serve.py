@@ -19,6 +19,8 @@ import requests
 
 from leaderboard.embedded_redis import free_port
 
+from .serving import start_serve
+
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("web_server")]  # granian and gunicorn
 
 
@@ -34,22 +36,7 @@ def redis_processes_for(data_dir: Path) -> list[psutil.Process]:
 
 
 def start_service(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DATA_DIR": str(data_dir), "DEV_MODE": "1", "BIND": f"127.0.0.1:{port}",
-           "WEB_WORKERS": "2", "LOG_LEVEL": "WARNING"}
-    env.pop("REDIS_URL", None)
-    proc = subprocess.Popen([sys.executable, "-m", "leaderboard", "serve"], env=env)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/ready", timeout=5).status_code == 200:
-                return proc
-        except requests.RequestException:  # not listening yet, or slow on a busy machine
-            pass
-        if proc.poll() is not None:
-            raise AssertionError(f"serve exited during start-up with {proc.returncode}")
-        time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("serve did not become ready")
+    return start_serve(data_dir, port, LOG_LEVEL="WARNING")
 
 
 def wait_gone(pids: list[int], timeout: float = 10) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -23,6 +22,7 @@ from leaderboard.embedded_redis import EmbeddedRedis, free_port
 from leaderboard.ingest.writes import trade_write_id
 from leaderboard.ranking.boards import SYMBOLS
 
+from .serving import start_serve
 from .write_helpers import all_time_totals, oracle, trade, wait_all_time_totals
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("web_server")]  # granian and gunicorn
@@ -41,22 +41,8 @@ def own_redis(tmp_path):
 
 def start_service(data_dir: Path, port: int, redis_url: str, **overrides: str) -> subprocess.Popen[bytes]:
     log_level = os.environ.get("TEST_SERVICE_LOG_LEVEL", "WARNING")  # INFO shows the WAL claims and flushes
-    env = {**os.environ, "DATA_DIR": str(data_dir), "DEV_MODE": "1", "BIND": f"127.0.0.1:{port}",
-           "WEB_WORKERS": "2", "LOG_LEVEL": log_level, "REDIS_URL": redis_url, "BUFFER_MAX_AGE_MS": "50",
-           "WEB_GRACEFUL_TIMEOUT": "10", **overrides}
-    proc = subprocess.Popen([sys.executable, "-m", "leaderboard", "serve"], env=env)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200:
-                return proc
-        except requests.RequestException:  # not listening yet, or slow on a busy machine
-            pass
-        if proc.poll() is not None:
-            raise AssertionError(f"serve exited during start-up with {proc.returncode}")
-        time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("serve did not start")
+    return start_serve(data_dir, port, wait_for="/health", LOG_LEVEL=log_level, REDIS_URL=redis_url,
+                       BUFFER_MAX_AGE_MS="50", WEB_GRACEFUL_TIMEOUT="10", **overrides)
 
 
 def login(base: str) -> dict[str, str]:
