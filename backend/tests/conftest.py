@@ -78,8 +78,12 @@ def app_config(redis_client: redis_lib.Redis, redis_url: str, tmp_path: Path) ->
 
 
 @pytest.fixture()
-def app(app_config: dict[str, Any]) -> Any:
-    return create_app(app_config)
+def app(app_config: dict[str, Any]) -> Iterator[Any]:
+    app = create_app(app_config)
+    yield app
+    client = app.extensions.get("leaderboard.redis")
+    if client is not None:
+        client.close()
 
 
 @pytest.fixture()

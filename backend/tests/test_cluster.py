@@ -22,15 +22,6 @@ def app_config(redis_cluster, tmp_path) -> dict[str, Any]:
             "DATA_DIR": tmp_path / "data", "DEV_MODE": False}
 
 
-@pytest.fixture()
-def app(app_config):
-    app = create_app(app_config)
-    yield app
-    client = app.extensions.get("leaderboard.redis")
-    if client is not None:
-        client.close()
-
-
 def test_the_app_uses_the_cluster_client_and_limiter_storage(app):
     from leaderboard.redis_conn import get_redis
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from leaderboard import create_app, keys
+from leaderboard import keys
 from leaderboard.competitions.finalize import finalize_due
 from leaderboard.competitions.service import CompetitionRegistry
 
@@ -23,15 +23,6 @@ pytestmark = pytest.mark.slow
 def app_config(redis_cluster, tmp_path) -> dict[str, Any]:
     return {"REDIS_URL": redis_cluster.url, "REDIS_CLUSTER": True, "JWT_SECRET_KEY": TEST_SECRET,
             "DATA_DIR": tmp_path / "data", "DEV_MODE": False}
-
-
-@pytest.fixture()
-def app(app_config):
-    app = create_app(app_config)
-    yield app
-    client = app.extensions.get("leaderboard.redis")
-    if client is not None:
-        client.close()
 
 
 def test_a_competition_runs_and_a_user_is_deleted_on_a_cluster(client, app, redis_cluster):
