@@ -41,8 +41,8 @@ def own_redis(tmp_path):
 
 def start_service(data_dir: Path, port: int, redis_url: str, **overrides: str) -> subprocess.Popen[bytes]:
     log_level = os.environ.get("TEST_SERVICE_LOG_LEVEL", "WARNING")  # INFO shows the WAL claims and flushes
-    return start_serve(data_dir, port, wait_for="/health", LOG_LEVEL=log_level, REDIS_URL=redis_url,
-                       BUFFER_MAX_AGE_MS="50", WEB_GRACEFUL_TIMEOUT="10", **overrides)
+    env = {"LOG_LEVEL": log_level, "REDIS_URL": redis_url, "BUFFER_MAX_AGE_MS": "50", "WEB_GRACEFUL_TIMEOUT": "10"}
+    return start_serve(data_dir, port, wait_for="/health", **{**env, **overrides})  # callers may override any
 
 
 def login(base: str) -> dict[str, str]:
