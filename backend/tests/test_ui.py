@@ -25,6 +25,7 @@ def ui_dir(tmp_path: Path) -> Path:
     _write(root / "history" / "index.html", "<html>history page</html>")
     _write(root / "404.html", "<html>custom not found</html>")
     _write(root / "_next" / "static" / "chunks" / "app.js", "console.log('app')")
+    _write(root / "icon.svg", "<svg xmlns='http://www.w3.org/2000/svg'/>")
     _write(tmp_path / "secret.txt", "outside the export")
     return root
 
@@ -91,6 +92,14 @@ def test_api_paths_are_never_answered_with_a_page(client: Any, path: str) -> Non
     assert response.status_code == 404
     assert response.is_json, response.get_data(as_text=True)
     assert response.json["error"]["code"] == "not_found"
+
+
+def test_favicon_is_the_exports_icon(client: Any) -> None:
+    response = client.get("/favicon.ico")  # browsers ask for it whatever the page links: never a 404 console error
+    assert response.status_code == 200
+    assert response.mimetype == "image/svg+xml"
+    assert response.get_data(as_text=True) == "<svg xmlns='http://www.w3.org/2000/svg'/>"
+    response.close()
 
 
 def test_board_icons_are_served_from_the_package(client: Any) -> None:

@@ -47,6 +47,15 @@ def assets(filename: str) -> Any:
     return send_from_directory(ASSETS_DIR, filename, max_age=86400)
 
 
+@bp.get("/favicon.ico")
+def favicon() -> Any:
+    """Browsers ask for /favicon.ico on their own, whatever the page links: the export's SVG icon."""
+    root = _ui_dir()
+    if root is None or not (root / "icon.svg").is_file():
+        abort(404)
+    return send_from_directory(root, "icon.svg", mimetype="image/svg+xml", max_age=86400)
+
+
 @bp.get("/", defaults={"path": ""})
 @bp.get("/<dashboard_path:path>")
 def dashboard(path: str) -> Any:
