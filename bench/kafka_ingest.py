@@ -62,7 +62,8 @@ def _assigned(ports: list[int]) -> int:
     owned = 0
     for port in ports:
         with contextlib.suppress(requests.RequestException, ValueError):
-            owned += len(requests.get(f"http://127.0.0.1:{port}/ready", timeout=2).json().get("assignment", []))
+            ready = requests.get(f"http://127.0.0.1:{port}/ready", timeout=2).json()
+            owned += len(ready.get("checks", {}).get("kafka", {}).get("assignment", []))
     return owned
 
 
