@@ -87,9 +87,9 @@ def main() -> int:
 
         if not only_ingestion:  # ceilings and HTTP scenarios
             with servers.hello(rs.url, data_dir, bare=True) as base:
-                say("HTTP ceiling: bare WSGI GET")
+                say("HTTP ceiling: bare app GET")
                 measured = load.wrk(base + "/", seconds, 64)
-                results["ceilings"]["bare WSGI GET"] = measured
+                results["ceilings"]["bare app GET"] = measured
                 commands.append(measured["command"])
             with servers.hello(rs.url, data_dir) as base:
                 for name, script in (("flask hello GET", None), ("flask hello POST", "hello_post.lua")):
@@ -182,7 +182,7 @@ def ingestion(results: dict[str, Any], client: Any, redis_url: str, data_dir: Pa
 
 
 CEILING_FOR = {"http_get": "flask hello GET", "http_post": "flask hello POST", "trades": "redis ZINCRBY -P 16",
-               "bare_get": "bare WSGI GET"}
+               "bare_get": "bare app GET"}
 
 
 def evaluate(results: dict[str, Any]) -> None:

@@ -1,8 +1,9 @@
 """The servers side by side: gunicorn (WEB_SERVER=gunicorn WEB_INTERFACE=wsgi: the gthread config shipped
 before), granian on Flask alone (WEB_INTERFACE=wsgi) and granian as served by default (ASGI: the live router
 in front of Flask through a2wsgi), each alone, alternating, ROUNDS rounds of S seconds (wrk -c64), on the same
-requests: the bare WSGI callable (the server's own ceiling), the Flask hello GET and POST, and the service's
-cached top-10 GET and single trade POST. `make bench` runs it too (its "Servers" table); alone:
+requests: the bare app (a WSGI callable, or an ASGI one under ASGI: the server's own ceiling), the Flask
+hello GET and POST, and the service's cached top-10 GET and single trade POST. `make bench` runs it too (its
+"Servers" table); alone:
 
     .venv/bin/python -m bench.compare                                  # this tree
     COMPARE_SERVERS="granian granian:2" .venv/bin/python -m bench.compare  # 1 vs 2 blocking threads
@@ -30,14 +31,14 @@ from . import load, scenarios, servers
 SERVERS = tuple(os.environ.get("COMPARE_SERVERS", "gunicorn/wsgi granian/wsgi granian").split())
 # name -> (app: bare | hello | api, path, wrk script)
 REQUESTS: dict[str, tuple[str, str, str | None]] = {
-    "bare WSGI GET": ("bare", "/", None),
+    "bare app GET": ("bare", "/", None),
     "Flask hello GET": ("hello", "/", None),
     "Flask hello POST": ("hello", "/", "hello_post.lua"),
     "cached top-10 GET": ("api", "/", "get_fixed.lua"),
     "single trade POST": ("api", "/v1/trades", "post_trades.lua"),
 }
 RATIOS = (  # (what, of what): the targets' ratios, per server
-    ("cached top-10 GET", "bare WSGI GET"),
+    ("cached top-10 GET", "bare app GET"),
     ("cached top-10 GET", "Flask hello GET"),
     ("single trade POST", "Flask hello POST"),
 )

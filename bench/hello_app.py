@@ -2,7 +2,8 @@
 server `WEB_SERVER` names, same workers and threads):
 
     python -m bench.hello_app         # a hello-world Flask app: GET / and POST /echo (an orjson body)
-    python -m bench.hello_app bare    # a bare WSGI callable: no framework, the server's own ceiling
+    python -m bench.hello_app bare    # a bare app: no framework, the server's own ceiling (a WSGI callable, or
+                                      # under WEB_INTERFACE=asgi an ASGI one, served without the live router)
 
 with BIND / JWT_SECRET_KEY set."""
 
@@ -46,10 +47,25 @@ def bare_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Ite
     return [HELLO]
 
 
-def create_bare_app() -> Callable[..., Iterable[bytes]]:
-    return bare_app
+async def bare_asgi_app(scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+    """The same fixed answer as `bare_app`, as an ASGI callable: the ceiling of an ASGI server."""
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    more = scope["method"] in ("POST", "PUT")
+    while more:
+        more = (await receive()).get("more_body", False)
+    await send({"type": "http.response.start", "status": 200, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(HELLO)).encode())]})
+    await send({"type": "http.response.body", "body": HELLO})
+
+
+def create_bare_app() -> Callable[..., Any]:
+    return bare_asgi_app if load_settings().WEB_INTERFACE == "asgi" else bare_app
 
 
 if __name__ == "__main__":
     bare = sys.argv[1:] == ["bare"]
-    web_server.run(load_settings(), create_bare_app if bare else create_hello_app)
+    web_server.run(load_settings(), create_bare_app if bare else create_hello_app, native=bare)

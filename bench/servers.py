@@ -1,5 +1,5 @@
 """The processes a benchmark run needs, all on 127.0.0.1, all stopped at the end: Redis, the API
-(`python -m leaderboard serve`), the hello-world and bare-WSGI ceiling apps (each under the server WEB_SERVER
+(`python -m leaderboard serve`), the hello-world and bare ceiling apps (each under the server WEB_SERVER
 names, or the one `server` names), and the stream consumers."""
 
 from __future__ import annotations
@@ -120,7 +120,8 @@ def idle_cpu_share(redis_url: str, data_dir: Path, seconds: float) -> dict[str, 
 
 @contextlib.contextmanager
 def hello(redis_url: str, data_dir: Path, server: str | None = None, bare: bool = False) -> Iterator[str]:
-    """The hello-world Flask app, or with `bare` the bare WSGI callable (bench/hello_app.py)."""
+    """The hello-world Flask app, or with `bare` the bare app (bench/hello_app.py: a WSGI callable, or an ASGI
+    one under WEB_INTERFACE=asgi)."""
     port = free_port()
     env = service_env(redis_url, data_dir, port, server)
     base = f"http://127.0.0.1:{port}"

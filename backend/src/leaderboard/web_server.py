@@ -48,10 +48,11 @@ def install_worker_hooks() -> None:
     WORKER_HOOKS["child_exit"].append(metrics.mark_worker_dead)
 
 
-def run(settings: Settings, app_factory: Callable[[], Any]) -> None:
+def run(settings: Settings, app_factory: Callable[[], Any], native: bool = False) -> None:
     """Serve `app_factory()` (called once per worker) with the server `settings.WEB_SERVER` names until stopped;
-    with WEB_INTERFACE=asgi (the default) wrapped in the live router (live/asgi.py), which serves the streams."""
-    if settings.WEB_INTERFACE == "asgi":
+    with WEB_INTERFACE=asgi (the default) wrapped in the live router (live/asgi.py), which serves the streams.
+    `native`: the factory already makes an app of the interface (the bench's bare ASGI ceiling), served as is."""
+    if settings.WEB_INTERFACE == "asgi" and not native:
         from .live.asgi import build
 
         flask_factory = app_factory
