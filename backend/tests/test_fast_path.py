@@ -119,7 +119,8 @@ def test_cors_requests_go_to_flask_when_origins_are_configured(app_config, btc_b
     assert app.wsgi_app.served == 1  # only the request without an Origin
 
 
-def _asgi_get(router, path: str, query: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+def _asgi_get(router, path: str, query: bytes, *headers: tuple[bytes, bytes]) -> tuple[int, list[tuple[bytes, bytes]],
+                                                                                    bytes]:
     """One GET through the ASGI router, as granian would call it: (status, headers, body)."""
     import asyncio
 
@@ -133,7 +134,8 @@ def _asgi_get(router, path: str, query: bytes) -> tuple[int, list[tuple[bytes, b
 
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
              "path": path, "raw_path": path.encode(), "query_string": query, "root_path": "",
-             "headers": [(b"host", b"127.0.0.1")], "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8000)}
+             "headers": [(b"host", b"127.0.0.1"), *headers], "client": ("127.0.0.1", 5000),
+             "server": ("127.0.0.1", 8000)}
     asyncio.run(router(scope, receive, send))
     start = next(m for m in sent if m["type"] == "http.response.start")
     return start["status"], start["headers"], b"".join(m.get("body", b"") for m in sent[1:])
@@ -161,3 +163,19 @@ def test_the_asgi_router_answers_the_cached_page_natively_with_the_same_bytes_an
     status, _headers, body = _asgi_get(router, "/v1/leaderboards/btc", b"period=day&cursor=x")
     assert fast.served == served + 1 and status == 400  # anything else still reaches Flask through a2wsgi
     assert through_adapter == ["/v1/leaderboards/btc"]
+
+
+def test_the_asgi_router_echoes_a_safe_request_id_and_sends_cors_requests_to_flask(app_config, btc_board):
+    from leaderboard import create_app
+    from leaderboard.live.asgi import Router
+
+    app = create_app({**app_config, "CORS_ORIGINS": "http://dash.example"})
+    app.test_client().get("/v1/leaderboards/btc")  # rendered by the view, cached in memory
+    router = Router(app, app.config["SETTINGS"])
+    status, headers, _body = _asgi_get(router, "/v1/leaderboards/btc", b"", (b"x-request-id", b"trace-42"))
+    assert status == 200 and app.wsgi_app.served == 1 and (b"x-request-id", b"trace-42") in headers
+    status, headers, _body = _asgi_get(router, "/v1/leaderboards/btc", b"", (b"x-request-id", b"bad id\n"))
+    assert status == 200 and app.wsgi_app.served == 2 and (b"x-request-id", b"bad id\n") not in headers
+    status, headers, _body = _asgi_get(router, "/v1/leaderboards/btc", b"", (b"origin", b"http://dash.example"))
+    assert status == 200 and app.wsgi_app.served == 2  # Flask answered: it adds the CORS headers
+    assert (b"access-control-allow-origin", b"http://dash.example") in headers

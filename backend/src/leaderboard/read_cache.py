@@ -211,6 +211,13 @@ class ReadCache:
 def _served(snapshot: Snapshot, now: datetime) -> Snapshot:
     """Record the age of the snapshot about to be served (leaderboard_snapshot_age_seconds)."""
     age = max(0.0, (now - snapshot.as_of).total_seconds())
-    metrics.SNAPSHOT_AGE.labels(snapshot.board, snapshot.period.value).set(age)
+    gauge = _age_gauges.get((snapshot.board, snapshot.period))
+    if gauge is None:  # boards x periods: bounded like the gauge's own label set
+        gauge = _age_gauges[(snapshot.board, snapshot.period)] = metrics.SNAPSHOT_AGE.labels(
+            snapshot.board, snapshot.period.value)
+    gauge.set(age)
     return snapshot
+
+
+_age_gauges: dict[tuple[str, Period], Any] = {}  # (board, period) -> its leaderboard_snapshot_age_seconds child
 

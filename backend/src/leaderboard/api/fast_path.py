@@ -46,6 +46,8 @@ class FirstPageFastPath:
         self.cors = bool(settings.CORS_ORIGINS)
         self.access_log = settings.ACCESS_LOG
         self.extra_headers = [*SECURITY_HEADERS.items(), *app.config.get("SWAGGER", {}).get("headers", [])]
+        self.extra_headers_asgi = [(name.strip().encode("latin1").lower(), value.strip().encode("latin1"))
+                                   for name, value in self.extra_headers]
         self.queries: dict[str, tuple[Period, int] | None] = {}
         self.served = 0  # requests answered here (tests, curiosity)
 
@@ -59,34 +61,60 @@ class FirstPageFastPath:
 
     def answer(self, environ: dict[str, Any]) -> tuple[list[tuple[str, str]], bytes] | None:
         """The 200's headers and body when this process can answer `environ` from memory (request metric and
-        access line recorded), else None. Also called natively by the ASGI router (live/asgi.py), before
-        a2wsgi, with the environ a2wsgi would build."""
+        access line recorded), else None."""
+        answered = self.answer_parts(environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", ""),
+                                     environ.get("QUERY_STRING", ""), environ.get("HTTP_X_REQUEST_ID", ""),
+                                     "HTTP_ORIGIN" in environ)
+        if answered is None:
+            return None
+        request_id, body = answered
+        return [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
+                (REQUEST_ID_HEADER, request_id), *self.extra_headers], body
+
+    def answer_asgi(self, scope: dict[str, Any]) -> tuple[list[tuple[bytes, bytes]], bytes] | None:
+        """`answer` for an ASGI scope (the router, live/asgi.py, calls it before a2wsgi): the same rules, the
+        same bytes, without building a WSGI environ."""
+        method, path = scope["method"], scope["path"]
+        if method != "GET" or not path.startswith(PREFIX):
+            return None  # the common miss, before looking at headers
+        given, origin = "", False
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                given = value.decode("latin1")
+            elif name == b"origin":
+                origin = True
+        answered = self.answer_parts(method, path, scope["query_string"].decode("latin1"), given, origin)
+        if answered is None:
+            return None
+        request_id, body = answered
+        return [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                (b"x-request-id", request_id.encode()), *self.extra_headers_asgi], body
+
+    def answer_parts(self, method: str, path: str, query: str, given_request_id: str,
+                     has_origin: bool) -> tuple[str, bytes] | None:
+        """(request id, body) of the 200 when this process can answer from memory (metric and access line
+        recorded), else None: the rules both interfaces share."""
         started = time.perf_counter()
-        body = self._cached_body(environ)
+        body = self._cached_body(method, path, query, has_origin)
         if body is None:
             return None
-        given = environ.get("HTTP_X_REQUEST_ID", "")
-        request_id = given if safe_request_id(given) else new_request_id()
-        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
-                   (REQUEST_ID_HEADER, request_id), *self.extra_headers]
+        request_id = given_request_id if safe_request_id(given_request_id) else new_request_id()
         seconds = time.perf_counter() - started
         metrics.record_request(ROUTE, "GET", 200, seconds)
         if self.access_log and access_log.isEnabledFor(logging.INFO):
-            path = environ.get("PATH_INFO", "")
             access_log.info("GET %s 200", path, extra={
                 "event": "http_request", "request_id": request_id, "method": "GET", "route": ROUTE,
                 "path": path[:256], "status": 200, "latency_ms": round(seconds * 1000, 3)})
         self.served += 1
-        return headers, body
+        return request_id, body
 
-    def _cached_body(self, environ: dict[str, Any]) -> bytes | None:
-        path = environ.get("PATH_INFO", "")
-        if environ.get("REQUEST_METHOD") != "GET" or not path.startswith(PREFIX):
+    def _cached_body(self, method: str, path: str, raw_query: str, has_origin: bool) -> bytes | None:
+        if method != "GET" or not path.startswith(PREFIX):
             return None
         board_id = path[len(PREFIX):]
-        if not board_id or "/" in board_id or (self.cors and "HTTP_ORIGIN" in environ):
+        if not board_id or "/" in board_id or (self.cors and has_origin):
             return None
-        query = self._query(environ.get("QUERY_STRING", ""))
+        query = self._query(raw_query)
         cache: ReadCache | None = self.app.extensions.get(READ_CACHE_KEY)
         registry = self.app.extensions.get(REGISTRY_KEY)
         if query is None or cache is None or registry is None:

@@ -3,7 +3,7 @@
 - `GET /v1/leaderboards/{board}/stream` and `GET /v1/competitions/{id}/stream` (competitions/live.py) are served
   natively on the event loop (live/stream.py): an open stream never holds a worker thread;
 - the cached first page of a top list is answered natively too, by the Flask app's own fast path
-  (api/fast_path.py `FirstPageFastPath.answer`, with the environ a2wsgi would build, so the same rules and bytes)
+  (api/fast_path.py `FirstPageFastPath.answer_asgi`: the same rules and bytes as its WSGI side)
   when this process holds it in memory;
 - every other request goes to the Flask app through a2wsgi's WSGI adapter (its own thread pool of
   WEB_BLOCKING_THREADS threads), exactly as a WSGI server would call it.
@@ -14,12 +14,10 @@ Served by granian (`--interface asgi`, the default WEB_SERVER) or by gunicorn wi
 
 from __future__ import annotations
 
-import io
 import re
 from typing import Any
 
 from a2wsgi import WSGIMiddleware
-from a2wsgi.wsgi import build_environ
 
 from ..api.fast_path import PREFIX as FIRST_PAGE_PREFIX
 from ..api.fast_path import FirstPageFastPath
@@ -68,12 +66,11 @@ class Router:
     async def _first_page(self, scope: Scope, send: Send) -> bool:
         """Answer from this process's memory (no Redis, no thread) if the fast path can; False otherwise."""
         assert self.first_page is not None
-        answered = self.first_page.answer(build_environ(scope, io.BytesIO()))  # type: ignore[arg-type]
+        answered = self.first_page.answer_asgi(scope)
         if answered is None:
             return False
         headers, body = answered
-        await send({"type": "http.response.start", "status": 200, "headers": [
-            (name.strip().encode("latin1").lower(), value.strip().encode("latin1")) for name, value in headers]})
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
         return True
 
