@@ -3,8 +3,10 @@ archives, and the JSON errors of bad input."""
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 
+import orjson
 import pytest
 
 from leaderboard import keys
@@ -12,7 +14,7 @@ from leaderboard.clock import iso
 from leaderboard.ranking.periods import day_bucket
 
 from .board_writes import ManualClock, write
-from .read_helpers import NOON, board, day_of_noon, midnight_after, read_cache_of, refresh
+from .read_helpers import NOON, board, day_of_noon, midnight_after, read_cache_of, refresh, settings_of
 from .test_auth import assert_error
 
 
@@ -112,14 +114,73 @@ def test_pages_of_one_snapshot_never_skip_or_repeat_even_when_scores_move(client
     assert seen == [f"t{i:02d}" for i in range(24, -1, -1)]
 
 
-def test_a_cursor_of_a_replaced_snapshot_is_410(client, redis_client, clock, app):
-    write(redis_client, board(redis_client, "btc"), "a", 1, NOON)
-    write(redis_client, board(redis_client, "btc"), "b", 2, NOON)
-    cursor = client.get("/v1/leaderboards/btc?limit=1").json["next_cursor"]
-    clock.advance(seconds=61)
+def _refreshed(app, redis_client, clock, seconds: float) -> None:
+    """`seconds` later the scheduler (or the live ticker) stores a newer snapshot and the worker's copy is due."""
+    clock.advance(seconds=seconds)
     refresh(app, redis_client, clock.now)
     clock.advance(seconds=2)
+
+
+def test_a_cursor_keeps_paging_after_its_snapshot_is_replaced(client, redis_client, clock, app):
+    """The next page of a replaced snapshot starts right after the last row served, with the newer ranks."""
+    btc = board(redis_client, "btc")
+    for i in range(8):
+        write(redis_client, btc, f"m{i}", 100 + i, NOON)  # m7 (1.07) first ... m0 (1.00) last
+    first = client.get("/v1/leaderboards/btc?limit=3").json
+    assert [e["user_id"] for e in first["entries"]] == ["m7", "m6", "m5"]
+    write(redis_client, btc, "newcomer", 1000, NOON)  # a new leader: every row moves down one rank
+    write(redis_client, btc, "m6", 100, NOON)  # m6 (already served) moves up past m7 (2.06)
+    _refreshed(app, redis_client, clock, 61)
+    second = client.get(f"/v1/leaderboards/btc?limit=3&cursor={first['next_cursor']}").json
+    assert second["as_of"] > first["as_of"]  # the newer snapshot, its ranks
+    assert entries_of(second) == [(5, "m4", "1.04"), (6, "m3", "1.03"), (7, "m2", "1.02")]
+    third = client.get(f"/v1/leaderboards/btc?limit=3&cursor={second['next_cursor']}").json  # same snapshot
+    assert entries_of(third) == [(8, "m1", "1.01"), (9, "m0", "1.00")] and third["next_cursor"] is None
+
+
+def entries_of(body):
+    return [(e["rank"], e["user_id"], e["score"]) for e in body["entries"]]
+
+
+def test_a_cursor_expires_after_cursor_ttl_or_when_the_day_board_resets(client, redis_client, clock, app):
+    btc = board(redis_client, "btc")
+    for i in range(4):
+        write(redis_client, btc, f"m{i}", 100 + i, NOON)
+    cursor = client.get("/v1/leaderboards/btc?limit=1").json["next_cursor"]
+    _refreshed(app, redis_client, clock, settings_of(app).CURSOR_TTL_SECONDS - 30)
+    assert entries_of(client.get(f"/v1/leaderboards/btc?limit=1&cursor={cursor}").json) == [(2, "m2", "1.02")]
+    _refreshed(app, redis_client, clock, 60)  # now older than CURSOR_TTL_SECONDS
+    expired = client.get(f"/v1/leaderboards/btc?limit=1&cursor={cursor}")
+    assert_error(expired, 410, "cursor_expired")
+    assert expired.json["error"]["details"]["as_of"] == client.get("/v1/leaderboards/btc?limit=1").json["as_of"]
+
+    clock.now = midnight_after() - timedelta(minutes=1)  # a day board's cursor does not cross midnight
+    write(redis_client, btc, "late", 5, clock.now)
+    write(redis_client, btc, "later", 4, clock.now)
+    refresh(app, redis_client, clock.now)
+    cursor = client.get("/v1/leaderboards/btc?limit=1").json["next_cursor"]
+    clock.advance(minutes=2)
+    write(redis_client, btc, "early", 3, clock.now)
+    write(redis_client, btc, "earlier", 2, clock.now)
+    refresh(app, redis_client, clock.now)
     assert_error(client.get(f"/v1/leaderboards/btc?limit=1&cursor={cursor}"), 410, "cursor_expired")
+
+
+def test_a_cursor_without_a_position_expires_with_its_snapshot(client, redis_client, clock, app):
+    """Cursors cut before positions existed (or forged without one) still get the old clear 410."""
+    btc = board(redis_client, "btc")
+    write(redis_client, btc, "a", 1, NOON)
+    write(redis_client, btc, "b", 2, NOON)
+    issued = client.get("/v1/leaderboards/btc?limit=1").json["next_cursor"]
+    fields = orjson.loads(base64.urlsafe_b64decode(issued + "=" * (-len(issued) % 4)))
+    assert fields["p"] == [2, "b"]  # (score in minor units, member) of the last row served
+    bare = base64.urlsafe_b64encode(orjson.dumps({k: v for k, v in fields.items() if k != "p"})).decode().rstrip("=")
+    assert entries_of(client.get(f"/v1/leaderboards/btc?limit=1&cursor={bare}").json) == [(2, "a", "0.01")]
+    _refreshed(app, redis_client, clock, 61)
+    assert_error(client.get(f"/v1/leaderboards/btc?limit=1&cursor={bare}"), 410, "cursor_expired")
+    for position in ([1], ["x", "b"], [2**63 + 5, "b"], [1, ""], [1, "m" * 129], [True, "b"], {"s": 1}):
+        forged = base64.urlsafe_b64encode(orjson.dumps({**fields, "p": position})).decode().rstrip("=")
+        assert_error(client.get(f"/v1/leaderboards/btc?limit=1&cursor={forged}"), 400, "invalid_cursor")
 
 
 def test_lists_are_served_from_the_snapshot_and_touch_redis_once_per_refresh(client, redis_client, app, clock):

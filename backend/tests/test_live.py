@@ -152,8 +152,42 @@ def test_a_posted_trade_is_on_the_top_list_within_a_second_of_its_202(own_redis,
                 seen_in_a_row = seen_in_a_row + 1 if shown else 0
                 assert time.monotonic() - acked < 1.0 or shown, f"not on the list 1 s after its 202: {body}"
                 time.sleep(0.02)
+        page_while_the_board_changes(base, headers)
     finally:
         for proc in (api, scheduler):
             proc.send_signal(signal.SIGTERM)
         for proc in (api, scheduler):
             proc.wait(timeout=30)
+
+
+def post_and_wait_listed(base: str, headers: dict[str, str], trade_id: str, trader: str, quantity: str) -> str:
+    """Post an ETH trade and wait until the live ticker has it on the list (four reads in a row: both workers);
+    the list's as_of then."""
+    posted = requests.post(f"{base}/v1/trades", json=trade(trade_id, trader, "ETH", quantity, "1000"),
+                           headers=headers, timeout=5)
+    assert posted.status_code == 202, posted.text
+    deadline, in_a_row = time.monotonic() + 5, 0
+    while in_a_row < 4:
+        assert time.monotonic() < deadline, f"{trader} never listed"
+        body = requests.get(f"{base}/v1/leaderboards/eth?period=all&limit=100", timeout=5).json()
+        in_a_row = in_a_row + 1 if trader in [e["user_id"] for e in body["entries"]] else 0
+        time.sleep(0.02)
+    return str(body["as_of"])
+
+
+def page_while_the_board_changes(base: str, headers: dict[str, str]) -> None:
+    """A client pages through a board while every tick replaces its snapshot (a new leader between pages):
+    each cursor still answers, from the newer snapshot, right after the last row it served."""
+    for letter, quantity in zip("abcdef", ("60", "50", "40", "30", "20", "10"), strict=True):
+        post_and_wait_listed(base, headers, f"page-{letter}", f"page-{letter}", quantity)
+    url = f"{base}/v1/leaderboards/eth?period=all&limit=2"
+    pages = [requests.get(url, timeout=5).json()]
+    for number in range(2):
+        as_of = post_and_wait_listed(base, headers, f"leader-{number}", f"leader-{number}", str(100 + number * 100))
+        answer = requests.get(f"{url}&cursor={pages[-1]['next_cursor']}", timeout=5)
+        assert answer.status_code == 200, answer.text  # was 410 cursor_expired at every tick
+        pages.append(answer.json())
+        assert pages[-1]["as_of"] >= as_of > pages[-2]["as_of"]
+    assert [[e["user_id"] for e in page["entries"]] for page in pages] == [
+        ["page-a", "page-b"], ["page-c", "page-d"], ["page-e", "page-f"]]
+    assert [e["rank"] for e in pages[2]["entries"]] == [7, 8]  # the newer snapshot's ranks (2 new leaders)

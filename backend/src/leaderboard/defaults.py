@@ -100,6 +100,8 @@ MEMBER_CACHE_SECONDS = 1.0  # micro-cache of member views per worker
 MAX_MEMBER_IDS = 100  # ids in one GET .../members?ids= request
 MAX_CURSOR_OFFSET = 10_000_000  # deepest row a page cursor may point at (history pages read live, unbounded)
 MAX_CURSOR_AS_OF_MS = 253_402_300_799_999  # latest snapshot time a cursor may carry (9999-12-31): a datetime
+CURSOR_TTL_SECONDS = 600  # a list cursor follows its board across newer snapshots for this long, then 410
+MAX_CURSOR_SCORE = 2**63  # largest |score| a cursor's position may carry (minor units)
 MEMBER_CACHE_MAX_ENTRIES = 10_000  # member views a worker keeps before it drops its micro-cache
 RENDERED_PAGES_MAX_ENTRIES = 1000  # first pages of top lists a worker keeps rendered (JSON bytes) per snapshot
 SNAPSHOT_GRACE_SECONDS = 2  # a worker keeps a snapshot this long past its next refresh (scheduler's work time)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
 from flask import current_app, request
 
@@ -24,7 +24,9 @@ READ_CACHE_KEY = "leaderboard.read_cache"  # app.extensions key of the process's
 
 def reads() -> Reads:
     """The read side for this request, at the app clock's now."""
-    return Reads(get_redis(), get_read_cache(), app_clock()(), current_settings().HISTORY_DAYS)
+    settings = current_settings()
+    return Reads(get_redis(), get_read_cache(), app_clock()(), settings.HISTORY_DAYS,
+                 timedelta(seconds=settings.CURSOR_TTL_SECONDS))
 
 
 def get_read_cache() -> ReadCache:

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from .. import defaults
 from ..clock import from_ms, iso, to_ms
 from ..read_cache import ReadCache
 from . import store
@@ -27,6 +28,7 @@ class Reads:
     cache: ReadCache
     now: datetime
     history_days: int
+    cursor_ttl: timedelta = timedelta(seconds=defaults.CURSOR_TTL_SECONDS)
 
     @property
     def refresh(self) -> timedelta:
@@ -40,12 +42,25 @@ class Reads:
         snapshot = self.cache.snapshot(board, period, at_least)
         offset = 0
         if cursor is not None:
-            if cursor.as_of_ms != to_ms(snapshot.as_of):
-                raise CursorExpired(snapshot.as_of)
+            offset = self._resume(snapshot, cursor)
+        return self._page(board, period, limit, snapshot, offset)
+
+    def _resume(self, snapshot: Snapshot, cursor: Cursor) -> int:
+        """Where the page after `cursor` starts in `snapshot`: its offset in its own snapshot, else right after
+        its position in a newer one (ranks as of that one) while the cursor is younger than `cursor_ttl` and
+        of the same UTC day for `day` (ranking/cursor.py)."""
+        if cursor.as_of_ms == to_ms(snapshot.as_of):
             if cursor.offset > len(snapshot.entries):
                 raise CursorInvalid("The cursor is not one this service issued.")
-            offset = cursor.offset
-        return self._page(board, period, limit, snapshot, offset)
+            return cursor.offset
+        if cursor.position is None or cursor.as_of_ms is None:
+            raise CursorExpired(snapshot.as_of)
+        cut = from_ms(cursor.as_of_ms)
+        if cut > snapshot.as_of + self.refresh:  # from a future snapshot: not one of ours
+            raise CursorInvalid("The cursor is not one this service issued.")
+        if self.now - cut > self.cursor_ttl or (snapshot.period is Period.DAY and day_bucket(cut) != snapshot.day):
+            raise CursorExpired(snapshot.as_of)
+        return position_after(snapshot.entries, *cursor.position)
 
     def first_page_json(self, board: Board, period: Period, limit: int) -> bytes:
         """`top_page` without a cursor, as JSON bytes, rendered once per snapshot and limit in this process:
@@ -184,7 +199,9 @@ def page_body(board: Board, period: Period, snapshot: Snapshot, offset: int, lim
     end = offset + len(rows)
     next_cursor = None
     if end < len(snapshot.entries):
-        next_cursor = Cursor(board.id, period.value, to_ms(snapshot.as_of), end).encode()
+        last = snapshot.entries[end - 1] if end else None
+        position = (last.score, last.member) if last is not None else None
+        next_cursor = Cursor(board.id, period.value, to_ms(snapshot.as_of), end, position).encode()
     resets = {"resets_at": iso(next_midnight(now))} if period is Period.DAY else {}  # only `day` resets
     return {
         "board": board.id,
@@ -201,6 +218,21 @@ def page_body(board: Board, period: Period, snapshot: Snapshot, offset: int, lim
         "next_cursor": next_cursor,
         "source": "live" if snapshot.live else "snapshot",
     }
+
+
+def position_after(entries: tuple[Entry, ...], score: int, member: str) -> int:
+    """Index of the first row of `entries` (best first: score descending, then member id in descending byte
+    order) that sorts strictly after (score, member): where the page after that row starts."""
+    key = member.encode()
+    low, high = 0, len(entries)
+    while low < high:
+        middle = (low + high) // 2
+        entry = entries[middle]
+        if entry.score < score or (entry.score == score and entry.member.encode() < key):
+            high = middle
+        else:
+            low = middle + 1
+    return low
 
 
 def _desc_bytes(member: str) -> tuple[int, ...]:
