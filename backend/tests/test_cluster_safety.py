@@ -52,6 +52,10 @@ ALLOWLIST: dict[tuple[str, str], Proof] = {
         "INCR and EXPIRE of one key: the user's token generation",
         lambda: [keys.token_generation("bob")],
     ),
+    ("competitions/webhooks.py", "redis.register_script(CLAIM_LUA)"): Proof(
+        "the webhook claim script reads and writes one key: the due set keys.webhooks_due()",
+        lambda: [keys.webhooks_due()],
+    ),
     ("competitions/scripts.py", "redis.register_script(COMPETITION_LUA)"): Proof(
         "every key of the competition script is keys.competition(id, part) or keys.competition_seen(id, write):"
         " all tagged {comp:ID}",

@@ -32,7 +32,9 @@ SECRET = "webhook-secret-0123456789-abcdefghijklmnop"
 
 @pytest.fixture()
 def app_config(app_config):
-    return {**app_config, "WEBHOOK_SECRET": SECRET, "FINALIZE_GRACE_SECONDS": 1}
+    # the local receiver is http on 127.0.0.1: allowed in dev mode and with WEBHOOK_ALLOW_PRIVATE only
+    return {**app_config, "WEBHOOK_SECRET": SECRET, "FINALIZE_GRACE_SECONDS": 1, "DEV_MODE": True,
+            "WEBHOOK_ALLOW_PRIVATE": True}
 
 
 class Receiver:
@@ -83,7 +85,8 @@ def test_two_schedulers_finalize_once_and_the_signed_webhook_is_retried_until_ac
                                        ("c", "carol", "10", starts + 3)])
     assert_error(client.get("/v1/competitions/final/results"), 404, "results_not_final")
     env = {"COMPETITION_JOB_SECONDS": "1", "FINALIZE_GRACE_SECONDS": "1", "WEBHOOK_SECRET": SECRET,
-           "WEBHOOK_RETRY_BASE_SECONDS": "0.5", "LOG_LEVEL": "INFO", "REFRESH_SECONDS": "60"}
+           "WEBHOOK_RETRY_BASE_SECONDS": "0.5", "LOG_LEVEL": "INFO", "REFRESH_SECONDS": "60",
+           "WEBHOOK_POLL_SECONDS": "0.2", "WEBHOOK_ALLOW_PRIVATE": "1", "DEV_MODE": "1"}
     logs = [tmp_path / "s1.log", tmp_path / "s2.log"]
     procs = []
     try:

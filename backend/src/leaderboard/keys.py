@@ -233,6 +233,11 @@ def competition_seen(comp_id: str, write_id: str) -> str:
     return f"{PREFIX}:{{comp:{comp_id}}}:seen:{write_id}"
 
 
+def webhooks_due() -> str:
+    """Zset competition id -> ms of its result webhook's next attempt (or of a sender's claim running out)."""
+    return f"{PREFIX}:webhooks:due"
+
+
 def deletions() -> str:
     """List of user deletions (when, by whom): the record that one happened, never whose data it was."""
     return f"{PREFIX}:deletions"

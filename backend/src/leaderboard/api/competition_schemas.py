@@ -35,7 +35,9 @@ SCHEMAS: dict[str, Any] = {
             "ties": {"type": "string", "enum": ["first_reached", "shared"], "default": "first_reached"},
             "team_size": {"type": "integer", "nullable": True, "minimum": 1},
             "team_top_n": {"type": "integer", "nullable": True, "minimum": 1},
-            "webhook_url": {"type": "string", "nullable": True, "example": "https://venue.example/hooks/results"},
+            "webhook_url": {"type": "string", "nullable": True, "maxLength": 2048,
+                            "example": "https://venue.example/hooks/results",
+                            "description": "https (http only in dev mode), no credentials, a public destination"},
         },
     },
     "Competition": {

@@ -18,6 +18,7 @@ from ..competitions.model import (
     validate_competition,
 )
 from ..competitions.service import CompetitionRegistry, Competitions
+from ..competitions.webhooks import Policy
 from ..context import app_clock, current_settings
 from ..defaults import MAX_PRIZE_TIERS, MAX_TEAM_SIZE
 from ..http import json_response
@@ -65,7 +66,7 @@ def create_competition() -> Any:
         comp = validate_competition(
             body, resolution_ms=settings.TIES_RESOLUTION_MS, max_days=settings.MAX_COMPETITION_DAYS,
             max_tiers=MAX_PRIZE_TIERS, max_team_size=MAX_TEAM_SIZE, max_volume=settings.MAX_TRADE_NOTIONAL,
-            webhook_signing=bool(settings.WEBHOOK_SECRET))
+            webhook_signing=bool(settings.WEBHOOK_SECRET), webhook=Policy.of(settings).url_rules(settings))
     except InvalidCompetition as exc:
         raise validation_error(str(exc), field=exc.field, reason=exc.reason) from None
     if not _registry().create(comp):

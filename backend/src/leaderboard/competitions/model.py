@@ -21,12 +21,15 @@ order for equal doubles). The encoded value stays below 2^53 (exact) as long as 
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlsplit
 
+from .. import defaults
 from ..clock import from_ms, iso, to_ms
 from ..ranking.boards import SYMBOLS
 
@@ -40,7 +43,9 @@ UNITS = {"volume": ("USD", 2), "pnl": ("USD", 2), "roi": ("%", 2), "score": ("po
 MAX_RANK = 100_000
 SAFE_BITS = 53
 DECIMAL_PATTERN = re.compile(r"^-?[0-9]{1,16}(\.[0-9]{1,8})?$")
-WEBHOOK_PATTERN = re.compile(r"^https?://[^\s/?#]{1,253}(/[^\s]{0,1024})?$")
+WEBHOOK_PATTERN = re.compile(r"https?://[^\s/?#@]{1,260}(/[!-~]*)?")  # printable ASCII, no user:password@
+HOST_PATTERN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?\.?")
+LOCAL_NAMES = ("localhost", "localhost.")
 
 
 class InvalidCompetition(ValueError):
@@ -231,8 +236,10 @@ FIELDS = {"id", "title", "metric", "symbols", "starts_at", "ends_at", "registrat
 
 
 def validate_competition(raw: dict[str, Any], *, resolution_ms: int, max_days: int, max_tiers: int,
-                         max_team_size: int, max_volume: int, webhook_signing: bool) -> Competition:
-    """A Competition from an admin's request body; InvalidCompetition naming the first bad field."""
+                         max_team_size: int, max_volume: int, webhook_signing: bool,
+                         webhook: dict[str, Any] | None = None) -> Competition:
+    """A Competition from an admin's request body; InvalidCompetition naming the first bad field. `webhook`:
+    check_webhook_url's keywords (https only, public addresses, WEBHOOK_URL_MAX_LENGTH by default)."""
     unknown = sorted(set(raw) - FIELDS)
     if unknown:
         raise InvalidCompetition(unknown[0], "unknown field")
@@ -282,12 +289,55 @@ def validate_competition(raw: dict[str, Any], *, resolution_ms: int, max_days: i
         team_top_n = _positive_int(raw["team_top_n"], "team_top_n", team_size)
     webhook_url = raw.get("webhook_url")
     if webhook_url is not None:
-        if not isinstance(webhook_url, str) or not WEBHOOK_PATTERN.fullmatch(webhook_url):
-            raise InvalidCompetition("webhook_url", "an http(s) URL")
         if not webhook_signing:
             raise InvalidCompetition("webhook_url", "the service has no WEBHOOK_SECRET to sign webhooks with")
+        webhook_url = check_webhook_url(webhook_url, **(webhook or {}))
     return Competition(comp_id, title, metric, symbols, starts, ends, registration, min_volume, prizes, ties,
                        team_size, team_top_n, webhook_url, resolution_ms)
+
+
+def address_allowed(address: str, allow_private: bool) -> bool:
+    """A webhook may go to this IP address: a public unicast one, or any with `allow_private`."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return allow_private or (ip.is_global and not ip.is_multicast)
+
+
+def check_webhook_url(raw: Any, *, allow_http: bool = False, allow_private: bool = False,
+                      max_length: int = defaults.WEBHOOK_URL_MAX_LENGTH) -> str:
+    """A competition's webhook_url, or InvalidCompetition("webhook_url"): an absolute https URL (http too with
+    `allow_http`) of printable ASCII, at most `max_length` characters, no credentials, no fragment, a DNS name
+    or IP literal as host (a loopback/private/... literal or `localhost` only with `allow_private`; names are
+    checked again against what they resolve to at each delivery)."""
+    schemes = "http or https" if allow_http else "https"
+    if not isinstance(raw, str) or len(raw) > max_length:
+        raise InvalidCompetition("webhook_url", f"an absolute {schemes} URL of at most {max_length} characters")
+    if not WEBHOOK_PATTERN.fullmatch(raw):
+        raise InvalidCompetition("webhook_url", f"an absolute {schemes} URL of printable ASCII without user:password@")
+    parts = urlsplit(raw)
+    if parts.scheme != "https" and not allow_http:
+        raise InvalidCompetition("webhook_url", "must use https (http only in dev mode)")
+    try:
+        port = parts.port
+    except ValueError:
+        raise InvalidCompetition("webhook_url", "a port from 1 to 65535") from None
+    if port == 0:
+        raise InvalidCompetition("webhook_url", "a port from 1 to 65535")
+    if parts.fragment or "#" in raw:
+        raise InvalidCompetition("webhook_url", "no #fragment")
+    host = parts.hostname or ""
+    try:
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    if literal is None and not HOST_PATTERN.fullmatch(host):
+        raise InvalidCompetition("webhook_url", "a DNS name or IP address as host")
+    if not allow_private and (host in LOCAL_NAMES or (literal is not None
+                                                      and not address_allowed(str(literal), False))):
+        raise InvalidCompetition("webhook_url", "a public address (loopback, private, link-local, multicast and "
+                                                "reserved addresses need WEBHOOK_ALLOW_PRIVATE)")
+    return raw
 
 
 def _prizes(raw: Any, max_tiers: int) -> tuple[Prize, ...]:

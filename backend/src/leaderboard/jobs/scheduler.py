@@ -1,5 +1,6 @@
 """The scheduler process (`leaderboard scheduler`): an APScheduler BlockingScheduler, never inside gunicorn;
-beside it, in its own thread, the live ticker (live/ticker.py) unless LIVE_TICK_MS is 0.
+beside it, in their own threads, the live ticker (live/ticker.py) unless LIVE_TICK_MS is 0, and the result
+webhooks' sender (competitions/webhooks.py), so a slow receiver never delays a job.
 
 Jobs fire at aligned instants (refresh at multiples of REFRESH_SECONDS since the epoch, windows at each UTC
 hour, rollover ROLLOVER_DELAY_SECONDS after 00:00 UTC) so every scheduler process agrees on the ticks; refresh
@@ -110,6 +111,10 @@ def run_scheduler(redis: Any, settings: Settings) -> int:
 
         ticker = Ticker(redis, settings, sources=[CompetitionLive(redis, settings).tick])
         ticker.start()
+    from ..competitions.webhooks import WebhookSender
+
+    webhooks = WebhookSender(redis, settings)
+    webhooks.start()
     log.info("scheduler started", extra={"event": "scheduler_started", "refresh_seconds": settings.REFRESH_SECONDS,
                                          "metrics_bind": settings.METRICS_BIND})
     try:
@@ -118,6 +123,7 @@ def run_scheduler(redis: Any, settings: Settings) -> int:
     finally:
         if ticker is not None:
             ticker.stop()
+        webhooks.stop()
         for thread in stopper:
             thread.join(timeout=defaults.SCHEDULER_STOP_TIMEOUT)
         if stop_metrics is not None:

@@ -16,7 +16,7 @@ from ..ranking.periods import PERIODS, ROLLING_HOURS, Period, day_bucket, hour_b
 REFRESH = "refresh_snapshots"  # every REFRESH_SECONDS: materialize windows, snapshot every board x period
 WINDOWS = "maintain_windows"  # at each UTC hour: windows drop the hour that left them, right away
 ROLLOVER = "rollover"  # after 00:00 UTC: archive finished days, expire old buckets, the new day's snapshot
-COMPETITIONS = "competitions"  # every COMPETITION_JOB_SECONDS: finalize ended competitions, send result webhooks
+COMPETITIONS = "competitions"  # every COMPETITION_JOB_SECONDS: finalize ended competitions, schedule webhooks
 JOBS = (REFRESH, WINDOWS, ROLLOVER, COMPETITIONS)
 
 
@@ -64,18 +64,15 @@ def rollover(redis: Any, boards: Iterable[Board], now: datetime, settings: Setti
 
 
 def competitions(redis: Any, boards: Iterable[Board], now: datetime, settings: Settings) -> dict[str, Any]:
-    """Finalize the competitions whose grace has passed (idempotent: SET NX of the frozen result), then one
-    attempt for each due result webhook (competitions/finalize.py)."""
-    from ..competitions.finalize import deliver_webhooks, finalize_due
+    """Finalize the competitions whose grace has passed (idempotent: SET NX of the frozen result) and schedule
+    their result webhooks (competitions/finalize.py; the scheduler's webhook thread delivers them)."""
+    from ..competitions.finalize import finalize_due
     from ..competitions.service import CompetitionRegistry
 
     registry = CompetitionRegistry(redis, settings.COMPETITION_CACHE_SECONDS)
     now_ms = to_ms(now)
     finalized = finalize_due(redis, registry, now_ms, int(settings.FINALIZE_GRACE_SECONDS * 1000))
-    webhooks = deliver_webhooks(redis, registry, now_ms, secret=settings.WEBHOOK_SECRET,
-                                timeout=settings.WEBHOOK_TIMEOUT_SECONDS, base_s=settings.WEBHOOK_RETRY_BASE_SECONDS,
-                                max_s=settings.WEBHOOK_RETRY_MAX_SECONDS)
-    return {"finalized": finalized, "webhooks": webhooks}
+    return {"finalized": finalized}
 
 
 TASKS = {REFRESH: refresh_snapshots, WINDOWS: maintain_windows, ROLLOVER: rollover, COMPETITIONS: competitions}
