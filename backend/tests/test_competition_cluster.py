@@ -12,7 +12,7 @@ from leaderboard import keys
 from leaderboard.competitions.finalize import finalize_due
 from leaderboard.competitions.service import CompetitionRegistry
 
-from .competition_helpers import board, competition, create, member, mentions, post_trades, window
+from .competition_helpers import STARTED_EARLIER, board, competition, create, member, mentions, post_trades, window
 from .conftest import TEST_SECRET
 from .write_helpers import token_headers
 
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture()
 def app_config(redis_cluster, tmp_path) -> dict[str, Any]:
     return {"REDIS_URL": redis_cluster.url, "REDIS_CLUSTER": True, "JWT_SECRET_KEY": TEST_SECRET,
-            "DATA_DIR": tmp_path / "data", "DEV_MODE": False}
+            "DATA_DIR": tmp_path / "data", "DEV_MODE": False, **STARTED_EARLIER}
 
 
 def test_a_competition_runs_and_a_user_is_deleted_on_a_cluster(client, app, redis_cluster):

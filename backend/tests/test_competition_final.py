@@ -22,7 +22,7 @@ from leaderboard import keys
 from leaderboard.competitions.finalize import finalize_due
 from leaderboard.competitions.service import CompetitionRegistry
 
-from .competition_helpers import board, competition, create, post_trades, window
+from .competition_helpers import STARTED_EARLIER, board, competition, create, post_trades, window
 from .conftest import TEST_SECRET
 from .test_auth import assert_error
 from .write_helpers import token_headers
@@ -34,7 +34,7 @@ SECRET = "webhook-secret-0123456789-abcdefghijklmnop"
 def app_config(app_config):
     # the local receiver is http on 127.0.0.1: allowed in dev mode and with WEBHOOK_ALLOW_PRIVATE only
     return {**app_config, "WEBHOOK_SECRET": SECRET, "FINALIZE_GRACE_SECONDS": 1, "DEV_MODE": True,
-            "WEBHOOK_ALLOW_PRIVATE": True}
+            "WEBHOOK_ALLOW_PRIVATE": True, **STARTED_EARLIER}
 
 
 class Receiver:

@@ -43,7 +43,7 @@ def test_a_trade_in_the_window_reaches_the_competition_stream_within_a_second(ow
         now = datetime.now(UTC)
         created = requests.post(f"{base}/v1/competitions", headers=admin, timeout=10, json={
             "id": "live-cup", "metric": "volume", "registration": "none", "symbols": ["ETH"],
-            "starts_at": iso(now - timedelta(minutes=5)), "ends_at": iso(now + timedelta(hours=1)),
+            "starts_at": iso(now), "ends_at": iso(now + timedelta(hours=1)),
             "prizes": [{"from_rank": 1, "to_rank": 1, "prize": "100 USD"}]})
         assert created.status_code == 201, created.text
         venue = login(base)

@@ -9,9 +9,25 @@ import pytest
 
 from leaderboard.competitions.errors import CompetitionError
 
-from .competition_helpers import at, board, competition, create, hours_ago, member, mentions, post_trades, window
+from .competition_helpers import (
+    STARTED_EARLIER,
+    at,
+    board,
+    competition,
+    create,
+    hours_ago,
+    member,
+    mentions,
+    post_trades,
+    window,
+)
 from .test_auth import assert_error
 from .write_helpers import token_headers
+
+
+@pytest.fixture()
+def app_config(app_config):
+    return {**app_config, **STARTED_EARLIER}
 
 
 @pytest.fixture()
@@ -299,3 +315,27 @@ def test_the_leaderboard_pages_with_a_cursor_and_refuses_another_competitions_cu
     first = client.get("/v1/competitions/pg/leaderboard?limit=2").json["next_cursor"]
     assert_error(client.get(f"/v1/competitions/pg2/leaderboard?cursor={first}"), 400, "invalid_cursor")
     assert_error(client.get("/v1/competitions/pg/leaderboard?limit=0"), 400, "invalid_limit")
+
+
+def test_a_start_before_the_creation_is_a_422_naming_starts_at_and_a_start_within_the_allowance_counts_all(
+        app_config, redis_client):
+    """Trades applied before a competition exists are not counted back, so its start may not lie before its
+    creation by more than COMPETITION_START_SKEW_SECONDS (default 10 s)."""
+    from leaderboard import create_app
+
+    settings = {k: v for k, v in app_config.items() if k not in STARTED_EARLIER}
+    app = create_app(settings)
+    client = app.test_client()
+    admin, service = token_headers(app, "boss", "admin"), token_headers(app, "venue", "service")
+    post_trades(client, app, service, [("early", "alice", "500", window(-5, 0)[0])])  # applied before any cup
+    for offset in (-11, -60, -7200):
+        response = client.post("/v1/competitions", json=competition("past", *window(offset, 3600)), headers=admin)
+        assert_error(response, 422, "validation_error")
+        assert response.json["error"]["details"]["field"] == "starts_at"
+        assert "not counted back" in response.json["error"]["details"]["reason"]
+    assert client.get("/v1/competitions/past").status_code == 404
+    starts, ends = window(-8, 3600)  # within the allowance: created, and every trade applied from now on counts
+    create(client, admin, competition("fresh", starts, ends, registration="none"))
+    post_trades(client, app, service, [("t1", "bob", "20", starts + 1), ("t2", "carol", "10", window(0, 0)[0])])
+    assert board(client, "fresh") == [(1, "bob", "20.00"), (2, "carol", "10.00")]
+    app.extensions["leaderboard.redis"].close()

@@ -73,12 +73,12 @@ def seed(base: str, redis_client: redis_lib.Redis) -> None:
     now = datetime.now(UTC)
     admin.post("/v1/competitions", {
         "id": "e2e-cup", "title": "December BTC cup", "metric": "volume", "symbols": ["BTC"],
-        "starts_at": iso(now - timedelta(minutes=1)), "ends_at": iso(now + timedelta(hours=1)),
+        "starts_at": iso(now), "ends_at": iso(now + timedelta(hours=1)),
         "registration": "open", "prizes": PRIZES})
     admin.post("/v1/competitions", {
         "id": "e2e-past", "title": "Flash cup", "metric": "volume", "symbols": ["ETH"], "registration": "none",
         "prizes": PRIZES,
-        "starts_at": iso(now - timedelta(minutes=1)), "ends_at": iso(now + timedelta(seconds=10))})
+        "starts_at": iso(now), "ends_at": iso(now + timedelta(seconds=10))})
 
     def trade(trader: str, usd: str, symbol: str = "BTC") -> dict[str, Any]:
         return {"trade_id": uuid.uuid4().hex, "trader_id": trader, "symbol": symbol, "side": "buy",

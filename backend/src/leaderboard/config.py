@@ -147,6 +147,7 @@ class Settings:
     METRICS_BIND: str = defaults.METRICS_BIND  # host:port of /metrics in `scheduler` and `consume` ("" = off)
     # competitions
     FINALIZE_GRACE_SECONDS: float = defaults.FINALIZE_GRACE_SECONDS
+    COMPETITION_START_SKEW_SECONDS: float = defaults.COMPETITION_START_SKEW_SECONDS
     COMPETITION_CACHE_SECONDS: float = defaults.COMPETITION_CACHE_SECONDS
     COMPETITION_JOB_SECONDS: int = defaults.COMPETITION_JOB_SECONDS
     TIES_RESOLUTION_MS: int = defaults.TIES_RESOLUTION_MS
@@ -252,8 +253,9 @@ def _validate(values: dict[str, Any]) -> None:
         raise ConfigError(f"METRICS_BIND must be host:port, got {values['METRICS_BIND']!r}")
     if values["LIVE_TICK_MS"] < 0:
         raise ConfigError(f"LIVE_TICK_MS must be >= 0 (0 = no live ticker), got {values['LIVE_TICK_MS']!r}")
-    if values["FINALIZE_GRACE_SECONDS"] < 0:
-        raise ConfigError(f"FINALIZE_GRACE_SECONDS must be >= 0, got {values['FINALIZE_GRACE_SECONDS']!r}")
+    for name in ("COMPETITION_START_SKEW_SECONDS", "FINALIZE_GRACE_SECONDS"):
+        if values[name] < 0:
+            raise ConfigError(f"{name} must be >= 0, got {values[name]!r}")
     if values["WEBHOOK_SECRET"] and len(values["WEBHOOK_SECRET"]) < 32:
         raise ConfigError("WEBHOOK_SECRET must be at least 32 characters")
     for name in ("KAFKA_TOPIC", "KAFKA_GROUP_ID", "KAFKA_DEAD_LETTER_TOPIC"):

@@ -152,6 +152,7 @@ RUN_LOG_MAX_BYTES = 50 * 1024 * 1024  # `run`'s log file (DATA_DIR/logs/leaderbo
 RUN_LOG_BACKUPS = 3  # rotated log files `run` keeps
 
 # --- Competitions ---
+COMPETITION_START_SKEW_SECONDS = 10  # how far before its creation a competition's starts_at may lie (clock skew)
 FINALIZE_GRACE_SECONDS = 300  # after a competition's end, writes dated inside it still count this long; then final
 COMPETITION_CACHE_SECONDS = 2.0  # how long a process trusts its copy of the competitions registry
 COMPETITION_JOB_SECONDS = 5  # the scheduler's finalize-and-deliver-webhooks tick

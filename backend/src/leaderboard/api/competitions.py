@@ -66,7 +66,8 @@ def create_competition() -> Any:
         comp = validate_competition(
             body, resolution_ms=settings.TIES_RESOLUTION_MS, max_days=settings.MAX_COMPETITION_DAYS,
             max_tiers=MAX_PRIZE_TIERS, max_team_size=MAX_TEAM_SIZE, max_volume=settings.MAX_TRADE_NOTIONAL,
-            webhook_signing=bool(settings.WEBHOOK_SECRET), webhook=Policy.of(settings).url_rules(settings))
+            webhook_signing=bool(settings.WEBHOOK_SECRET), webhook=Policy.of(settings).url_rules(settings),
+            created_ms=_now_ms(), start_skew_ms=int(settings.COMPETITION_START_SKEW_SECONDS * 1000))
     except InvalidCompetition as exc:
         raise validation_error(str(exc), field=exc.field, reason=exc.reason) from None
     if not _registry().create(comp):

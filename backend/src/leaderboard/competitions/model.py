@@ -237,9 +237,12 @@ FIELDS = {"id", "title", "metric", "symbols", "starts_at", "ends_at", "registrat
 
 def validate_competition(raw: dict[str, Any], *, resolution_ms: int, max_days: int, max_tiers: int,
                          max_team_size: int, max_volume: int, webhook_signing: bool,
-                         webhook: dict[str, Any] | None = None) -> Competition:
+                         webhook: dict[str, Any] | None = None, created_ms: int | None = None,
+                         start_skew_ms: int = 0) -> Competition:
     """A Competition from an admin's request body; InvalidCompetition naming the first bad field. `webhook`:
-    check_webhook_url's keywords (https only, public addresses, WEBHOOK_URL_MAX_LENGTH by default)."""
+    check_webhook_url's keywords (https only, public addresses, WEBHOOK_URL_MAX_LENGTH by default).
+    `created_ms`: the creation time; `starts_at` may not be more than `start_skew_ms` before it (trades applied
+    before a competition exists are not counted back)."""
     unknown = sorted(set(raw) - FIELDS)
     if unknown:
         raise InvalidCompetition(unknown[0], "unknown field")
@@ -266,6 +269,9 @@ def validate_competition(raw: dict[str, Any], *, resolution_ms: int, max_days: i
     if "ends_at" not in raw:
         raise InvalidCompetition("ends_at", "required")
     starts, ends = parse_time(raw["starts_at"], "starts_at"), parse_time(raw["ends_at"], "ends_at")
+    if created_ms is not None and starts < created_ms - start_skew_ms:
+        raise InvalidCompetition("starts_at", f"must not be before now (allowance {start_skew_ms / 1000:g} s): trades "
+                                              "applied before a competition is created are not counted back")
     if ends <= starts:
         raise InvalidCompetition("ends_at", "must be after starts_at")
     if ends - starts > max_days * 86_400_000:
