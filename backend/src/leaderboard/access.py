@@ -58,25 +58,20 @@ def _finish(response: Response) -> Response:
         return response
     seconds = time.perf_counter() - started
     route = request.url_rule.rule if request.url_rule is not None else metrics.UNMATCHED_ROUTE
-    metrics.record_request(route, request.method, response.status_code, seconds)
     response.headers[REQUEST_ID_HEADER] = request_id()
-    if log.isEnabledFor(logging.INFO) and current_settings().ACCESS_LOG:
-        log.info(
-            "%s %s %s",
-            request.method,
-            request.path,
-            response.status_code,
-            extra={
-                "event": "http_request",
-                "request_id": request_id(),
-                "method": request.method,
-                "route": route,
-                "path": request.path[:256],
-                "status": response.status_code,
-                "latency_ms": round(seconds * 1000, 3),
-            },
-        )
+    record(request.method, route, request.path, response.status_code, seconds, request_id(),
+           current_settings().ACCESS_LOG)
     return response
+
+
+def record(method: str, route: str, path: str, status: int, seconds: float, rid: str, access_log: bool) -> None:
+    """The request metric and (when ACCESS_LOG is on and INFO enabled) the access line of one request: Flask's
+    after_request hook and the answers made before Flask (api/fast_path.py, api/native_trades.py) call it."""
+    metrics.record_request(route, method, status, seconds)
+    if access_log and log.isEnabledFor(logging.INFO):
+        log.info("%s %s %s", method, path, status, extra={
+            "event": "http_request", "request_id": rid, "method": method, "route": route, "path": path[:256],
+            "status": status, "latency_ms": round(seconds * 1000, 3)})
 
 
 def init_app(app: Flask) -> None:

@@ -23,14 +23,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 jwt = JWTManager()
 
 
+REVOCATIONS_KEY = "leaderboard.revocations"  # app.extensions key of the app's RevocationList
+
+
 def revocations() -> Any:
     from .auth.tokens import RevocationList
 
-    revocation_list = current_app.extensions.get("leaderboard.revocations")
+    revocation_list = current_app.extensions.get(REVOCATIONS_KEY)
     if revocation_list is None:
         revocation_list = RevocationList(get_redis(), current_settings().REVOCATION_CACHE_SECONDS,
                                          bounded_redis())
-        current_app.extensions["leaderboard.revocations"] = revocation_list
+        current_app.extensions[REVOCATIONS_KEY] = revocation_list
     return revocation_list
 
 
@@ -114,6 +117,12 @@ def _token_subject() -> str:
     return "account:" + str(get_jwt()["sub"])
 
 
+def write_limit_applies(claims: dict[str, Any], settings: Settings) -> bool:
+    """Whether the write limit counts this caller's request: roles in WRITE_RATE_LIMIT_EXEMPT_ROLES skip it
+    (and so does every caller while RATELIMIT_ENABLED is off)."""
+    return settings.RATELIMIT_ENABLED and claims.get("role", "trader") not in settings.WRITE_RATE_LIMIT_EXEMPT_ROLES
+
+
 def write_rate_limited(view: F) -> F:
     """Per-account write limit (WRITE_RATE_LIMIT), keyed by the access token's subject: 429 + Retry-After.
     Roles in WRITE_RATE_LIMIT_EXEMPT_ROLES (service accounts by default) skip it without touching the
@@ -130,7 +139,7 @@ def write_rate_limited(view: F) -> F:
         except RuntimeError:  # no verified token in this request yet
             verify_jwt_in_request()
             claims = get_jwt()
-        if claims.get("role", "trader") in current_settings().WRITE_RATE_LIMIT_EXEMPT_ROLES:
+        if not write_limit_applies(claims, current_settings()):
             return view(*args, **kwargs)
         try:
             return limited(*args, **kwargs)

@@ -12,7 +12,6 @@ unchanged, so every rule and error of the API stays in one place. Measured: BENC
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -21,9 +20,8 @@ from urllib.parse import parse_qsl
 from flask import Flask
 from redis.exceptions import RedisError
 
-from .. import metrics
+from .. import access
 from ..access import REQUEST_ID_HEADER, new_request_id, safe_request_id
-from ..access import log as access_log
 from ..ranking.periods import Period, next_midnight
 from ..read_cache import ReadCache
 from ..security import SECURITY_HEADERS
@@ -99,12 +97,7 @@ class FirstPageFastPath:
         if body is None:
             return None
         request_id = given_request_id if safe_request_id(given_request_id) else new_request_id()
-        seconds = time.perf_counter() - started
-        metrics.record_request(ROUTE, "GET", 200, seconds)
-        if self.access_log and access_log.isEnabledFor(logging.INFO):
-            access_log.info("GET %s 200", path, extra={
-                "event": "http_request", "request_id": request_id, "method": "GET", "route": ROUTE,
-                "path": path[:256], "status": 200, "latency_ms": round(seconds * 1000, 3)})
+        access.record("GET", ROUTE, path, 200, time.perf_counter() - started, request_id, self.access_log)
         self.served += 1
         return request_id, body
 

@@ -13,7 +13,7 @@ from flask_jwt_extended import get_jwt, verify_jwt_in_request
 
 from .. import defaults
 from ..api_errors import ApiError
-from ..extensions import revocations
+from ..extensions import REVOCATIONS_KEY, revocations
 from ..library_internals import set_verified_jwt, verified_header_jwt
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -43,7 +43,11 @@ def caller() -> tuple[str, str]:
 
 def can_post_for(user_id: str) -> bool:
     """A trader posts only for itself; service and admin accounts post for anyone."""
-    username, role = caller()
+    return may_post_for(*caller(), user_id)
+
+
+def may_post_for(username: str, role: str, user_id: str) -> bool:
+    """can_post_for's rule, for a caller known without Flask (api/native_trades.py)."""
     return role in ("service", "admin") or username == user_id
 
 
@@ -83,6 +87,19 @@ def _verified_tokens() -> VerifiedTokens:
     if cache is None:
         cache = current_app.extensions.setdefault(_VERIFIED_KEY, VerifiedTokens(defaults.TOKEN_CACHE_MAX_ENTRIES))
     return cache
+
+
+def trusted_access_claims(app: Any, token: str) -> dict[str, Any] | None:
+    """The claims of `token` when this worker can trust it from memory alone, as `verify_access_token` would
+    on its first branch: verified here before (VerifiedTokens: signature, type access, not expired) and known
+    not revoked (the revocation list's cached answer, no Redis call). None means: ask `verify_access_token`
+    (api/native_trades.py then leaves the request to Flask)."""
+    cache: VerifiedTokens | None = app.extensions.get(_VERIFIED_KEY)
+    revocation_list = app.extensions.get(REVOCATIONS_KEY)
+    hit = cache.get(token) if cache is not None and token else None
+    if hit is None or revocation_list is None or not revocation_list.known_not_revoked(hit[0]):
+        return None
+    return hit[0]
 
 
 def verify_access_token() -> None:

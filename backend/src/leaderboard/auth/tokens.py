@@ -70,6 +70,14 @@ class RevocationList:
             self._end_reused_session(payload)
         return revoked
 
+    def known_not_revoked(self, payload: dict[str, Any]) -> bool:
+        """True when this process's cache already says `payload` is not revoked (no Redis call); False means
+        unknown: ask `is_revoked`."""
+        jti, sid = payload["jti"], payload.get("sid", "")
+        with self._lock:
+            return (jti not in self._revoked_here and sid not in self._revoked_here
+                    and self._not_revoked_until.get(jti, 0.0) > time.monotonic())
+
     def _end_reused_session(self, payload: dict[str, Any]) -> None:
         sid = payload.get("sid", "")
         with self._lock:

@@ -21,7 +21,8 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 
-from redis.exceptions import RedisError
+from redis.cluster import RedisCluster
+from redis.exceptions import NoScriptError, RedisError
 
 from .. import keys, metrics
 from ..ranking.apply import CLAIM_WRITES_LUA, RELEASE_CLAIMS_LUA
@@ -49,11 +50,67 @@ class WriteClaims:
         self.redis = bounded.client
         self._claim = self.redis.register_script(CLAIM_WRITES_LUA)
         self._release = self.redis.register_script(RELEASE_CLAIMS_LUA)
+        self._cluster = isinstance(self.redis, RedisCluster)
 
     def claim(self, writes: Sequence[Write]) -> Claimed | None:
         """Claim every write's id for its content. Raises WriteConflict naming the first write whose id is
         taken with other content (nothing is claimed then); None when the claim was skipped (Redis slow or
         unreachable: see the module docstring); else the markers this call set."""
+        outcome = self.claim_many([writes])[0]
+        if isinstance(outcome, WriteConflict):
+            raise outcome
+        return outcome
+
+    def claim_many(self, requests: Sequence[Sequence[Write]]) -> list[Claimed | WriteConflict | None]:
+        """`claim` for several requests at once, in one pipelined round trip (the native write path's group
+        commit: live/asgi.py's requests of one moment share it): each request's outcome, in order, as `claim`
+        returns or raises it. Requests are decided in order, as if claimed one after another."""
+        outcomes: list[Claimed | WriteConflict | None] = [None] * len(requests)
+        plans: list[tuple[int, list[tuple[str, list[int], list[str]]]]] = []
+        for number, writes in enumerate(requests):
+            try:
+                plans.append((number, self._groups(writes)))
+            except WriteConflict as exc:
+                outcomes[number] = exc
+        if not plans:
+            return outcomes
+        if not self.bounded.available():
+            metrics.TRADE_CLAIMS_SKIPPED.labels("backing_off").inc(len(plans))
+            return outcomes
+        calls = [(markers, [self.ttl, *(requests[number][i].fp for i in indexes)])
+                 for number, groups in plans for _board, indexes, markers in groups]
+        try:
+            replies = self._run_claims(calls)
+        except RedisError as exc:
+            self._back_off(exc)
+            return outcomes
+        position = 0
+        for number, groups in plans:
+            writes = requests[number]
+            claimed: Claimed = []
+            outcome: Claimed | WriteConflict | None = claimed
+            for board, indexes, markers in groups:
+                reply = replies[position]
+                position += 1
+                if isinstance(reply, RedisError):
+                    if outcome is claimed:
+                        self._back_off(reply)
+                        outcome = None  # accepted unclaimed, as when the claim fails
+                    continue
+                assert isinstance(reply, list)
+                claimed.extend((board, markers[int(p) - 1], "c:" + writes[indexes[int(p) - 1]].fp)
+                               for p in reply[1:])
+                if int(reply[0]) and outcome is claimed:
+                    outcome = WriteConflict(indexes[int(reply[0]) - 1])
+            if outcome is not claimed:  # a conflict (or a failure): what the request's other groups set goes back
+                self.release(claimed)
+            outcomes[number] = outcome
+        return outcomes
+
+    @staticmethod
+    def _groups(writes: Sequence[Write]) -> list[tuple[str, list[int], list[str]]]:
+        """(identity board, write indexes, marker keys) per identity board; WriteConflict for an id used twice
+        in one request with other content."""
         seen: dict[str, str] = {}
         groups: dict[str, list[int]] = defaultdict(list)
         for index, write in enumerate(writes):
@@ -61,23 +118,39 @@ class WriteClaims:
             if first != write.fp:
                 raise WriteConflict(index)  # the same id twice in one request, with other content
             groups[write.identity_board].append(index)
-        if not self.bounded.available():
-            metrics.TRADE_CLAIMS_SKIPPED.labels("backing_off").inc()
-            return None
-        claimed: Claimed = []
-        try:
-            for board, indexes in groups.items():
-                markers = [keys.seen(board, writes[i].write_id) for i in indexes]
-                reply = self._claim(keys=markers, args=[self.ttl, *(writes[i].fp for i in indexes)])
-                if int(reply[0]):
-                    self.release(claimed)
-                    raise WriteConflict(indexes[int(reply[0]) - 1])
-                claimed.extend((board, markers[int(p) - 1], "c:" + writes[indexes[int(p) - 1]].fp)
-                               for p in reply[1:])
-        except RedisError as exc:
-            self._back_off(exc)
-            return None
-        return claimed
+        return [(board, indexes, [keys.seen(board, writes[i].write_id) for i in indexes])
+                for board, indexes in groups.items()]
+
+    def _run_claims(self, calls: list[tuple[list[str], list[object]]]) -> list[object]:
+        """The claim script's replies to `calls` (keys, args): one pipeline (one round trip) on a single Redis,
+        one call after another on a cluster (a group's markers share a slot; the groups may not). A reply is
+        an exception object when that call failed (RedisError)."""
+        replies: list[object] = []
+        if self._cluster:
+            for markers, args in calls:
+                try:
+                    replies.append(self._claim(keys=markers, args=args))
+                except RedisError as exc:
+                    replies.append(exc)
+            return replies
+        replies = [None] * len(calls)
+        todo = list(range(len(calls)))
+        for _attempt in range(2):
+            pipe = self.redis.pipeline(transaction=False)
+            for i in todo:
+                markers, args = calls[i]
+                pipe.evalsha(self._claim.sha, len(markers), *markers, *args)
+            answers = pipe.execute(raise_on_error=False)
+            missing = []
+            for i, answer in zip(todo, answers, strict=True):
+                replies[i] = answer
+                if isinstance(answer, NoScriptError):
+                    missing.append(i)
+            if not missing:
+                break
+            self.redis.script_load(CLAIM_WRITES_LUA)  # flushed or never loaded: load it, run those again
+            todo = missing
+        return replies
 
     def release(self, claimed: Claimed | None) -> None:
         """Best effort: give back markers this request claimed but could not get accepted (buffer full)."""

@@ -89,19 +89,40 @@ class IngestRuntime:
 
     def submit(self, writes: Sequence[Write]) -> None:
         """Durably accept `writes` (see the module docstring)."""
-        if not writes:
-            return
-        if self.stopped or not self.started:
-            raise IngestDisabled("the write path of this process is stopped", self.settings.RETRY_AFTER_SECONDS)
-        self.buffer.reserve(len(writes))
-        try:
-            segment, position = self.wal.append(writes)
-        except BaseException:
-            self.buffer.cancel(len(writes))
-            raise
-        self.buffer.add(pending_items(writes, segment))
-        self.wal.wait_durable(position)
-        self._accepted.inc(len(writes))
+        error = self.submit_many([writes])[0]
+        if error is not None:
+            raise error
+
+    def submit_many(self, requests: Sequence[Sequence[Write]]) -> list[BufferFull | IngestDisabled | None]:
+        """`submit` for several requests with one wait for durability (group commit: one fsync covers them
+        all under WAL_FSYNC=always): each request's refusal (BufferFull, IngestDisabled), or None once its
+        writes are durably accepted. Any other error (the WAL's disk) is raised."""
+        refusals: list[BufferFull | IngestDisabled | None] = []
+        durable_at = accepted = 0
+        for writes in requests:
+            if not writes:
+                refusals.append(None)
+                continue
+            try:
+                if self.stopped or not self.started:
+                    raise IngestDisabled("the write path of this process is stopped",
+                                         self.settings.RETRY_AFTER_SECONDS)
+                self.buffer.reserve(len(writes))
+            except (BufferFull, IngestDisabled) as exc:
+                refusals.append(exc)
+                continue
+            try:
+                segment, durable_at = self.wal.append(writes)
+            except BaseException:
+                self.buffer.cancel(len(writes))
+                raise
+            self.buffer.add(pending_items(writes, segment))
+            refusals.append(None)
+            accepted += len(writes)
+        if accepted:
+            self.wal.wait_durable(durable_at)
+            self._accepted.inc(accepted)
+        return refusals
 
     def ensure_room(self, count: int) -> None:
         """Raise BufferFull now if `count` more writes would not fit (for callers that must do something

@@ -5,6 +5,9 @@
 - the cached first page of a top list is answered natively too, by the Flask app's own fast path
   (api/fast_path.py `FirstPageFastPath.answer_asgi`: the same rules and bytes as its WSGI side)
   when this process holds it in memory;
+- `POST /v1/trades` is answered natively too when it is the common case (api/native_trades.py: a known token,
+  a valid body, ids claimed and the WAL written by a group commit off the loop); anything else reaches the view
+  with the body replayed;
 - every other request goes to the Flask app through a2wsgi's WSGI adapter (its own thread pool of
   WEB_BLOCKING_THREADS threads), exactly as a WSGI server would call it.
 
@@ -21,6 +24,8 @@ from a2wsgi import WSGIMiddleware
 
 from ..api.fast_path import PREFIX as FIRST_PAGE_PREFIX
 from ..api.fast_path import FirstPageFastPath
+from ..api.native_trades import PATH as TRADES_PATH
+from ..api.native_trades import NativeTrades
 from ..competitions.live import CompetitionStreams
 from ..config import Settings
 from ..redis_client import connect
@@ -38,6 +43,7 @@ class Router:
         self.flask: Any = WSGIMiddleware(flask_app, workers=settings.WEB_BLOCKING_THREADS)
         wsgi_app = getattr(flask_app, "wsgi_app", None)
         self.first_page = wsgi_app if isinstance(wsgi_app, FirstPageFastPath) else None
+        self.trades = NativeTrades(flask_app, settings) if self.first_page is not None else None  # a service app
         self.streams = StreamEndpoint(settings, connect(settings))
         self.competition_streams = CompetitionStreams(self.streams, settings)  # same hub and limits
         _STREAMS.append(self.streams)
@@ -58,6 +64,11 @@ class Router:
             if self.first_page is not None and scope["method"] == "GET" and scope["path"].startswith(
                     FIRST_PAGE_PREFIX) and await self._first_page(scope, send):
                 return
+            if self.trades is not None and scope["method"] == "POST" and scope["path"] == TRADES_PATH:
+                handed = await self.trades(scope, receive, send)  # api/native_trades.py; None: answered
+                if handed is None:
+                    return
+                receive = handed
         async def receive_coroutine() -> dict[str, Any]:  # a2wsgi needs a coroutine; granian's is a future
             return await receive()
 

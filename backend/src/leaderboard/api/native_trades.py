@@ -1,0 +1,155 @@
+"""`POST /v1/trades` answered on the ASGI router's event loop (live/asgi.py), before a2wsgi and Flask, when the
+request is the common one; everything else goes to the Flask view unchanged, with the body already read
+replayed, so every rule and every error of the API stays in one place (api/trades.py and the app's hooks).
+
+Answered here only when all of this holds (else: Flask):
+- exactly `POST /v1/trades`, no query string, `Content-Type: application/json`, a Content-Length within
+  MAX_CONTENT_LENGTH (a chunked body goes to the view's own reader), no `Origin` when CORS origins are set;
+- a bearer token this worker already verified and knows not revoked, from memory (auth.guards
+  `trusted_access_claims`: the view's first branch), of a caller the write limit does not count
+  (extensions.write_limit_applies: service accounts by default) — counted callers go to the view's limiter;
+- a body the view's parser (orjson) reads and `parse_trades` accepts, every trade the caller's own or the
+  caller allowed to post for others (auth.guards.may_post_for);
+- the trade ids claimed and the writes durably accepted by this process's group commit (ingest/group_commit.py:
+  the same claim script and write path as the view's, off the loop, batched with the other requests waiting).
+
+Then the answer is the view's, byte for byte: 202 `{"accepted": N}` with the headers Flask sends (content type
+and length, the security headers, the request id), the request metric and the access line (access.record).
+tests/test_native_trades.py posts the same requests both ways and compares status, headers and body.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from flask import Flask
+
+from .. import access
+from ..access import REQUEST_ID_HEADER, new_request_id, safe_request_id
+from ..auth.guards import may_post_for, trusted_access_claims
+from ..config import Settings
+from ..extensions import write_limit_applies
+from ..ingest.claims import WriteClaims
+from ..ingest.group_commit import GroupCommit
+from ..ingest.runtime import IngestRuntime
+from ..ingest.validation import parse_trades
+from ..ingest.writes import trade_write
+from ..security import SECURITY_HEADERS, request_line_length
+from . import write_path
+
+PATH = "/v1/trades"
+ROUTE = "/v1/trades"  # the Flask route's rule: one metrics label for both paths
+_WANTED = {b"authorization", b"content-type", b"content-length", b"origin", b"x-request-id", b"transfer-encoding"}
+
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+class NativeTrades:
+    def __init__(self, app: Flask, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+        self.cors = bool(settings.CORS_ORIGINS)
+        self.fits_request_line = request_line_length(
+            {"REQUEST_METHOD": "POST", "PATH_INFO": PATH, "QUERY_STRING": ""}) <= settings.MAX_REQUEST_LINE
+        # what security.py's after_request adds, then the request id access.py's adds (Flask runs them in reverse)
+        self.extra_headers = [(name.lower().encode("latin1"), value.encode("latin1")) for name, value in
+                              [*SECURITY_HEADERS.items(), *app.config.get("SWAGGER", {}).get("headers", [])]]
+        self.commits = GroupCommit(self._claims_and_runtime)
+        self.served = 0  # requests answered here (tests, curiosity)
+
+    def _claims_and_runtime(self) -> tuple[WriteClaims, IngestRuntime]:
+        with self.app.app_context():  # the very objects the view uses (one claim back-off, one WAL per process)
+            return write_path.current_claims(), write_path.current_ingest()
+
+    async def __call__(self, scope: Message, receive: Receive, send: Send) -> Receive | None:
+        """None when the request was answered here; else the `receive` to hand Flask (the body replayed)."""
+        started = time.perf_counter()
+        headers = self._headers(scope)
+        if headers is None:
+            return receive
+        length = int(headers[b"content-length"])
+        chunks: list[bytes] = []
+        size, more = 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return None  # the client went away: nobody to answer
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            more = bool(message.get("more_body", False))
+            if size > length:
+                break
+        body = b"".join(chunks)
+        replay = _replaying(body, more, receive)
+        if size != length:
+            return replay
+        claims = trusted_access_claims(self.app, headers[b"authorization"][len(b"Bearer "):].decode("latin1"))
+        if claims is None or write_limit_applies(claims, self.settings):
+            return replay
+        writes = self._writes(body, claims)
+        if writes is None or not await self.commits.accept(writes):
+            return replay
+        given = headers.get(b"x-request-id", b"").decode("latin1")
+        rid = given if safe_request_id(given) else new_request_id()
+        answer = orjson.dumps({"accepted": len(writes)})
+        await send({"type": "http.response.start", "status": 202, "headers": [
+            (b"content-type", b"application/json"), (b"content-length", str(len(answer)).encode()),
+            *self.extra_headers, (REQUEST_ID_HEADER.lower().encode(), rid.encode())]})
+        await send({"type": "http.response.body", "body": answer})
+        access.record("POST", ROUTE, PATH, 202, time.perf_counter() - started, rid, self.settings.ACCESS_LOG)
+        self.served += 1
+        return None
+
+    def _headers(self, scope: Message) -> dict[bytes, bytes] | None:
+        """The request headers this path reads, when the request is one it may answer; else None."""
+        if scope.get("query_string") or scope.get("raw_path", b"/v1/trades") != b"/v1/trades" \
+                or not self.fits_request_line or not self.settings.INGEST_ENABLED:
+            return None
+        found: dict[bytes, bytes] = {}
+        for name, value in scope["headers"]:
+            name = name.lower()
+            if name in _WANTED:
+                if name in found:
+                    return None  # a header twice: the view decides what that means
+                found[name] = value
+        if found.get(b"content-type") != b"application/json" or b"transfer-encoding" in found \
+                or (self.cors and b"origin" in found) or not found.get(b"authorization", b"").startswith(b"Bearer "):
+            return None
+        length = found.get(b"content-length", b"")
+        if not length.isdigit() or len(length) > 12 or int(length) > self.settings.MAX_CONTENT_LENGTH:
+            return None
+        return found
+
+    def _writes(self, body: bytes, claims: dict[str, Any]) -> list[Any] | None:
+        """The body's writes when the view would accept them from this caller; None: the view answers."""
+        settings = self.settings
+        try:
+            parsed = orjson.loads(body)
+            trades = parse_trades(parsed, datetime.now(UTC), settings.MAX_BATCH, settings.MAX_FUTURE_SKEW_SECONDS,
+                                  settings.MAX_TRADE_NOTIONAL, settings.MIN_TRADE_NOTIONAL)
+        except Exception:  # malformed JSON, an invalid trade, anything else: the view says what is wrong
+            return None
+        username, role = claims["sub"], claims.get("role", "trader")
+        if not all(may_post_for(username, role, trade.trader_id) for trade in trades):
+            return None
+        return [trade_write(trade) for trade in trades]
+
+
+def _replaying(body: bytes, more: bool, receive: Receive) -> Receive:
+    """`receive` that first gives back the body this path already read, then the rest of the client's."""
+    given = False
+
+    async def replay() -> Message:
+        nonlocal given
+        if given:
+            return await receive()
+        given = True
+        return {"type": "http.request", "body": body, "more_body": more}
+
+    return replay

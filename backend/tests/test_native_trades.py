@@ -1,0 +1,209 @@
+"""POST /v1/trades answered natively by the ASGI router (api/native_trades.py): the same status, headers and
+body as the Flask view for the same request, every unusual request (errors included) answered by the view with
+the body replayed, concurrent requests sharing one claim round trip, and the event loop never waiting on Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+
+import orjson
+import pytest
+
+from leaderboard import keys, metrics
+from leaderboard.ingest.writes import trade_write_id
+from leaderboard.live.asgi import Router
+
+from .test_metrics import value
+from .write_helpers import all_time_totals, drain, token_headers, trade
+
+Sent = tuple[int, list[tuple[bytes, bytes]], bytes]
+
+
+@pytest.fixture()
+def router(app):
+    return Router(app, app.config["SETTINGS"])
+
+
+@pytest.fixture()
+def venue(app, client):
+    headers = token_headers(app, "venue", "service")
+    warm = client.post("/v1/trades", json=trade("warm-up", "warm"), headers=headers)  # the view verifies it once
+    assert warm.status_code == 202
+    return headers
+
+
+def _scope(path: str, headers: dict[str, str], query: bytes = b"") -> dict:
+    return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+            "path": path, "raw_path": path.encode(), "query_string": query, "root_path": "",
+            "headers": [(b"host", b"127.0.0.1"), *((k.lower().encode(), v.encode()) for k, v in headers.items())],
+            "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8000)}
+
+
+async def _post(router, body: bytes, headers: dict[str, str], query: bytes = b"", chunks: int = 1) -> Sent:
+    """One POST through the router as granian would call it (the body in `chunks` messages)."""
+    sent: list[dict] = []
+    size = -(-len(body) // chunks) if body else 1
+    parts = [body[i:i + size] for i in range(0, len(body), size)] or [b""]
+
+    async def receive() -> dict:
+        if not parts:
+            return {"type": "http.disconnect"}
+        part = parts.pop(0)
+        return {"type": "http.request", "body": part, "more_body": bool(parts)}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    headers = {"Content-Length": str(len(body)), **headers}
+    await router(_scope("/v1/trades", headers, query), receive, send)
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    return start["status"], start["headers"], b"".join(m.get("body", b"") for m in sent[1:])
+
+
+def both_ways(router, body: bytes, headers: dict[str, str], **kw) -> tuple[Sent, Sent, bool]:
+    """(native router's answer, the view's answer through a2wsgi, whether the native path answered)."""
+    native = router.trades
+    served = native.served
+    first = asyncio.run(_post(router, body, headers, **kw))
+    answered_natively = native.served == served + 1
+    router.trades = None  # the same router without the native path: every request through a2wsgi to Flask
+    try:
+        second = asyncio.run(_post(router, body, headers, **kw))
+    finally:
+        router.trades = native
+    return first, second, answered_natively
+
+
+def _json(**fields) -> dict[str, str]:
+    return {"Content-Type": "application/json", "X-Request-ID": "same-request-id", **fields}
+
+
+def test_the_native_answer_is_the_views_byte_for_byte_and_counts_once(router, venue, app, redis_client):
+    before = metrics.exposition().decode()
+    for number, body in enumerate([trade("n-1", "alice", quantity="2", price="100"),
+                                   {"trades": [trade(f"b-{i}", "bob", "ETH", "1", "10") for i in range(3)]}]):
+        native, flask, natively = both_ways(router, orjson.dumps(body), _json(**venue))
+        assert natively, f"request {number} went to Flask"
+        assert native == flask  # status, every header in order, body
+        assert native[0] == 202 and orjson.loads(native[2]) == {"accepted": 1 if number == 0 else 3}
+        assert (b"x-request-id", b"same-request-id") in native[1]
+    drain(app)
+    totals = all_time_totals(redis_client)  # each trade counted once although posted twice (same ids)
+    assert totals["all-volume"]["alice"] == 20_000 and totals["all-volume"]["bob"] == 3_000
+    after = metrics.exposition().decode()
+    assert value(after, "leaderboard_http_requests_total", route="/v1/trades", method="POST", status="202") - \
+        value(before, "leaderboard_http_requests_total", route="/v1/trades", method="POST", status="202") == 4
+
+
+def test_every_unusual_request_is_answered_by_the_view_with_the_body_replayed(router, venue, app, auth, client):
+    trader = auth.headers()
+    other = trade("x-1", "someone-else")
+    cases = {  # what -> (body, headers, keyword arguments, expected status)
+        "malformed JSON": (b'{"trade_id": ', _json(**venue), {}, 400),
+        "another content type": (orjson.dumps(other), {**_json(**venue), "Content-Type": "text/plain"}, {}, 415),
+        "an invalid trade": (orjson.dumps({**other, "side": "hold"}), _json(**venue), {}, 422),
+        "an invalid batch item": (orjson.dumps({"trades": [other, {**other, "price": "-1"}]}), _json(**venue), {}, 422),
+        "no token": (orjson.dumps(other), _json(), {}, 401),
+        "an unknown token": (orjson.dumps(other), _json(Authorization="Bearer not.a.token"), {}, 401),
+        "a trader (rate limited) posting for another": (orjson.dumps(other), _json(**trader), {}, 403),
+        "a query string": (orjson.dumps({**other, "side": "hold"}), _json(**venue), {"query": b"x=1"}, 422),
+        "a body in several messages": (orjson.dumps({**other, "side": "x"}), _json(**venue), {"chunks": 3}, 422),
+        "a body over MAX_CONTENT_LENGTH": (b" " * (app.config["SETTINGS"].MAX_CONTENT_LENGTH + 1) + b"{}",
+                                           _json(**venue), {}, 413),
+    }
+    for what, (body, headers, kw, status) in cases.items():
+        native, flask, natively = both_ways(router, body, headers, **kw)
+        assert not natively, what
+        assert native[0] == status, (what, native)
+        assert _no_rate_limit_clock(native) == _no_rate_limit_clock(flask), what
+    # a trader's own trade: the write limit counts it, so the view does (with its rate-limit headers)
+    native, flask, natively = both_ways(router, orjson.dumps(trade("t-1", _user(trader, client))), _json(**trader))
+    assert not natively and native[0] == flask[0] == 202
+    assert any(name == b"x-ratelimit-limit" for name, _ in native[1])
+
+
+def test_a_conflict_and_a_revoked_token_get_the_views_errors(router, venue, app, client, auth):
+    body = orjson.dumps(trade("c-1", "carol", quantity="1", price="5"))
+    assert asyncio.run(_post(router, body, _json(**venue)))[0] == 202
+    conflicting = orjson.dumps(trade("c-1", "carol", quantity="1", price="6"))  # same length, other content
+    native, flask, natively = both_ways(router, conflicting, _json(**venue))
+    assert not natively and native == flask and native[0] == 409
+    assert orjson.loads(native[2])["error"]["code"] == "trade_id_conflict"
+    drain(app)
+    assert app.extensions is not None
+    session = auth.login(auth.create("svc-logout", "service"))
+    headers = {"Authorization": f"Bearer {session['access_token']}"}
+    assert asyncio.run(_post(router, orjson.dumps(trade("c-2", "dan")), _json(**headers)))[0] == 202  # warm (view)
+    assert asyncio.run(_post(router, orjson.dumps(trade("c-3", "dan")), _json(**headers)))[0] == 202
+    assert client.post("/v1/logout", headers=headers).status_code == 200
+    native, flask, natively = both_ways(router, orjson.dumps(trade("c-4", "dan")), _json(**headers))
+    assert not natively and native == flask and native[0] == 401
+    assert orjson.loads(native[2])["error"]["code"] == "token_revoked"
+
+
+def test_concurrent_requests_share_a_round_trip_and_are_each_counted_once(router, venue, app, redis_client):
+    commits = router.trades.commits
+    rounds, requests = commits.rounds, commits.requests
+
+    async def many() -> list[Sent]:
+        return await asyncio.gather(*(_post(router, orjson.dumps(trade(f"g-{n}", f"trader-{n % 7}", quantity="1",
+                                                                       price="3")), _json(**venue))
+                                      for n in range(40)))
+
+    assert {status for status, _h, _b in asyncio.run(many())} == {202}
+    assert commits.requests - requests == 40 and commits.rounds - rounds < 40
+    drain(app)
+    totals = all_time_totals(redis_client)["all-volume"]
+    assert {member: cents for member, cents in totals.items() if member.startswith("trader-")} == \
+        {f"trader-{m}": 300 * len(range(m, 40, 7)) for m in range(7)}
+    assert redis_client.exists(keys.seen("all-volume", trade_write_id("trader-0", "g-0")))
+
+
+def test_a_stalled_redis_never_blocks_the_event_loop(router, venue, app, redis_client, caplog):
+    """The claim waits in the group commit's thread, bounded by REQUEST_REDIS_TIMEOUT_MS: the loop keeps serving
+    (a ticker keeps ticking) and the trade is accepted unclaimed, as the view accepts it."""
+    pause = threading.Thread(target=redis_client.execute_command, args=("CLIENT", "PAUSE", "1000"))
+
+    async def scenario() -> tuple[Sent, int, float]:
+        ticks = 0
+        done = asyncio.Event()
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while not done.is_set():
+                await asyncio.sleep(0.005)
+                ticks += 1
+
+        ticking = asyncio.create_task(ticker())
+        started = time.monotonic()
+        answer = await _post(router, orjson.dumps(trade("p-1", "erin")), _json(**venue))
+        waited = time.monotonic() - started
+        done.set()
+        await ticking
+        return answer, ticks, waited
+
+    pause.start()
+    time.sleep(0.1)
+    with caplog.at_level(logging.INFO, logger="leaderboard.access"):
+        (status, _headers, body), ticks, waited = asyncio.run(scenario())
+    pause.join()
+    assert status == 202 and orjson.loads(body) == {"accepted": 1}
+    assert waited < 0.9 and ticks >= 3  # bounded by the 100 ms claim timeout; the loop ran meanwhile
+    line = next(r for r in caplog.records if getattr(r, "event", "") == "http_request")
+    assert (line.route, line.status, line.method, line.request_id) == ("/v1/trades", 202, "POST", "same-request-id")
+    drain(app)
+    assert all_time_totals(redis_client)["all-volume"]["erin"] == 15_038
+
+
+def _no_rate_limit_clock(sent: Sent) -> Sent:
+    """The answer without the rate limit window's state (the second request has one less left, and the two may
+    straddle a window)."""
+    status, headers, body = sent
+    return status, [(n, b"-" if n in (b"x-ratelimit-reset", b"x-ratelimit-remaining") else v) for n, v in headers], body
+
+
+def _user(headers: dict[str, str], client) -> str:
+    return client.get("/v1/me", headers=headers).get_json()["username"]
