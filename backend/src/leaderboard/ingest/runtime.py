@@ -94,34 +94,34 @@ class IngestRuntime:
             raise error
 
     def submit_many(self, requests: Sequence[Sequence[Write]]) -> list[BufferFull | IngestDisabled | None]:
-        """`submit` for several requests with one wait for durability (group commit: one fsync covers them
-        all under WAL_FSYNC=always): each request's refusal (BufferFull, IngestDisabled), or None once its
-        writes are durably accepted. Any other error (the WAL's disk) is raised."""
+        """`submit` for several requests with one WAL append and one wait for durability (group commit: one
+        write and, under WAL_FSYNC=always, one fsync for them all): each request's refusal (BufferFull,
+        IngestDisabled), or None once its writes are durably accepted. Any other error (the WAL's disk) is
+        raised, and then no request is accepted."""
         refusals: list[BufferFull | IngestDisabled | None] = []
-        durable_at = accepted = 0
+        accepted: list[Write] = []
         for writes in requests:
-            if not writes:
-                refusals.append(None)
-                continue
             try:
-                if self.stopped or not self.started:
+                if writes and (self.stopped or not self.started):
                     raise IngestDisabled("the write path of this process is stopped",
                                          self.settings.RETRY_AFTER_SECONDS)
-                self.buffer.reserve(len(writes))
+                if writes:
+                    self.buffer.reserve(len(writes))
             except (BufferFull, IngestDisabled) as exc:
                 refusals.append(exc)
                 continue
-            try:
-                segment, durable_at = self.wal.append(writes)
-            except BaseException:
-                self.buffer.cancel(len(writes))
-                raise
-            self.buffer.add(pending_items(writes, segment))
             refusals.append(None)
-            accepted += len(writes)
-        if accepted:
-            self.wal.wait_durable(durable_at)
-            self._accepted.inc(accepted)
+            accepted.extend(writes)
+        if not accepted:
+            return refusals
+        try:
+            segment, position = self.wal.append(accepted)
+        except BaseException:
+            self.buffer.cancel(len(accepted))
+            raise
+        self.buffer.add(pending_items(accepted, segment))
+        self.wal.wait_durable(position)
+        self._accepted.inc(len(accepted))
         return refusals
 
     def ensure_room(self, count: int) -> None:
