@@ -6,6 +6,7 @@ of BENCHMARKS.md."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -21,6 +22,8 @@ from typing import Any
 
 import redis as redis_lib
 import requests
+
+from leaderboard import keys
 
 from . import load, scenarios, servers
 
@@ -59,7 +62,37 @@ class Poster:
                 time.sleep(TRADE_INTERVAL_S)
 
 
-def step(base: str, port: int, token: str, count: int, tag: str, wrk_seconds: int = 0) -> dict[str, Any]:
+def cpu_seconds(pids: list[int]) -> float:
+    import psutil
+
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):  # a worker respawned meanwhile
+            total += sum(psutil.Process(pid).cpu_times()[:2])
+    return total
+
+
+def api_workers(api_pid: int) -> list[int]:
+    import psutil
+
+    return [api_pid, *(child.pid for child in psutil.Process(api_pid).children(recursive=True))]
+
+
+def first_events(client: Any, path: str, traders: set[str]) -> dict[str, str]:
+    """trader -> id of the first event of `path`'s board period that carries it (from its event stream)."""
+    query = path.split("?", 1)
+    board = query[0].split("/")[3]
+    period = query[1].split("period=", 1)[1].split("&", 1)[0]
+    found: dict[str, str] = {}
+    for raw_id, fields in client.xrange(keys.live_events(board, period)):
+        for row in json.loads(fields[b"data"])["rows"]:
+            if row["user_id"] in traders:
+                found.setdefault(row["user_id"], raw_id.decode())
+    return found
+
+
+def step(base: str, port: int, token: str, count: int, tag: str, client: Any, api_pid: int,
+         wrk_seconds: int = 0) -> dict[str, Any]:
     out = Path(tempfile.mkstemp(prefix="live-clients-", suffix=".json")[1])
     clients = None
     if count:
@@ -71,27 +104,33 @@ def step(base: str, port: int, token: str, count: int, tag: str, wrk_seconds: in
     else:
         connected = 0
     poster = Poster(base, token, tag)
+    workers = api_workers(api_pid)
+    api_cpu, client_cpu = cpu_seconds(workers), cpu_seconds([clients.pid] if clients else [])
     wrk_proc = load.start_wrk(base + GET_PATH.split("?")[0], wrk_seconds, 64, "get_fixed.lua",
                               {"BENCH_PATH": GET_PATH}) if wrk_seconds else None
     poster.thread.start()
     poster.thread.join()
     throughput = load.finish_wrk(wrk_proc, wrk_seconds) if wrk_proc else None
     time.sleep(2.0)  # the last trade's events arrive
+    api_cpu = cpu_seconds(workers) - api_cpu
     latencies: list[float] = []
-    client_cpu = 0.0
+    received = 0
     if clients is not None:
-        import psutil
-
-        client_cpu = sum(psutil.Process(clients.pid).cpu_times()[:2])
+        client_cpu = cpu_seconds([clients.pid]) - client_cpu
         clients.send_signal(signal.SIGTERM)
         clients.wait(timeout=60)
-        arrivals = json.loads(out.read_text())["arrivals"]
-        for trader, acked in poster.acked.items():
-            latencies += [at - acked for at in arrivals.get(trader, [])]
+        report = json.loads(out.read_text())
+        received = report["bytes"]
+        for path, by_id in report["arrivals"].items():
+            for trader, event_id in first_events(client, path, set(poster.acked)).items():
+                latencies += [at - poster.acked[trader] for at in by_id.get(event_id, [])]
+    else:
+        client_cpu = 0.0
     out.unlink(missing_ok=True)
     result: dict[str, Any] = {"subscribers": count, "connected": connected, "trades": len(poster.acked),
                               "deliveries": len(latencies), "expected_deliveries": len(poster.acked) * connected,
-                              "client_cpu_s": round(client_cpu, 2)}
+                              "client_cpu_s": round(client_cpu, 2), "api_cpu_s": round(api_cpu, 2),
+                              "received_mb": round(received / 1e6, 1)}
     if latencies:
         result |= {"p50_ms": percentile(latencies, 0.5) * 1000, "p99_ms": percentile(latencies, 0.99) * 1000,
                    "max_ms": max(latencies) * 1000, "mean_ms": statistics.fmean(latencies) * 1000}
@@ -108,25 +147,31 @@ def run(redis_url: str, client: Any, data_dir: Path, seconds: int, say: Any) -> 
     base = f"http://127.0.0.1:{port}"
     scheduler_env = {**servers.service_env(redis_url, data_dir / "scheduler", port)}
     steps: list[dict[str, Any]] = []
-    with servers.process([sys.executable, "-m", "leaderboard", "serve"], env, f"{base}/ready"), \
+    with servers.process([sys.executable, "-m", "leaderboard", "serve"], env, f"{base}/ready") as api, \
             servers.process([sys.executable, "-m", "leaderboard", "scheduler"], scheduler_env):
         token = scenarios.service_token(base, client)
         wrk_seconds = max(3, min(seconds, int(TRADES_PER_STEP * TRADE_INTERVAL_S)))
+        load.wrk(base + GET_PATH.split("?")[0], 2, 64, "get_fixed.lua", {"BENCH_PATH": GET_PATH})  # warm-up
         say("live: API throughput without subscribers (trades posted meanwhile)")
-        baseline = step(base, port, token, 0, "base", wrk_seconds)
+        before = step(base, port, token, 0, "base", client, api.pid, wrk_seconds)
         for count in SUBSCRIBERS:
             say(f"live: {count} subscribers")
-            steps.append(step(base, port, token, count, f"s{count}", wrk_seconds if count == max(SUBSCRIBERS) else 0))
+            steps.append(step(base, port, token, count, f"s{count}", client, api.pid,
+                              wrk_seconds if count == max(SUBSCRIBERS) else 0))
+        say("live: API throughput without subscribers again")
+        after = step(base, port, token, 0, "after", client, api.pid, wrk_seconds)
     loaded = steps[-1]
-    without, with_subs = baseline["api"]["requests_per_second"], loaded["api"]["requests_per_second"]
+    alone = [before["api"]["requests_per_second"], after["api"]["requests_per_second"]]
+    without, with_subs = statistics.fmean(alone), loaded["api"]["requests_per_second"]
     return {
-        "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "steps": steps, "baseline": baseline,
-        "load_average": [round(x, 2) for x in os.getloadavg()],
-        "api_without": without, "api_with": with_subs, "api_drop": 1 - with_subs / without,
+        "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "steps": steps, "baseline": before,
+        "baseline_after": after, "load_average": [round(x, 2) for x in os.getloadavg()],
+        "api_without_runs": alone, "api_without": without, "api_with": with_subs, "api_drop": 1 - with_subs / without,
         "wrk_seconds": wrk_seconds,
         "command": f"python -m bench.live (serve with WEB_INTERFACE=asgi, {env.get('WEB_WORKERS', '2')} workers; "
                    f"scheduler LIVE_TICK_MS=500; subscribers over {len(STREAMS)} streams from bench/live_clients.py; "
-                   f"{TRADES_PER_STEP} trades every {TRADE_INTERVAL_S} s; wrk -c64 -d{wrk_seconds}s GET {GET_PATH})",
+                   f"{TRADES_PER_STEP} trades every {TRADE_INTERVAL_S} s; wrk -c64 -d{wrk_seconds}s GET {GET_PATH} "
+                   "before, with 2,000 subscribers, and after)",
     }
 
 
@@ -151,7 +196,7 @@ def plot(results: dict[str, Any]) -> Path | None:
     right.bar(["no subscribers", f"{steps[-1]['subscribers']:,} subscribers"],
               [results["api_without"], results["api_with"]], color=["#888", "#4a7"])
     right.set_ylabel("cached top-10 GET req/s")
-    right.set_title(f"API throughput ({results['api_drop'] * 100:+.1f} % drop)")
+    right.set_title(f"API throughput ({-results['api_drop'] * 100:+.1f} % with subscribers)")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -159,12 +204,14 @@ def plot(results: dict[str, Any]) -> Path | None:
 
 
 def markdown(results: dict[str, Any]) -> str:
-    rows = ["| subscribers | connected | deliveries / expected | p50 | p99 | max | CPU of the subscribers' process |",
-            "|---|---|---|---|---|---|---|"]
-    for s in results["steps"]:
+    rows = ["| subscribers | connected | deliveries / expected | p50 | p99 | max | MB received | CPU: API workers "
+            "| CPU: subscribers' process |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    for s in [results["baseline"], *results["steps"]]:
         rows.append(f"| {s['subscribers']:,} | {s['connected']:,} | {s['deliveries']:,} / {s['expected_deliveries']:,} "
                     f"| {s.get('p50_ms', float('nan')):.0f} ms | {s.get('p99_ms', float('nan')):.0f} ms "
-                    f"| {s.get('max_ms', float('nan')):.0f} ms | {s['client_cpu_s']:.1f} s |")
+                    f"| {s.get('max_ms', float('nan')):.0f} ms | {s.get('received_mb', 0):.1f} "
+                    f"| {s.get('api_cpu_s', float('nan')):.1f} s | {s['client_cpu_s']:.1f} s |")
     drop = results["api_drop"] * 100
     verdict_p99 = "met" if all(s.get("p99_ms", 1e9) < 1000 for s in results["steps"]) else "MISSED"
     verdict_api = "met" if drop < 10 else "MISSED"
@@ -179,9 +226,15 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         *rows,
         "",
+        "CPU columns: seconds of CPU over the step (its trades, plus 2 s), summed over the API's processes, and of the "
+        "one process that holds every subscriber (a bare asyncio Protocol per connection that only scans each chunk "
+        "for event ids: what remote clients would cost this machine is nothing; this is the least a local one "
+        "costs). Rows of 2,000 and 0 subscribers also ran wrk, so their API CPU includes the GETs.",
+        "",
         f"API throughput (cached top-10 GET, wrk -c64, trades posted meanwhile): {results['api_without']:,.0f} req/s "
-        f"without subscribers, {results['api_with']:,.0f} req/s with {results['steps'][-1]['connected']:,}: "
-        f"{drop:+.1f} % drop.",
+        f"without subscribers (mean of the runs before and after: "
+        f"{' and '.join(f'{r:,.0f}' for r in results.get('api_without_runs', []))}), {results['api_with']:,.0f} "
+        f"req/s with {results['steps'][-1]['connected']:,}: {-drop:+.1f} %.",
         "",
         f"- delivery p99 < 1 s at every step up to 2,000 subscribers: {verdict_p99}",
         f"- API throughput down < 10 % with 2,000 subscribers: {verdict_api}",
@@ -217,7 +270,7 @@ def main() -> int:
     for s in results["steps"]:
         say(f"{s['subscribers']} subscribers: p50 {s.get('p50_ms', 0):.0f} ms, p99 {s.get('p99_ms', 0):.0f} ms "
             f"({s['deliveries']}/{s['expected_deliveries']})")
-    say(f"API {results['api_without']:,.0f} -> {results['api_with']:,.0f} req/s ({results['api_drop'] * 100:+.1f} %)")
+    say(f"API {results['api_without']:,.0f} -> {results['api_with']:,.0f} req/s ({-results['api_drop'] * 100:+.1f} %)")
     return 0
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -42,28 +43,62 @@ def fields_prev(fields: dict[bytes, bytes]) -> str:
     return fields.get(b"prev", b"").decode()
 
 
+Message = dict[str, Any]  # one ASGI `http.response.body` message: built once per event, shared by its subscribers
+HEARTBEAT_ID = (-1, -1)  # the id a heartbeat is offered under; never an event id
+
+
+def body_message(data: bytes) -> Message:
+    return {"type": "http.response.body", "body": data, "more_body": True}
+
+
+HEARTBEAT_MESSAGE = body_message(b": heartbeat\n\n")
+
+
 class Subscriber:
+    """One open stream: the frames waiting for its socket, and what the hub's watchdog needs to know of it.
+
+    The hub appends (event id, message) to `pending` and wakes the stream's task through `waiter` (one future per
+    wake-up, no queue object); the task writes everything pending in one send. `sending_since` is set while a
+    send is in flight, so the watchdog can drop a client whose socket takes nothing for LIVE_SEND_TIMEOUT_SECONDS
+    (no timeout object per write)."""
+
+    __slots__ = ("address", "dropped", "key", "last_write", "limit", "opened_at", "pending", "sending_since",
+                 "stalled", "task", "waiter")
+
     def __init__(self, key: tuple[str, str], address: str, queue_events: int) -> None:
         self.key = key
         self.address = address
-        self.queue: asyncio.Queue[tuple[tuple[int, int], bytes] | None] = asyncio.Queue(queue_events)
-        self.dropped = ""  # why the hub ended this stream ("slow_client", "shutdown")
+        self.limit = queue_events
+        self.pending: list[tuple[tuple[int, int], Message]] = []
+        self.waiter: asyncio.Future[None] | None = None
+        self.dropped = ""  # why the hub ended this stream ("slow_client", "shutdown", ...)
+        self.task: asyncio.Task[Any] | None = None
+        self.opened_at = self.last_write = time.monotonic()
+        self.sending_since = 0.0  # monotonic time the send in flight started; 0 when none is
+        self.stalled = False  # the watchdog cancelled a send that took longer than LIVE_SEND_TIMEOUT_SECONDS
 
-    def offer(self, event_id: tuple[int, int], data: bytes) -> None:
+    def offer(self, event_id: tuple[int, int], message: Message) -> None:
         if self.dropped:
             return
-        try:
-            self.queue.put_nowait((event_id, data))
-        except asyncio.QueueFull:
+        if len(self.pending) >= self.limit:
             self.end("slow_client")
+            return
+        self.pending.append((event_id, message))
+        self._wake()
 
     def end(self, reason: str) -> None:
         if self.dropped:
             return
         self.dropped = reason
-        while not self.queue.empty():  # make room for the end mark
-            self.queue.get_nowait()
-        self.queue.put_nowait(None)
+        self.pending.clear()
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self.waiter
+        if waiter is not None:
+            self.waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
 
 
 class Hub:
@@ -76,7 +111,9 @@ class Hub:
         self.last_ids: dict[tuple[str, str], str] = {}
         self.closing = False
         self.connected = False
+        self.sent = 0  # update events written since the watchdog last added them to the metric
         self._task: asyncio.Task[None] | None = None
+        self._watchdog: asyncio.TimerHandle | None = None
 
     # --- subscribers ---
     def admit(self, address: str) -> str:
@@ -121,11 +158,48 @@ class Hub:
                 subscriber.end("shutdown")
         if self._task is not None:
             self._task.cancel()
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
 
     # --- the listener ---
     def _ensure_listening(self) -> None:
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._listen())
+        if self._watchdog is None:
+            self._watchdog = asyncio.get_running_loop().call_later(self._watch_period(), self._watch)
+
+    # --- the watchdog: one timer per process for every stream's heartbeat, lifetime and send timeout ---
+    def _watch_period(self) -> float:
+        settings = self.settings
+        return max(0.05, min(1.0, settings.LIVE_HEARTBEAT_SECONDS / 2, settings.LIVE_SEND_TIMEOUT_SECONDS / 2))
+
+    def _watch(self) -> None:
+        self._watchdog = None
+        if self.closing:
+            return
+        settings, now = self.settings, time.monotonic()
+        quiet_since = now - settings.LIVE_HEARTBEAT_SECONDS
+        stuck_since = now - settings.LIVE_SEND_TIMEOUT_SECONDS
+        born_before = now - settings.LIVE_MAX_STREAM_SECONDS
+        for group in list(self.subscribers.values()):
+            for subscriber in list(group):
+                if subscriber.sending_since:
+                    if subscriber.sending_since < stuck_since and subscriber.task is not None:
+                        subscriber.dropped = subscriber.dropped or "slow_client"
+                        subscriber.sending_since = 0.0  # cancelled once: the send ends, and so does the stream
+                        subscriber.stalled = True
+                        subscriber.task.cancel()
+                elif subscriber.opened_at < born_before:
+                    subscriber.end("lifetime")
+                elif subscriber.last_write < quiet_since and not subscriber.pending:
+                    subscriber.last_write = now
+                    subscriber.offer(HEARTBEAT_ID, HEARTBEAT_MESSAGE)
+        if self.sent:
+            metrics.LIVE_EVENTS_SENT.labels("update").inc(self.sent)
+            self.sent = 0
+        if self.count:
+            self._watchdog = asyncio.get_running_loop().call_later(self._watch_period(), self._watch)
 
     async def _listen(self) -> None:
         backoff = 0.1
@@ -166,8 +240,10 @@ class Hub:
         self.deliver(key, event_id, frame("update", head["id"], data))
 
     def deliver(self, key: tuple[str, str], event_id: tuple[int, int], data: bytes) -> None:
+        """Offer one event to every stream of its board period: one frame, one ASGI message, shared by all."""
+        message = body_message(data)
         for subscriber in list(self.subscribers.get(key, ())):
-            subscriber.offer(event_id, data)
+            subscriber.offer(event_id, message)
 
     async def _catch_up_all(self) -> None:
         for key in list(self.subscribers):

@@ -1,12 +1,12 @@
 """GET /v1/leaderboards/{board}/stream?period= : the live top list as Server-Sent Events, natively on the
-server's event loop (an open stream costs a queue and a few kB, never a worker thread).
+server's event loop (an open stream costs a task and a few kB, never a worker thread).
 
 A stream starts with `retry:` advice and a `snapshot` event (the list endpoint's first page, LIVE_TOP_N rows,
 same `as_of` as the list), then an `update` event per published change of its board period (rows that moved,
-with their previous rank, ids that left the top, the new `as_of`), and a heartbeat comment every
-LIVE_HEARTBEAT_SECONDS. Event ids are the ids of the board period's event stream in Redis, so a client that
-reconnects with `Last-Event-ID` (any process, after any restart) gets every event it missed, or a fresh
-snapshot when they are no longer kept: never a silent gap.
+with their previous rank, ids that left the top, the new `as_of`), and a heartbeat comment after
+LIVE_HEARTBEAT_SECONDS without a write. Event ids are the ids of the board period's event stream in Redis, so a
+client that reconnects with `Last-Event-ID` (any process, after any restart) gets every event it missed, or a
+fresh snapshot when they are no longer kept: never a silent gap.
 
 Limits (named settings): LIVE_MAX_SUBSCRIBERS per process (503) and LIVE_MAX_SUBSCRIBERS_PER_ADDRESS (429),
 both with Retry-After; LIVE_MAX_STREAM_SECONDS total lifetime; a client that takes no bytes for
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,14 +35,11 @@ from ..ranking.errors import BoardNotFound
 from ..ranking.periods import PERIODS, Period
 from ..ranking.reads import page_body
 from ..security_headers import SECURITY_HEADERS
-from .hub import Hub, Subscriber, fields_prev, frame, parse_id
+from .hub import HEARTBEAT_ID, Hub, Subscriber, body_message, fields_prev, frame, parse_id
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
-
-HEARTBEAT = b": heartbeat\n\n"
-HEARTBEAT_ID = (-1, -1)  # queued by the heartbeat timer; never an event id
 
 STREAM_HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
@@ -173,42 +171,45 @@ class StreamEndpoint:
     # --- the stream's life ---
     async def _pump(self, subscriber: Subscriber, receive: Receive, send: Send, opening: bytes,
                     last_sent: tuple[int, int]) -> None:
-        """One await per event: heartbeats, the lifetime and a hang-up arrive through the subscriber's own
-        queue (timers and a watcher task put them there), so the hot path creates no task or future."""
-        settings = self.settings
+        """Write the opening, then whatever the hub puts in `subscriber.pending` (events, heartbeats), everything
+        pending in one send, until the hub ends the stream (slow client, lifetime, hang-up, resync, shutdown).
+        Per event and stream this costs one future and one send: the frame and its ASGI message were built once
+        by the hub; heartbeats, the lifetime and the send timeout are the hub's single watchdog timer."""
         loop = asyncio.get_running_loop()
+        subscriber.task = asyncio.current_task()
         gone = loop.create_task(_disconnected(receive))
-        gone.add_done_callback(lambda _task: subscriber.end("gone"))
-        lifetime = loop.call_later(settings.LIVE_MAX_STREAM_SECONDS, subscriber.end, "lifetime")
-        beat: list[asyncio.TimerHandle] = []
 
-        def heartbeat() -> None:
-            subscriber.offer(HEARTBEAT_ID, HEARTBEAT)
-            beat[:] = [loop.call_later(settings.LIVE_HEARTBEAT_SECONDS, heartbeat)]
+        def hung_up(task: asyncio.Task[None]) -> None:
+            if not task.cancelled():  # cancelled: the stream ended first and stopped watching
+                subscriber.end("gone")
 
-        beat.append(loop.call_later(settings.LIVE_HEARTBEAT_SECONDS, heartbeat))
+        gone.add_done_callback(hung_up)
+        hub = self.hub
         try:
-            if not await self._write(send, opening, subscriber):
+            if not await _write(send, subscriber, body_message(opening)):
                 return
             while True:
-                item = await subscriber.queue.get()
-                if item is None:  # ended: slow client, lifetime, hang-up, resync, shutdown
-                    return
-                event_id, data = item
-                if event_id is HEARTBEAT_ID:
-                    if not await self._write(send, data, subscriber):
+                if not subscriber.pending:
+                    if subscriber.dropped:
                         return
+                    waiter = subscriber.waiter = loop.create_future()
+                    await waiter
+                    if subscriber.dropped:  # ended: nothing more is written
+                        return
+                items, subscriber.pending = subscriber.pending, []
+                fresh = [(event_id, message) for event_id, message in items
+                         if event_id > last_sent or event_id is HEARTBEAT_ID]  # skip what the opening replayed
+                if not fresh:
                     continue
-                if event_id <= last_sent:  # already in the opening
-                    continue
-                if not await self._write(send, data, subscriber):
+                message = fresh[0][1] if len(fresh) == 1 else body_message(b"".join(m["body"] for _i, m in fresh))
+                if not await _write(send, subscriber, message):
                     return
-                last_sent = event_id
-                metrics.LIVE_EVENTS_SENT.labels("update").inc()
+                updates = [event_id for event_id, _m in fresh if event_id is not HEARTBEAT_ID]
+                if updates:
+                    last_sent = updates[-1]
+                    hub.sent += len(updates)
         finally:
-            lifetime.cancel()
-            for handle in beat:
-                handle.cancel()
+            subscriber.task = None
             gone.cancel()
             if subscriber.dropped == "gone":
                 subscriber.dropped = ""  # the client left: nothing the server ended
@@ -216,16 +217,25 @@ class StreamEndpoint:
                 async with asyncio.timeout(1.0):
                     await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-    async def _write(self, send: Send, body: bytes, subscriber: Subscriber) -> bool:
-        try:
-            async with asyncio.timeout(self.settings.LIVE_SEND_TIMEOUT_SECONDS):
-                await send({"type": "http.response.body", "body": body, "more_body": True})
-            return True
-        except TimeoutError:
-            subscriber.dropped = subscriber.dropped or "slow_client"
-            return False
-        except Exception:  # the client went away
-            return False
+
+async def _write(send: Send, subscriber: Subscriber, message: dict[str, Any]) -> bool:
+    """Send one body message; False when the client is gone or the watchdog cancelled a send that took longer
+    than LIVE_SEND_TIMEOUT_SECONDS (a slow client)."""
+    subscriber.sending_since = time.monotonic()
+    try:
+        await send(message)
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if not subscriber.stalled or task is None:
+            raise
+        task.uncancel()  # the watchdog's cancel: this stream ends, the server goes on
+        return False
+    except Exception:  # the client went away
+        return False
+    finally:
+        subscriber.sending_since = 0.0
+    subscriber.last_write = time.monotonic()
+    return True
 
 
 async def _disconnected(receive: Receive) -> None:
