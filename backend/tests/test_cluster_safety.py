@@ -92,12 +92,8 @@ ALLOWLIST: dict[tuple[str, str], Proof] = {
         lambda: [keys.action("some-action")],
     ),
     ("ingest/claims.py", "self.redis.register_script(CLAIM_WRITES_LUA)"): Proof(
-        "claim() calls it once per identity board with that board's seen markers only, all tagged {board}",
-        lambda: [keys.seen("all-volume", "t:alice/t-1"), keys.seen("all-volume", "t:bob/t-1")],
-    ),
-    ("ingest/claims.py", "pipe.evalsha(self._claim.sha, len(markers), *markers, *args)"): Proof(
-        "claim_many's pipeline (one Redis, not a cluster): the claim script once per request and identity board, "
-        "with that board's seen markers only, all tagged {board}",
+        "claim_many() calls it once per identity board with that board's seen markers only (of every request it "
+        "claims for), all tagged {board}",
         lambda: [keys.seen("all-volume", "t:alice/t-1"), keys.seen("all-volume", "t:bob/t-1")],
     ),
     ("ingest/claims.py", "self.redis.register_script(RELEASE_CLAIMS_LUA)"): Proof(

@@ -207,3 +207,30 @@ def _no_rate_limit_clock(sent: Sent) -> Sent:
 
 def _user(headers: dict[str, str], client) -> str:
     return client.get("/v1/me", headers=headers).get_json()["username"]
+
+
+def test_one_claim_call_decides_a_groups_requests_one_after_another(app, redis_client):
+    """WriteClaims.claim_many (the group commit's claim): what claiming each request alone would give."""
+    from datetime import UTC, datetime
+
+    from leaderboard.api.write_path import current_claims
+    from leaderboard.ingest.claims import WriteConflict
+    from leaderboard.ingest.validation import parse_trades
+    from leaderboard.ingest.writes import trade_write
+
+    def writes(body: dict) -> list:
+        return [trade_write(t) for t in parse_trades(body, datetime.now(UTC), 1000, 5, 10**13)]
+
+    first = writes(trade("o-1", "olga", quantity="1", price="5"))
+    requests = [first,
+                writes(trade("o-1", "olga", quantity="1", price="6")),  # the same id, other content: 409
+                first,  # an exact retry in the same group: accepted, claims nothing more
+                writes({"trades": [trade("o-2", "olga"), trade("o-3", "olga"), trade("o-1", "olga", price="7")]}),
+                writes({"trades": [trade("o-4", "olga"), trade("o-4", "olga", price="8")]})]  # twice in one request
+    with app.app_context():
+        outcomes = current_claims().claim_many(requests)
+    assert [type(o).__name__ for o in outcomes] == ["list", "WriteConflict", "list", "WriteConflict", "WriteConflict"]
+    assert len(outcomes[0]) == 1 and outcomes[2] == []
+    assert [o.index for o in outcomes if isinstance(o, WriteConflict)] == [0, 2, 1]
+    marker = keys.seen("all-volume", trade_write_id("olga", "o-2"))
+    assert not redis_client.exists(marker)  # the refused batch set nothing

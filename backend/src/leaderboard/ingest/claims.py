@@ -3,8 +3,9 @@
 The exactly-once marker (ranking/apply.py) is written at flush time, after the 202. To answer 409
 `trade_id_conflict` to the request that reuses an id, the request claims its writes' ids before it is
 acknowledged: one script call (CLAIM_WRITES_LUA) per identity board (`all-volume` for every trade, so one
-call per request) that sets each marker to `c:<fingerprint>` unless a marker already holds other content;
-the apply script later turns a claim of the same content into the applied fingerprint.
+call per request; the native write path's group commit makes one call for all the requests waiting, which
+the script decides one after another) that sets each marker to `c:<fingerprint>` unless a marker already holds
+other content; the apply script later turns a claim of the same content into the applied fingerprint.
 
 The write path promises not to hang on Redis, so the claim is bounded (redis_conn.BoundedRedis: calls time
 out after REQUEST_REDIS_TIMEOUT_MS). When the claim fails (timeout, Redis unreachable, a stall), the request
@@ -20,9 +21,9 @@ import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
-from redis.cluster import RedisCluster
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import RedisError
 
 from .. import keys, metrics
 from ..ranking.apply import CLAIM_WRITES_LUA, RELEASE_CLAIMS_LUA
@@ -50,7 +51,6 @@ class WriteClaims:
         self.redis = bounded.client
         self._claim = self.redis.register_script(CLAIM_WRITES_LUA)
         self._release = self.redis.register_script(RELEASE_CLAIMS_LUA)
-        self._cluster = isinstance(self.redis, RedisCluster)
 
     def claim(self, writes: Sequence[Write]) -> Claimed | None:
         """Claim every write's id for its content. Raises WriteConflict naming the first write whose id is
@@ -62,9 +62,9 @@ class WriteClaims:
         return outcome
 
     def claim_many(self, requests: Sequence[Sequence[Write]]) -> list[Claimed | WriteConflict | None]:
-        """`claim` for several requests at once, in one pipelined round trip (the native write path's group
-        commit: live/asgi.py's requests of one moment share it): each request's outcome, in order, as `claim`
-        returns or raises it. Requests are decided in order, as if claimed one after another."""
+        """`claim` for several requests at once, one script call per identity board for them all (the native
+        write path's group commit, ingest/group_commit.py): each request's outcome, in order, as `claim` returns
+        or raises it. The script decides the requests one after another, as if each were claimed alone."""
         outcomes: list[Claimed | WriteConflict | None] = [None] * len(requests)
         plans: list[tuple[int, list[tuple[str, list[int], list[str]]]]] = []
         for number, writes in enumerate(requests):
@@ -77,34 +77,40 @@ class WriteClaims:
         if not self.bounded.available():
             metrics.TRADE_CLAIMS_SKIPPED.labels("backing_off").inc(len(plans))
             return outcomes
-        calls = [(markers, [self.ttl, *(requests[number][i].fp for i in indexes)])
-                 for number, groups in plans for _board, indexes, markers in groups]
-        try:
-            replies = self._run_claims(calls)
-        except RedisError as exc:
-            self._back_off(exc)
-            return outcomes
-        position = 0
+        by_board: dict[str, list[tuple[int, list[int], list[str]]]] = defaultdict(list)
+        for number, groups in plans:
+            for board, indexes, markers in groups:
+                by_board[board].append((number, indexes, markers))
+        replies: dict[tuple[int, str], Any] = {}
+        for board, calls in by_board.items():  # one call per board: its markers share the board's slot
+            try:
+                answers = self._claim(keys=[m for _n, _i, markers in calls for m in markers], args=[
+                    self.ttl, len(calls), *(len(indexes) for _n, indexes, _m in calls),
+                    *(requests[number][i].fp for number, indexes, _m in calls for i in indexes)])
+            except RedisError as exc:
+                answers = [exc] * len(calls)
+            for (number, _indexes, _markers), answer in zip(calls, answers, strict=True):
+                replies[number, board] = answer
+        failed: RedisError | None = None
         for number, groups in plans:
             writes = requests[number]
             claimed: Claimed = []
             outcome: Claimed | WriteConflict | None = claimed
             for board, indexes, markers in groups:
-                reply = replies[position]
-                position += 1
+                reply = replies[number, board]
                 if isinstance(reply, RedisError):
-                    if outcome is claimed:
-                        self._back_off(reply)
-                        outcome = None  # accepted unclaimed, as when the claim fails
+                    failed = reply
+                    outcome = None if outcome is claimed else outcome  # accepted unclaimed, as a failed claim is
                     continue
-                assert isinstance(reply, list)
                 claimed.extend((board, markers[int(p) - 1], "c:" + writes[indexes[int(p) - 1]].fp)
                                for p in reply[1:])
                 if int(reply[0]) and outcome is claimed:
                     outcome = WriteConflict(indexes[int(reply[0]) - 1])
-            if outcome is not claimed:  # a conflict (or a failure): what the request's other groups set goes back
+            if outcome is not claimed:  # a conflict (or a failure): what the request's other boards set goes back
                 self.release(claimed)
             outcomes[number] = outcome
+        if failed is not None:
+            self._back_off(failed)
         return outcomes
 
     @staticmethod
@@ -120,37 +126,6 @@ class WriteClaims:
             groups[write.identity_board].append(index)
         return [(board, indexes, [keys.seen(board, writes[i].write_id) for i in indexes])
                 for board, indexes in groups.items()]
-
-    def _run_claims(self, calls: list[tuple[list[str], list[object]]]) -> list[object]:
-        """The claim script's replies to `calls` (keys, args): one pipeline (one round trip) on a single Redis,
-        one call after another on a cluster (a group's markers share a slot; the groups may not). A reply is
-        an exception object when that call failed (RedisError)."""
-        replies: list[object] = []
-        if self._cluster:
-            for markers, args in calls:
-                try:
-                    replies.append(self._claim(keys=markers, args=args))
-                except RedisError as exc:
-                    replies.append(exc)
-            return replies
-        replies = [None] * len(calls)
-        todo = list(range(len(calls)))
-        for _attempt in range(2):
-            pipe = self.redis.pipeline(transaction=False)
-            for i in todo:
-                markers, args = calls[i]
-                pipe.evalsha(self._claim.sha, len(markers), *markers, *args)
-            answers = pipe.execute(raise_on_error=False)
-            missing = []
-            for i, answer in zip(todo, answers, strict=True):
-                replies[i] = answer
-                if isinstance(answer, NoScriptError):
-                    missing.append(i)
-            if not missing:
-                break
-            self.redis.script_load(CLAIM_WRITES_LUA)  # flushed or never loaded: load it, run those again
-            todo = missing
-        return replies
 
     def release(self, claimed: Claimed | None) -> None:
         """Best effort: give back markers this request claimed but could not get accepted (buffer full)."""

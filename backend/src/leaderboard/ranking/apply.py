@@ -126,23 +126,35 @@ return result
 """
 
 CLAIM_WRITES_LUA = """
--- The request path's claim of write ids on their identity board, before the 202 (see ingest/claims.py).
--- KEYS[1..n]  the markers seen(identity board, write_id) of the writes
--- ARGV[1]     marker lifetime, seconds; ARGV[2..n+1] the writes' fingerprints
--- Nothing is set unless no write conflicts. Returns {position of the first conflicting write or 0,
--- positions of the markers this call set (the caller releases them if it cannot accept the writes)...}.
-local n = #KEYS
-for i = 1, n do
-  local held, fp = redis.call('GET', KEYS[i]), ARGV[i + 1]
-  if held and held ~= fp and held ~= 'c:' .. fp and held ~= '1' and held ~= '' and fp ~= '' then
-    return {i}
+-- The request path's claim of write ids on their identity board, before the 202 (see ingest/claims.py), for
+-- one request or several (the native write path's group commit), decided one request after another.
+-- KEYS        the markers seen(identity board, write_id) of every request's writes, request after request
+-- ARGV[1]     marker lifetime, seconds; ARGV[2] = r, the number of requests; ARGV[3..2+r] each request's
+--             number of markers; ARGV[3+r..] the writes' fingerprints, in the order of KEYS
+-- For each request: nothing is set unless none of its writes conflicts. Returns one reply per request:
+-- {position of its first conflicting write or 0, positions of the markers this call set for it (the caller
+-- releases them if it cannot accept the writes)...}.
+local ttl, r = ARGV[1], tonumber(ARGV[2])
+local replies, first = {}, 0
+for q = 1, r do
+  local n, fps = tonumber(ARGV[2 + q]), 2 + r + first
+  local result = {0}
+  for i = 1, n do
+    local held, fp = redis.call('GET', KEYS[first + i]), ARGV[fps + i]
+    if held and held ~= fp and held ~= 'c:' .. fp and held ~= '1' and held ~= '' and fp ~= '' then
+      result[1] = i
+      break
+    end
   end
+  if result[1] == 0 then
+    for i = 1, n do
+      if redis.call('SET', KEYS[first + i], 'c:' .. ARGV[fps + i], 'NX', 'EX', ttl) then result[#result + 1] = i end
+    end
+  end
+  replies[q] = result
+  first = first + n
 end
-local result = {0}
-for i = 1, n do
-  if redis.call('SET', KEYS[i], 'c:' .. ARGV[i + 1], 'NX', 'EX', ARGV[1]) then result[#result + 1] = i end
-end
-return result
+return replies
 """
 
 RELEASE_CLAIMS_LUA = """
