@@ -249,9 +249,36 @@ def test_member_list_ranks_friends_and_names_the_missing(client, redis_client):
     assert body["missing"] == ["zz"]
 
 
-def test_member_views_are_micro_cached_per_worker(client, redis_client, clock):
+def test_the_rank_card_is_the_lists_own_row_and_follows_each_new_snapshot(client, redis_client, clock, app):
+    """Card, list and member count share one as_of; a member the snapshot does not hold yet is read live
+    (newer than the list, never older)."""
     btc = board(redis_client, "btc")
     write(redis_client, btc, "a", 3, NOON)
+    write(redis_client, btc, "b", 5, NOON)
+    listed = client.get("/v1/leaderboards/btc").json
+
+    def card(member):
+        body = client.get(f"/v1/leaderboards/btc/members/{member}").json
+        return body["rank"], body["score"], body["total"], body["as_of"]
+
+    assert card("a") == (2, "0.03", 2, listed["as_of"])
+    write(redis_client, btc, "a", 3, NOON)  # 0.06: passes b once a snapshot covers it
+    write(redis_client, btc, "newbie", 1, NOON)
+    clock.advance(seconds=1.01)  # past the member micro-cache
+    assert card("a") == (2, "0.03", 2, listed["as_of"])  # exactly the row the list beside it shows
+    rank, score, total, as_of = card("newbie")  # not in the list's snapshot: live, newer
+    assert (rank, score, total) == (3, "0.01", 3) and as_of > listed["as_of"]
+    _refreshed(app, redis_client, clock, 61)  # the live ticker (or the refresh) stores a newer snapshot
+    listed = client.get("/v1/leaderboards/btc").json
+    assert card("a") == (1, "0.06", 3, listed["as_of"]) and entries_of(listed)[0] == (1, "a", "0.06")
+
+
+def test_member_views_below_the_snapshot_are_read_live_and_micro_cached_per_worker(client, redis_client, clock):
+    btc = board(redis_client, "btc")
+    for i in range(50):  # SNAPSHOT_TOP_N here
+        write(redis_client, btc, f"top{i:02d}", 1000 + i, NOON)
+    write(redis_client, btc, "a", 3, NOON)
+    assert client.get("/v1/leaderboards/btc").json["total"] == 51
     assert client.get("/v1/leaderboards/btc/members/a").json["score"] == "0.03"
     write(redis_client, btc, "a", 3, NOON)
     assert client.get("/v1/leaderboards/btc/members/a").json["score"] == "0.03"

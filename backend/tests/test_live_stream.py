@@ -60,7 +60,8 @@ def test_trades_reach_streams_on_two_processes_within_a_second_and_resume_after_
     ports = [free_port(), free_port()]
     bases = [f"http://127.0.0.1:{port}" for port in ports]
     apis = [start_api(tmp_path / f"api-{i}", ports[i], server.url) for i in range(2)]
-    scheduler = start_scheduler(server.url, tmp_path / "scheduler", LIVE_TICK_MS="500")
+    scheduler_metrics = f"127.0.0.1:{free_port()}"
+    scheduler = start_scheduler(server.url, tmp_path / "scheduler", LIVE_TICK_MS="500", METRICS_BIND=scheduler_metrics)
     clients: list[SseClient] = []
     try:
         wait_ticking(check, scheduler)
@@ -86,6 +87,12 @@ def test_trades_reach_streams_on_two_processes_within_a_second_and_resume_after_
             listed = requests.get(f"{bases[0]}/v1/leaderboards/eth?limit=1", timeout=5).json()
             assert listed["as_of"] >= arrivals[0].data["as_of"] or listed["entries"][0]["user_id"] == trader
         assert max(delays) < 1.0, delays
+        # the live metrics: subscribers and events sent per API process, the ticker's lag in the scheduler
+        metric_line(f"{bases[1]}/metrics", "leaderboard_live_subscribers ", lambda value: value == 1)
+        metric_line(f"{bases[1]}/metrics", 'leaderboard_live_events_sent_total{kind="update"} ', lambda n: n >= 4)
+        metric_line(f"{bases[1]}/metrics", 'leaderboard_live_events_sent_total{kind="snapshot"} ', lambda n: n >= 1)
+        metric_line(f"http://{scheduler_metrics}/metrics", "leaderboard_live_tick_lag_seconds_count ",
+                    lambda n: n >= 4)
 
         # the server under client 0 stops (SIGTERM): its streams end cleanly, it exits 0
         last_seen = arrivals[0].id
@@ -113,6 +120,18 @@ def test_trades_reach_streams_on_two_processes_within_a_second_and_resume_after_
             client.close()
         codes = stop(*apis, scheduler)
     assert codes == [0, 0, 0]
+
+
+def metric_line(url: str, prefix: str, good) -> None:
+    """Wait (up to 5 s: counters are added once per watchdog period) until the sample `prefix` holds a good value."""
+    deadline, values = time.monotonic() + 5, []
+    while time.monotonic() < deadline:
+        values = [float(line[len(prefix):]) for line in requests.get(url, timeout=5).text.splitlines()
+                  if line.startswith(prefix)]
+        if values and good(values[0]):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{prefix}at {url}: {values}")
 
 
 def raw_status(port: int, path: str, source: str = "127.0.0.1") -> tuple[int, dict[str, str], socket.socket]:

@@ -113,6 +113,12 @@ class Reads:
                                       (board.id, period.value))
 
     def _member_place(self, board: Board, period: Period, user_id: str) -> tuple[store.MemberRank, str, datetime]:
+        """From the list's own snapshot when the member is in it (same rank, score, total and as_of as the list
+        beside the card); else read live (deeper than the snapshot, or new since it): newer, never older."""
+        snapshot = self.cache.snapshot(board, period)
+        row = snapshot.row_of(user_id)
+        if row is not None:
+            return store.MemberRank(row.rank, row.score, snapshot.total), row.name, snapshot.as_of
         as_of = self._as_of(board, period)
         _total, found = store.member_ranks(self.redis, store.period_key(board.id, period, self.now), [user_id])
         if user_id not in found:

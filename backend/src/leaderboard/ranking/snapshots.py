@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 import orjson
@@ -57,6 +58,14 @@ class Snapshot:
         if period in ROLLING_HOURS and hour_bucket(self.as_of) != hour_bucket(now):
             return False
         return now - self.as_of <= max_age
+
+    @cached_property
+    def _rows(self) -> dict[str, Entry]:
+        return {e.member: e for e in self.entries}
+
+    def row_of(self, member: str) -> Entry | None:
+        """The member's row in this snapshot (built once per snapshot object), or None below its depth."""
+        return self._rows.get(member)
 
     def to_json(self) -> bytes:
         return orjson.dumps(
