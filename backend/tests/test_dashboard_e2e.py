@@ -359,14 +359,60 @@ def test_dashboard_end_to_end(chromium: str, stack: Stack, browser_page: tuple[A
     lap(f"done; {len(watch.tolerated)} network errors tolerated during the outage")
 
 
+# Records the FLIP moves of the board's rows (Element.animate calls with a transform, by member id).
+RECORD_ROW_MOVES = """
+window.__rowMoves = [];
+const animate = Element.prototype.animate;
+Element.prototype.animate = function (keyframes, options) {
+  const first = Array.isArray(keyframes) ? keyframes[0] : null;
+  if (this.dataset && this.dataset.flipKey && first && first.transform) {
+    window.__rowMoves.push({ user: this.dataset.flipKey, from: first.transform });
+  }
+  return animate.call(this, keyframes, options);
+};
+"""
+
+
+def row_moves(page: Any) -> list[dict[str, str]]:
+    return list(page.evaluate("() => window.__rowMoves.splice(0)"))
+
+
+def expect_card_is_the_lists(page: Any, user_id: str) -> None:
+    """The rank card shows the user's row of the list beside it: same rank, score and as_of as the list."""
+    from playwright.sync_api import expect
+
+    card = page.get_by_test_id("my-rank-card")
+    mine = row(page, user_id)
+    expect(card).to_have_attribute("data-source", "list")
+    for _ in range(50):  # both are rendered from one state; read them until no event lands in between
+        as_of = page.get_by_test_id("total-members").get_attribute("data-as-of")
+        seen = (card.get_attribute("data-as-of"), card.get_by_test_id("my-rank").inner_text(),
+                card.get_by_test_id("my-score").inner_text(), mine.get_attribute("data-rank"),
+                mine.get_by_test_id("score-cell").inner_text(),
+                page.get_by_test_id("total-members").inner_text())
+        if page.get_by_test_id("total-members").get_attribute("data-as-of") == as_of:
+            break
+    card_as_of, card_rank, card_score, rank, score, members = seen
+    assert card_as_of == as_of, (card_as_of, as_of)
+    assert card_rank.split()[0] == f"#{rank}" and card_score == score, seen
+    assert card_rank.split("/")[1].strip() == members.split()[0], seen  # same member count
+
+
 def test_live_board_updates_without_reload_card_matches_list_and_falls_back_to_polling(
         chromium: str, stack: Stack, browser_page: tuple[Any, ConsoleWatch], redis_client: redis_lib.Redis) -> None:
-    """The board on screen follows the stream: another session's trade shows without a reload, the rank card
-    and the list agree on rank and score; the stream cut (streams end every 6 s here, and the reconnect is
-    refused) falls back to polling ("Refreshing in N s"), and the stream comes back by itself ("Live")."""
+    """The board on screen follows the stream, applying its events to the rows in place: another session's
+    trade shows without a reload and without a read of the list, a newcomer appears, rows glide to their new
+    place (FLIP), the rank card and the list agree on rank, score, member count and as_of; the stream cut
+    (streams end every 6 s here, and the reconnect is refused) falls back to polling ("Refreshing in N s"), and
+    the stream comes back by itself ("Live"). On a phone (390 x 844, reduced motion) the rank card and the
+    trade ticket come before the list, a trade through the ticket shows on the card within a few ticks, and no
+    row animates."""
     from playwright.sync_api import expect
 
     page, watch = browser_page
+    page.add_init_script(RECORD_ROW_MOVES)
+    list_reads: list[str] = []
+    page.on("request", lambda r: list_reads.append(r.url) if re.search(r"/v1/leaderboards/eth\?", r.url) else None)
     stack.env["LIVE_MAX_STREAM_SECONDS"] = "6"
     with stack.api("serve-live.log") as api:
         base = api.base
@@ -384,6 +430,13 @@ def test_live_board_updates_without_reload_card_matches_list_and_falls_back_to_p
             assert posted.status_code == 202, posted.text
             return time.monotonic()
 
+        def fresh_stream() -> None:
+            """Wait for the next stream (they end every 6 s) to be open: the next seconds are the stream's."""
+            with page.expect_request(lambda r: "/stream?" in r.url, timeout=15_000):
+                pass
+            expect(page.get_by_test_id("countdown")).to_have_attribute("data-mode", "live")
+            list_reads.clear()
+
         page.goto(f"{base}/login/")
         page.get_by_test_id("login-username").fill(ME)
         page.get_by_test_id("login-password").fill(PASSWORD)
@@ -392,20 +445,29 @@ def test_live_board_updates_without_reload_card_matches_list_and_falls_back_to_p
         page.goto(f"{base}/?board=eth&period=day")
         expect(page.get_by_test_id("live-badge")).to_be_visible()
         expect_ranked(page, "grace", 1, "$30,000.00")
+        grace = row(page, "grace").element_handle()
 
-        # another session's trade: on screen without a reload, well within the stream's second
+        # another session's trade: a newcomer on screen without a reload nor a read of the list, well within
+        # the stream's second; grace's row (the same element) glides from 1st to 2nd
+        fresh_stream()
+        row_moves(page)
         acked = post("newcomer", "20")  # $60,000.00: the new leader
         expect_ranked(page, "newcomer", 1, "$60,000.00", timeout=5_000)
         assert time.monotonic() - acked < 5
+        assert list_reads == [], list_reads  # applied from the update event
         expect(page.get_by_test_id("total-members")).to_have_text("3 members")
+        assert grace.get_attribute("data-rank") == "2"
+        moves = row_moves(page)
+        assert any(m["user"] == "grace" and m["from"].startswith("translateY(-") for m in moves), moves
 
-        # my own trade, posted elsewhere: the card and the list agree (same rank, same score)
+        # my own trade, posted elsewhere: the card is the list's (same rank, score, count, as_of)
         post(ME, "15")  # $45,000.00: second
         expect_ranked(page, ME, 2, "$45,000.00", timeout=5_000)
         card = page.get_by_test_id("my-rank-card")
         expect(card.get_by_test_id("my-rank")).to_contain_text("#2")
         expect(card.get_by_test_id("my-score")).to_have_text("$45,000.00")
         expect(page.get_by_test_id("total-members")).to_have_text("4 members")
+        expect_card_is_the_lists(page, ME)
 
         # the stream cut: its reconnects are refused, the board falls back to polling and keeps updating
         watch.outage = True
@@ -419,4 +481,36 @@ def test_live_board_updates_without_reload_card_matches_list_and_falls_back_to_p
         watch.outage = False
         post("newcomer", "20")  # and it drives the board again: $120,000.00
         expect_ranked(page, "newcomer", 1, "$120,000.00", timeout=5_000)
+        expect_card_is_the_lists(page, ME)
+
+        # a phone: the card and the ticket before the rows; my trade through the ticket shows on the card
+        phone = page.context.browser.new_context(
+            viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, reduced_motion="reduce",
+            color_scheme="dark", locale="en-US", timezone_id="UTC", storage_state=page.context.storage_state())
+        try:
+            small = phone.new_page()
+            small.on("console", watch.on_console)
+            small.on("pageerror", watch.on_page_error)
+            small.set_default_timeout(15_000)
+            small.add_init_script(RECORD_ROW_MOVES)
+            small.goto(f"{base}/?board=eth&period=day")
+            expect(small.get_by_test_id("live-badge")).to_be_visible()
+            expect_ranked(small, ME, 3, "$45,000.00")  # newcomer 120,000, margaret 93,000, me, grace
+            table_top = small.get_by_test_id("leaderboard-table").bounding_box()["y"]
+            ticket = small.get_by_test_id("trade-ticket")
+            for part in (small.get_by_test_id("my-rank-card"), ticket):
+                found = part.bounding_box()
+                assert found["y"] + found["height"] <= table_top, (found, table_top)
+            assert small.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+            ticket.get_by_test_id("trade-quantity").fill("20")  # ETH, buy: +$60,000.00 = $105,000.00, 2nd
+            ticket.get_by_test_id("trade-price").fill("3000.00")
+            ticket.get_by_test_id("trade-submit").click()
+            expect(ticket.get_by_test_id("trade-quantity")).to_have_value("")  # the 202
+            expect(small.get_by_test_id("my-rank-card").get_by_test_id("my-score")).to_have_text(
+                "$105,000.00", timeout=5_000)
+            expect_ranked(small, ME, 2, "$105,000.00", timeout=1_000)
+            expect_card_is_the_lists(small, ME)
+            assert row_moves(small) == []  # reduced motion: the rows jump, nothing glides
+        finally:
+            phone.close()
     assert watch.errors == [], "\n".join(watch.errors)

@@ -16,7 +16,8 @@ import { Card, CardContent, CardHeader } from "@/components/ui/card"
 import { DEFAULT_BOARD, useBoardParams } from "@/hooks/use-board-params"
 import { useCatalog } from "@/hooks/use-catalog"
 import { useSession } from "@/hooks/use-session"
-import type { Board } from "@/lib/schemas"
+import { useBoardState } from "@/hooks/use-leaderboard"
+import type { Board, Period } from "@/lib/schemas"
 
 function resolveBoard(boards: readonly Board[], requested: string | null): Board | null {
   if (requested) return boards.find((board) => board.id === requested) ?? null
@@ -27,10 +28,10 @@ export function HomeView() {
   const { board: requested, period, setParams } = useBoardParams()
   const { state: catalogState, retry } = useCatalog()
   const session = useSession()
-  // The rank card refreshes with each snapshot of the board and period on screen.
-  const [snapshot, setSnapshot] = useState<{ key: string; asOf: string } | null>(null)
-  const [writes, setWrites] = useState(0)
-  const onAccepted = useCallback(() => setWrites((n) => n + 1), [])
+  // The member's own writes: the rank card reads again until the write has landed (when the list does not
+  // carry the member, whose rows it otherwise shows).
+  const [wroteAt, setWroteAt] = useState<number | null>(null)
+  const onAccepted = useCallback(() => setWroteAt(Date.now()), [])
 
   if (catalogState.status === "loading") {
     return (
@@ -69,7 +70,6 @@ export function HomeView() {
   const activePeriod = periods && !periods.includes(period) ? periods[0]! : period
   const user = session.status === "authenticated" ? session.user : null
   const boardKey = `${board.id}:${activePeriod}`
-  const asOf = snapshot?.key === boardKey ? snapshot.asOf : null
 
   return (
     <div className="grid gap-6 lg:grid-cols-[minmax(0,1fr)_22rem]">
@@ -101,7 +101,6 @@ export function HomeView() {
             board={board}
             period={activePeriod}
             highlightUserId={user?.username}
-            onSnapshot={(next) => setSnapshot({ key: boardKey, asOf: next })}
           />
         </CardContent>
       </Card>
@@ -109,14 +108,7 @@ export function HomeView() {
       <aside className="order-first flex min-w-0 flex-col gap-6 lg:order-none" aria-label="Your account">
         {user ? (
           <>
-            {asOf ? (
-              <RankCard
-                board={board}
-                period={activePeriod}
-                userId={user.username}
-                refreshKey={`${asOf}:${writes}`}
-              />
-            ) : null}
+            <BoardRankCard board={board} period={activePeriod} userId={user.username} wroteAt={wroteAt} />
             {board.kind === "game" ? (
               <ScoreForm board={board} userId={user.username} onAccepted={onAccepted} />
             ) : (
@@ -142,4 +134,11 @@ export function HomeView() {
       </aside>
     </div>
   )
+}
+
+/** The rank card once the board beside it has its first rows (it derives from them, or reads at their as_of). */
+function BoardRankCard({ board, period, userId, wroteAt }: { board: Board; period: Period; userId: string; wroteAt: number | null }) {
+  const boardState = useBoardState(board.id, period)
+  if (!boardState.view) return null
+  return <RankCard board={board} period={period} userId={userId} refreshKey={String(wroteAt)} wroteAt={wroteAt} />
 }

@@ -1,3 +1,7 @@
+"use client"
+
+import { useRef } from "react"
+
 import { RankMovement } from "@/components/rank-movement"
 import { UserAvatar } from "@/components/user-avatar"
 import { Skeleton } from "@/components/ui/skeleton"
@@ -9,6 +13,7 @@ import {
   TableHeader,
   TableRow,
 } from "@/components/ui/table"
+import { useFlip } from "@/hooks/use-flip"
 import { formatScore } from "@/lib/decimal"
 import type { Movement } from "@/lib/movement"
 
@@ -45,8 +50,11 @@ export function LeaderboardTable({
   testId = "leaderboard-table",
   compact = false,
 }: LeaderboardTableProps) {
+  // rows are keyed by member: when the live board reorders them, each glides to its new place
+  const table = useRef<HTMLTableElement>(null)
+  useFlip(table)
   return (
-    <Table data-testid={testId} className="table-fixed">
+    <Table ref={table} data-testid={testId} className="table-fixed">
       {caption ? <caption className="sr-only">{caption}</caption> : null}
       <TableHeader>
         <TableRow className="hover:bg-transparent">
@@ -64,6 +72,7 @@ export function LeaderboardTable({
               key={entry.user_id}
               data-testid="leaderboard-row"
               data-user-id={entry.user_id}
+              data-flip-key={entry.user_id}
               data-rank={entry.rank}
               data-current-user={isMe ? "true" : undefined}
               aria-current={isMe ? "true" : undefined}

@@ -17,8 +17,6 @@ interface LiveBoardProps {
   highlightUserId?: string | null
   client?: ApiClient
   pageSize?: UseLeaderboardOptions["pageSize"]
-  /** Called with each new as_of, so dependants (the rank card) refresh with the board. */
-  onSnapshot?: (asOf: string) => void
 }
 
 export function LiveBoard({
@@ -27,20 +25,9 @@ export function LiveBoard({
   highlightUserId,
   client,
   pageSize,
-  onSnapshot,
 }: LiveBoardProps) {
   const leaderboard = useLeaderboard(board.id, period, { client, pageSize })
   const { status, page, entries, error, isStale } = leaderboard
-
-  // A ref, so a parent passing an inline callback does not re-run the effect each render.
-  const onSnapshotRef = useRef(onSnapshot)
-  useEffect(() => {
-    onSnapshotRef.current = onSnapshot
-  })
-  const asOf = page?.as_of
-  useEffect(() => {
-    if (asOf) onSnapshotRef.current?.(asOf)
-  }, [asOf])
 
   const loadMoreError = leaderboard.loadMoreError
   const shownLoadMoreError = useRef(loadMoreError)
@@ -78,7 +65,7 @@ export function LiveBoard({
       ) : null}
       <div className="flex flex-wrap items-center justify-between gap-2">
         <BoardStatus page={page} isRefreshing={leaderboard.isRefreshing} isStale={isStale} mode={leaderboard.mode} />
-        <span className="text-xs text-muted-foreground" data-testid="total-members">
+        <span className="text-xs text-muted-foreground" data-testid="total-members" data-as-of={page.as_of}>
           {page.total.toLocaleString("en-US")} {page.total === 1 ? "member" : "members"}
         </span>
       </div>
@@ -96,7 +83,7 @@ export function LiveBoard({
           caption={`${board.title}, ${PERIOD_LABELS[period]}`}
         />
       )}
-      {leaderboard.nextCursor ? (
+      {leaderboard.hasMore ? (
         <Button
           variant="outline"
           className="self-center"

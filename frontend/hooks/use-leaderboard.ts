@@ -1,10 +1,18 @@
 "use client"
 
-import { useEffect, useRef, useState } from "react"
+import { atom, useAtomValue, useSetAtom } from "jotai"
+import { useEffect, useRef } from "react"
 
 import { api, ApiError, isApiError, type ApiClient } from "@/lib/api"
-import { rankMovements, snapshotRanks, type Movement, type RankSnapshot } from "@/lib/movement"
-import type { Entry, LeaderboardPage, Period } from "@/lib/schemas"
+import {
+  applyUpdate,
+  isNewer,
+  movementsAfter,
+  viewOfPage,
+  type BoardView,
+} from "@/lib/live-board"
+import { rankMovements, snapshotRanks, type Movement } from "@/lib/movement"
+import { isLeaderboardPage, isLiveUpdate, type Entry, type LeaderboardPage, type Period } from "@/lib/schemas"
 
 export const PAGE_SIZE = 50
 /** Never poll more often than this, even if the API says the refresh is overdue. */
@@ -17,15 +25,20 @@ const RETRY_BASE_MS = 5_000
 const RETRY_CAP_MS = 60_000
 
 export type LeaderboardStatus = "loading" | "ready" | "error" | "not-found"
-/** "live": the board's event stream is open and drives the refreshes; "polling": it is not (yet, or it failed). */
+/** "live": the board's event stream is open and drives the board; "polling": it is not (yet, or it failed). */
 export type LeaderboardMode = "live" | "polling"
 
 export interface LeaderboardState {
   status: LeaderboardStatus
-  /** Metadata of the newest first page: as_of, next_refresh_at, resets_at, total. */
+  /** Metadata of the board on screen: as_of, next_refresh_at, resets_at, total (as_of and total follow the
+   * stream's events). */
   page: LeaderboardPage | null
+  /** Every row known at page.as_of (the stream's top, or the pages read from the list): the rank card's source. */
+  view: BoardView | null
+  /** The rows on screen: the first pages of `view`. */
   entries: Entry[]
-  nextCursor: string | null
+  /** More rows exist past the ones on screen (Load more). */
+  hasMore: boolean
   movements: Map<string, Movement>
   /** The last failure; with `page` set it means the data on screen is stale. */
   error: ApiError | null
@@ -35,11 +48,12 @@ export interface LeaderboardState {
   mode: LeaderboardMode
 }
 
-const INITIAL_STATE: LeaderboardState = {
+export const INITIAL_STATE: LeaderboardState = {
   status: "loading",
   page: null,
+  view: null,
   entries: [],
-  nextCursor: null,
+  hasMore: false,
   movements: new Map(),
   error: null,
   isRefreshing: false,
@@ -65,6 +79,25 @@ function toApiError(error: unknown): ApiError {
   return new ApiError(0, "unexpected_error", message)
 }
 
+function parseEvent(raw: unknown): unknown {
+  if (typeof raw !== "string") return null
+  try {
+    return JSON.parse(raw)
+  } catch {
+    return null
+  }
+}
+
+/** Marks against the previous rows; a row past the previous rows' end is not "new", only unseen before. */
+function marksAgainst(previous: BoardView | null, entries: readonly Entry[]): Map<string, Movement> {
+  const marks = rankMovements(previous ? snapshotRanks(previous.entries) : null, entries)
+  const seen = previous?.entries.length ?? 0
+  for (const entry of entries) {
+    if (entry.rank > seen && marks.get(entry.user_id)?.kind === "new") marks.delete(entry.user_id)
+  }
+  return marks
+}
+
 interface PollerOptions {
   board: string
   period: Period
@@ -75,10 +108,20 @@ interface PollerOptions {
   streamUrl: string | null
 }
 
-/** Fetches a board and re-fetches it when the API says the snapshot changes. */
+/**
+ * The board of one period on screen. With the stream open, its `snapshot` event replaces the rows and each
+ * `update` event is applied to them in place (lib/live-board.ts): no read of the list. The list is read at the
+ * start, while polling (no stream, or it failed), and when an event does not fit the rows held (a gap, or rows
+ * past the stream's top on screen after Load more).
+ */
 function createPoller({ board, period, client, pageSize, onChange, streamUrl }: PollerOptions) {
   let state = INITIAL_STATE
-  let snapshot: RankSnapshot | null = null
+  /** rows known at one as_of; `cursor` continues it on the list endpoint (valid for cursorAsOf only) */
+  let view: BoardView | null = null
+  let cursor: string | null = null
+  let cursorAsOf: string | null = null
+  /** rows the stream keeps current (its snapshot's length when the board has more members); unknown: all */
+  let depth: number | undefined
   let pagesShown = 1
   let failures = 0
   let unchangedPolls = 0
@@ -88,11 +131,36 @@ function createPoller({ board, period, client, pageSize, onChange, streamUrl }: 
   let inFlight: AbortController | null = null
   let stopped = false
   let source: EventSource | null = null
+  let reopenTimer: ReturnType<typeof setTimeout> | null = null
+  let streamFailures = 0
   let live = false
 
   const update = (patch: Partial<LeaderboardState>) => {
     state = { ...state, ...patch }
     if (!stopped) onChange(state)
+  }
+
+  const shownRows = () => pagesShown * pageSize
+
+  /** The view on screen: its first pages, the page metadata following its as_of and total. */
+  const show = (next: BoardView, patch: Partial<LeaderboardState> = {}) => {
+    view = next
+    const base = patch.page ?? state.page
+    let page = base
+    if (base && (base.as_of !== next.asOf || base.total !== next.total)) {
+      const interval = Date.parse(base.next_refresh_at) - Date.parse(base.as_of)
+      const nextRefresh = Number.isNaN(interval) ? base.next_refresh_at : new Date(Date.parse(next.asOf) + interval).toISOString()
+      page = { ...base, as_of: next.asOf, total: next.total, next_refresh_at: nextRefresh }
+    }
+    const entries = next.entries.slice(0, shownRows())
+    update({
+      status: "ready",
+      ...patch,
+      page,
+      view: next,
+      entries,
+      hasMore: entries.length < next.entries.length || (next.entries.length < next.total && cursor !== null),
+    })
   }
 
   const clearTimer = () => {
@@ -114,14 +182,14 @@ function createPoller({ board, period, client, pageSize, onChange, streamUrl }: 
   async function fetchShownPages(signal: AbortSignal) {
     const first = await client.getLeaderboard(board, { period, limit: pageSize }, signal)
     const entries = [...first.entries]
-    let cursor = first.next_cursor
+    let next = first.next_cursor
     // Keep the rows a user already revealed with "Load more" on screen.
-    for (let shown = 1; shown < pagesShown && cursor; shown++) {
-      const next = await client.getLeaderboard(board, { period, limit: pageSize, cursor }, signal)
-      entries.push(...next.entries)
-      cursor = next.next_cursor
+    for (let read = 1; read < pagesShown && next; read++) {
+      const more = await client.getLeaderboard(board, { period, limit: pageSize, cursor: next }, signal)
+      entries.push(...more.entries)
+      next = more.next_cursor
     }
-    return { first, entries, cursor }
+    return { first, entries, next }
   }
 
   async function refresh() {
@@ -131,24 +199,23 @@ function createPoller({ board, period, client, pageSize, onChange, streamUrl }: 
     inFlight = controller
     update({ isRefreshing: true })
     try {
-      const { first, entries, cursor } = await fetchShownPages(controller.signal)
+      const { first, entries, next } = await fetchShownPages(controller.signal)
       if (controller.signal.aborted || stopped) return
-      // The same snapshot again carries no news: keep the arrows of the last change.
-      const unchanged = state.page?.as_of === first.as_of
-      unchangedPolls = unchanged ? unchangedPolls + 1 : 0
-      const movements = unchanged ? state.movements : rankMovements(snapshot, entries)
-      snapshot = snapshotRanks(entries)
       failures = 0
       generation++
-      update({
-        status: "ready",
-        page: first,
-        entries,
-        nextCursor: cursor,
-        movements,
-        error: null,
-        isRefreshing: false,
-      })
+      const unchanged = state.page?.as_of === first.as_of
+      unchangedPolls = unchanged ? unchangedPolls + 1 : 0
+      if (view && isNewer(view.asOf, first.as_of) && view.entries.length >= Math.min(view.total, shownRows())) {
+        // the stream moved the rows past this read meanwhile: they stay
+        update({ error: null, isRefreshing: false })
+      } else {
+        const read = viewOfPage({ ...first, entries })
+        // The same snapshot again carries no news: keep the arrows of the last change.
+        const movements = unchanged ? state.movements : marksAgainst(view, entries)
+        cursor = next
+        cursorAsOf = first.as_of
+        show(read, { page: first, movements, error: null, isRefreshing: false })
+      }
       // A snapshot that did not move although it was due (server cache behind):
       // back off from the floor instead of asking again every 2 s.
       const backoff = Math.min(POLL_CAP_MS, POLL_FLOOR_MS * 2 ** unchangedPolls)
@@ -179,19 +246,28 @@ function createPoller({ board, period, client, pageSize, onChange, streamUrl }: 
   }
 
   async function loadMore() {
-    const cursor = state.nextCursor
-    if (!cursor || state.isLoadingMore) return
+    if (!view || state.isLoadingMore || !state.hasMore) return
+    pagesShown++
+    if (view.entries.length >= Math.min(view.total, shownRows())) return show(view) // rows held already
+    if (!cursor || cursorAsOf !== view.asOf) {
+      // the cursor belongs to an older snapshot: read the shown pages afresh
+      update({ isLoadingMore: true, loadMoreError: null })
+      await refresh()
+      return update({ isLoadingMore: false })
+    }
     const startedAt = generation
+    const startedView = view
     update({ isLoadingMore: true, loadMoreError: null })
     try {
       const next = await client.getLeaderboard(board, { period, limit: pageSize, cursor })
-      // A refresh landed meanwhile: its cursors are different, so drop this page.
-      if (stopped || generation !== startedAt) return update({ isLoadingMore: false })
-      pagesShown++
-      const entries = [...state.entries, ...next.entries]
-      snapshot = snapshotRanks(entries)
-      update({ entries, nextCursor: next.next_cursor, isLoadingMore: false })
+      // A refresh or an event landed meanwhile: the cursor's snapshot is not the one on screen, drop this page.
+      if (stopped || generation !== startedAt || view !== startedView) return update({ isLoadingMore: false })
+      cursor = next.next_cursor
+      show({ ...view, entries: [...view.entries, ...next.entries] }, {
+        movements: state.movements, isLoadingMore: false,
+      })
     } catch (error) {
+      pagesShown--
       update({ isLoadingMore: false, loadMoreError: toApiError(error) })
     }
   }
@@ -202,27 +278,77 @@ function createPoller({ board, period, client, pageSize, onChange, streamUrl }: 
     else arm()
   }
 
-  /** The board's event stream: each event means a newer snapshot, so the list (and the rank card, which
-   * follows its as_of) is fetched again at once. On an error the browser reconnects by itself (the server's
-   * `retry:` advice, resuming with Last-Event-ID); meanwhile the list is polled as without a stream. */
-  const openStream = () => {
-    if (!streamUrl || typeof EventSource === "undefined") return
-    source = new EventSource(streamUrl)
-    const goLive = () => {
-      if (stopped) return
-      if (!live) {
-        live = true
-        update({ mode: "live" })
-      }
-      void refresh()
+  const goLive = () => {
+    streamFailures = 0
+    if (!live) {
+      live = true
+      dueAt = null
+      clearTimer()
+      update({ mode: "live" })
     }
-    source.addEventListener("snapshot", goLive)
-    source.addEventListener("update", goLive)
-    source.addEventListener("error", () => {
-      if (stopped || !live) return
-      live = false
-      update({ mode: "polling" })
-      scheduleIn(POLL_FLOOR_MS)
+  }
+
+  /** The stream's first event (or a fresh one after a reconnect the server could not replay): the top list at
+   * its as_of, as the list endpoint gives it. */
+  const onSnapshot = (event: MessageEvent) => {
+    if (stopped) return
+    const snapshot = parseEvent(event.data)
+    goLive()
+    if (!isLeaderboardPage(snapshot)) return void refresh()
+    if (snapshot.entries.length < snapshot.total) depth = snapshot.entries.length
+    if (view && isNewer(view.asOf, snapshot.as_of)) return // a read of the list was newer already
+    const movements = state.page?.as_of === snapshot.as_of ? state.movements : marksAgainst(view, snapshot.entries)
+    cursor = snapshot.next_cursor
+    cursorAsOf = snapshot.as_of
+    generation++
+    const next = viewOfPage(snapshot)
+    show(next, { page: snapshot, movements, error: null })
+    if (depth !== undefined && shownRows() > depth && next.entries.length < Math.min(next.total, shownRows())) {
+      void refresh() // rows past the stream's top are on screen: the list has them
+    }
+  }
+
+  /** A change of the top list: applied to the rows in place. */
+  const onUpdate = (event: MessageEvent) => {
+    if (stopped) return
+    const change = parseEvent(event.data)
+    goLive()
+    if (!isLiveUpdate(change)) return void refresh()
+    if (depth !== undefined && shownRows() > depth) return void refresh() // rows past the stream's top on screen
+    const result = applyUpdate(view, change, depth)
+    if (result.kind === "stale") return
+    if (result.kind === "resync") return void refresh()
+    generation++
+    show(result.view, { movements: movementsAfter(state.movements, change), error: null })
+    if (!result.complete && result.view.entries.length < Math.min(result.view.total, shownRows())) void refresh()
+  }
+
+  /** The board's event stream. On a network error the browser reconnects by itself (the server's `retry:`
+   * advice, resuming with Last-Event-ID) and the list is polled meanwhile; when the browser gives up (the
+   * server refused: full, stopping), a new stream is opened after a backoff (it starts with a snapshot). */
+  const openStream = () => {
+    if (!streamUrl || typeof EventSource === "undefined" || stopped) return
+    const opened = new EventSource(streamUrl)
+    source = opened
+    // open: the server answered (a resumed stream with nothing missed sends no event until the next change)
+    opened.addEventListener("open", () => {
+      if (stopped || source !== opened) return
+      goLive()
+      if (state.error) void refresh() // back after a failure: one read confirms the rows and clears the error
+    })
+    opened.addEventListener("snapshot", onSnapshot)
+    opened.addEventListener("update", onUpdate)
+    opened.addEventListener("error", () => {
+      if (stopped || source !== opened) return
+      if (live) {
+        live = false
+        update({ mode: "polling" })
+        scheduleIn(POLL_FLOOR_MS)
+      }
+      if (opened.readyState === EventSource.CLOSED) {
+        streamFailures++
+        reopenTimer = setTimeout(openStream, retryDelay(streamFailures))
+      }
     })
   }
 
@@ -236,6 +362,7 @@ function createPoller({ board, period, client, pageSize, onChange, streamUrl }: 
     stop() {
       stopped = true
       clearTimer()
+      if (reopenTimer !== null) clearTimeout(reopenTimer)
       inFlight?.abort()
       source?.close()
       document.removeEventListener("visibilitychange", onVisibilityChange)
@@ -254,32 +381,55 @@ export function streamUrl(board: string, period: Period): string {
   return `/v1/leaderboards/${encodeURIComponent(board)}/stream?period=${encodeURIComponent(period)}`
 }
 
-/** Live top list of a board: first load, then refreshed on each event of the board's stream, or polled at
- * next_refresh_at while the stream is not open; load more, retry. */
+/** The state of every board period on screen, by boardKey(): one truth that the list, its member count and
+ * the rank card beside it all read (the card derives from the same rows at the same as_of). */
+export const leaderboardsAtom = atom<ReadonlyMap<string, LeaderboardState>>(new Map())
+
+export function boardKey(board: string, period: Period): string {
+  return `${board}\u0000${period}`
+}
+
+/** The state of a board period that a LiveBoard on screen holds (INITIAL_STATE when none does). */
+export function useBoardState(board: string, period: Period): LeaderboardState {
+  return useAtomValue(leaderboardsAtom).get(boardKey(board, period)) ?? INITIAL_STATE
+}
+
+/** Live top list of a board: first load, then kept current by the board's stream (events applied in place),
+ * or polled at next_refresh_at while the stream is not open; load more, retry. */
 export function useLeaderboard(
   board: string,
   period: Period,
   { client = api, pageSize = PAGE_SIZE, live = true }: UseLeaderboardOptions = {}
 ) {
-  // State is tagged with the board and period it belongs to, so switching shows
-  // the first-load state at once instead of the previous board's rows.
-  const key = `${board}\u0000${period}`
-  const [tagged, setTagged] = useState<{ key: string; state: LeaderboardState } | null>(null)
-  const state = tagged?.key === key ? tagged.state : INITIAL_STATE
+  // State is kept per board and period, so switching shows the first-load state at once instead of the
+  // previous board's rows.
+  const key = boardKey(board, period)
+  const state = useBoardState(board, period)
+  const setStates = useSetAtom(leaderboardsAtom)
   const poller = useRef<ReturnType<typeof createPoller> | null>(null)
 
   useEffect(() => {
+    const put = (next: LeaderboardState | null) =>
+      setStates((states) => {
+        const copy = new Map(states)
+        if (next === null) copy.delete(key)
+        else copy.set(key, next)
+        return copy
+      })
     const instance = createPoller({
       board,
       period,
       client,
       pageSize,
-      onChange: (next) => setTagged({ key, state: next }),
+      onChange: put,
       streamUrl: live ? streamUrl(board, period) : null,
     })
     poller.current = instance
-    return () => instance.stop()
-  }, [key, board, period, client, pageSize, live])
+    return () => {
+      instance.stop()
+      put(null)
+    }
+  }, [key, board, period, client, pageSize, live, setStates])
 
   return {
     ...state,

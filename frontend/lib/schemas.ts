@@ -120,6 +120,28 @@ export interface AroundMe {
   as_of: string
 }
 
+/** A row of a live `update` event: its new rank, and its rank in the previous top (null: it just entered). */
+export interface LiveRow {
+  rank: number
+  previous_rank: number | null
+  user_id: string
+  user_name: string
+  score: string
+}
+
+/** The `update` event of GET /v1/leaderboards/{board}/stream: the rows of the live top that are new, moved or
+ * changed score since the previous event, the ids that left it, and the new as_of and total. `reset`: a new day,
+ * `rows` is the whole new top. */
+export interface LiveUpdate {
+  board: string
+  period: string
+  as_of: string
+  total: number
+  rows: LiveRow[]
+  removed: string[]
+  reset: boolean
+}
+
 // --- competitions ---
 export type CompetitionStatus = "upcoming" | "live" | "finalizing" | "finished"
 export type CompetitionMetric = "volume" | "pnl" | "roi" | "score"
@@ -298,5 +320,26 @@ export function isTokenPair(value: unknown): value is TokenPair {
     isObject(value) &&
     typeof value.access_token === "string" &&
     typeof value.refresh_token === "string"
+  )
+}
+
+function isLiveRow(value: unknown): value is LiveRow {
+  return (
+    isEntry(value) &&
+    isObject(value) &&
+    (value.previous_rank === null || typeof value.previous_rank === "number")
+  )
+}
+
+export function isLiveUpdate(value: unknown): value is LiveUpdate {
+  return (
+    isObject(value) &&
+    typeof value.as_of === "string" &&
+    typeof value.total === "number" &&
+    Array.isArray(value.rows) &&
+    value.rows.every(isLiveRow) &&
+    Array.isArray(value.removed) &&
+    value.removed.every((id) => typeof id === "string") &&
+    typeof value.reset === "boolean"
   )
 }

@@ -2,6 +2,7 @@ import { act, fireEvent, render, screen, within } from "@testing-library/react"
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest"
 
 import { LiveBoard } from "@/components/live-board"
+import { RankCard } from "@/components/rank-card"
 import { entry, mockFetch, page, pointsBoard, usdBoard } from "./helpers"
 
 const T0 = new Date("2026-11-21T12:00:05Z")
@@ -13,7 +14,8 @@ async function flush(ms = 0) {
 }
 
 function rows() {
-  return screen.queryAllByTestId("leaderboard-row")
+  const table = screen.queryByTestId("leaderboard-table")
+  return table ? within(table).queryAllByTestId("leaderboard-row") : []
 }
 
 function rowOf(userId: string) {
@@ -214,5 +216,106 @@ describe("nextPollDelay", () => {
     expect(nextPollDelay("2026-11-21T12:00:30Z", now, 500)).toBe(30_500)
     expect(nextPollDelay("2026-11-21T11:59:00Z", now, 0)).toBe(POLL_FLOOR_MS)
     expect(nextPollDelay("2026-11-21T13:00:00Z", now, 0)).toBe(POLL_CAP_MS)
+  })
+})
+
+/** A stand-in for the browser's EventSource: the test sends the server's events by hand. */
+class FakeEventSource extends EventTarget {
+  static CONNECTING = 0
+  static OPEN = 1
+  static CLOSED = 2
+  static opened: FakeEventSource[] = []
+  readyState = FakeEventSource.OPEN
+  constructor(readonly url: string) {
+    super()
+    FakeEventSource.opened.push(this)
+  }
+  send(type: string, data: unknown) {
+    act(() => {
+      this.dispatchEvent(new MessageEvent(type, { data: JSON.stringify(data) }))
+    })
+  }
+  fail(closed = false) {
+    if (closed) this.readyState = FakeEventSource.CLOSED
+    act(() => {
+      this.dispatchEvent(new Event("error"))
+    })
+  }
+  close() {
+    this.readyState = FakeEventSource.CLOSED
+  }
+}
+
+describe("LiveBoard on the stream", () => {
+  beforeEach(() => {
+    FakeEventSource.opened = []
+    vi.stubGlobal("EventSource", FakeEventSource)
+  })
+
+  const update = (asOf: string, total: number, rows: Array<[number, number | null, string, string]>, removed: string[] = []) => ({
+    board: "btc", period: "day", as_of: asOf, total, removed, reset: false,
+    rows: rows.map(([rank, previous, id, score]) => ({ rank, previous_rank: previous, user_id: id, user_name: id.toUpperCase(), score })),
+  })
+
+  it("applies the snapshot and the updates in place, without reading the list again", async () => {
+    const api = mockFetch().reply(page([entry(1, "alice", "300"), entry(2, "bob", "200")]))
+    const { rerender } = render(<LiveBoard board={usdBoard} period="day" />)
+    await flush()
+    // the card beside the board, once the board has rows (as the home page shows it)
+    rerender(
+      <>
+        <LiveBoard board={usdBoard} period="day" />
+        <RankCard board={usdBoard} period="day" userId="bob" />
+      </>
+    )
+    const stream = FakeEventSource.opened[0]!
+    expect(stream.url).toBe("/v1/leaderboards/btc/stream?period=day")
+    stream.send("snapshot", page([entry(1, "alice", "300"), entry(2, "bob", "200"), entry(3, "carol", "100")], {
+      as_of: "2026-11-21T12:00:01Z",
+    }))
+    expect(screen.getByTestId("live-badge")).toBeInTheDocument()
+    expect(rows().map((r) => r.getAttribute("data-user-id"))).toEqual(["alice", "bob", "carol"])
+
+    // bob overtakes alice, dave enters, carol leaves the top
+    stream.send("update", update("2026-11-21T12:00:02Z", 4, [[1, 2, "bob", "400"], [2, 1, "alice", "300"], [3, null, "dave", "150"]], ["carol"]))
+    expect(rows().map((r) => r.getAttribute("data-user-id"))).toEqual(["bob", "alice", "dave"])
+    expect(within(rowOf("bob")).getByTestId("score-cell")).toHaveTextContent("$400.00")
+    expect(within(rowOf("dave")).getByTestId("movement")).toHaveAttribute("data-movement", "new")
+    expect(screen.getByTestId("total-members")).toHaveTextContent("4 members")
+    expect(screen.getByTestId("total-members")).toHaveAttribute("data-as-of", "2026-11-21T12:00:02Z")
+
+    // the card is the list's: same rank, score, total and as_of, no member read
+    const card = screen.getByTestId("my-rank-card")
+    expect(card).toHaveAttribute("data-source", "list")
+    expect(card).toHaveAttribute("data-as-of", "2026-11-21T12:00:02Z")
+    expect(within(card).getByTestId("my-rank")).toHaveTextContent("#1 / 4")
+    expect(within(card).getByTestId("my-score")).toHaveTextContent("$400.00")
+
+    // a replayed older event changes nothing
+    stream.send("update", update("2026-11-21T12:00:01Z", 9, [[1, null, "zed", "999"]]))
+    expect(rows().map((r) => r.getAttribute("data-user-id"))).toEqual(["bob", "alice", "dave"])
+    await flush(120_000) // and no polling while the stream is open
+    expect(api.fn).toHaveBeenCalledTimes(1)
+  })
+
+  it("polls while the stream is down, and opens a new stream when the browser gave up on it", async () => {
+    const api = mockFetch()
+      .reply(page([entry(1, "alice", "300")]))
+      .reply(page([entry(1, "alice", "310")], { as_of: "2026-11-21T12:00:10Z" }))
+    render(<LiveBoard board={usdBoard} period="day" />)
+    await flush()
+    const first = FakeEventSource.opened[0]!
+    first.send("snapshot", page([entry(1, "alice", "300")], { as_of: "2026-11-21T12:00:01Z" }))
+    first.fail(true) // refused (e.g. 503 while the server stops): EventSource is closed for good
+    expect(screen.getByTestId("countdown")).toHaveAttribute("data-mode", "polling")
+    await flush(2_500)
+    expect(api.fn).toHaveBeenCalledTimes(2)
+    expect(within(rowOf("alice")).getByTestId("score-cell")).toHaveTextContent("$310.00")
+    await flush(5_000)
+    const second = FakeEventSource.opened[1]!
+    expect(second).toBeDefined()
+    second.send("snapshot", page([entry(1, "alice", "320")], { as_of: "2026-11-21T12:00:20Z" }))
+    expect(screen.getByTestId("countdown")).toHaveAttribute("data-mode", "live")
+    expect(within(rowOf("alice")).getByTestId("score-cell")).toHaveTextContent("$320.00")
   })
 })
