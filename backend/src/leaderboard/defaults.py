@@ -124,6 +124,7 @@ LIVE_HEARTBEAT_SECONDS = 15  # a comment line this often keeps proxies from clos
 LIVE_SEND_TIMEOUT_SECONDS = 10  # a client that takes no bytes for this long is dropped (slow client)
 LIVE_QUEUE_EVENTS = 64  # events queued for one client before it counts as too slow and is dropped
 LIVE_RETRY_MS = 2000  # `retry:` advice: how long a client waits before reconnecting
+LIVE_SNAPSHOT_REUSE_SECONDS = 1.0  # a stream's opening snapshot event is reused this long (same newest event)
 LIVE_RETRY_AFTER_SECONDS = 5  # Retry-After on 429/503 from the stream endpoint
 LIVE_TICK_LOCK_MS = 5000  # the ticker's lock expires after this if its holder died mid-tick
 

@@ -81,6 +81,7 @@ class StreamEndpoint:
         self.redis = redis
         self.hub = Hub(settings, redis)
         self.boards = BoardRegistry(redis)
+        self._snapshots: dict[tuple[str, str], tuple[str, float, bytes]] = {}  # (newest id, built at, frame)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, board_id: str) -> None:
         if await refuse_method(scope, send):
@@ -155,9 +156,23 @@ class StreamEndpoint:
                 return opening, last
         newest = self.redis.xrevrange(stream, count=1)  # before the snapshot: later events still follow it
         newest_id = newest[0][0].decode() if newest else "0-0"
-        opening += frame("snapshot", newest_id, orjson.dumps(snapshot_body()))
+        opening += self._snapshot_frame(board_id, period, newest_id, snapshot_body)
         metrics.LIVE_EVENTS_SENT.labels("snapshot").inc()
         return opening, parse_id(newest_id) or (0, 0)
+
+    def _snapshot_frame(self, board_id: str, period: str, newest_id: str,
+                        snapshot_body: Callable[[], dict[str, Any]]) -> bytes:
+        """The `snapshot` event after event `newest_id`, built once and reused by the streams that open while
+        no newer event came and for at most LIVE_SNAPSHOT_REUSE_SECONDS (a crowd reconnecting after a restart
+        costs one snapshot read and one encoding per board period, not one per client)."""
+        key = (board_id, period)
+        kept = self._snapshots.get(key)
+        now = time.monotonic()
+        if kept is not None and kept[0] == newest_id and now - kept[1] < defaults.LIVE_SNAPSHOT_REUSE_SECONDS:
+            return kept[2]
+        built = frame("snapshot", newest_id, orjson.dumps(snapshot_body()))
+        self._snapshots[key] = (newest_id, now, built)  # one entry per board period that has streams
+        return built
 
     def _snapshot_body(self, board: Board, period: Period) -> dict[str, Any]:
         now = datetime.now(UTC)
