@@ -17,6 +17,7 @@ from pathlib import Path
 from redis.crc import key_slot
 
 from leaderboard import keys
+from leaderboard.ranking import store
 from leaderboard.ranking.apply import BoardWrite, build_board_batch
 
 SOURCE = Path(__file__).resolve().parent.parent / "src" / "leaderboard"
@@ -110,8 +111,9 @@ ALLOWLIST: dict[tuple[str, str], Proof] = {
         lambda: [keys.trade_stream(), keys.trade_stream_dead()],
     ),
     ("ingest/flusher.py", "redis.register_script(APPLY_BOARD_BATCH_LUA)"): Proof(
-        "build_board_batch gives it one board's sets and seen markers, all tagged {board}",
-        lambda: build_board_batch("volume", "sum", [BoardWrite("t-1", "alice", 5, 1_700_000_000_000)],
+        "build_board_batch gives it one board's sets and seen markers (a first_reached board: and each set's "
+        "order set and reach hash), all tagged {board}",
+        lambda: build_board_batch("volume", "best:first_reached", [BoardWrite("t-1", "alice", 5, 1_700_000_000_000)],
                                   marker_ttl=60, history_days=30, now=datetime(2023, 11, 14, tzinfo=UTC)).keys,
     ),
     ("ingest/rebuild.py", "redis.register_script(SWAP_BOARD_LUA)"): Proof(
@@ -137,6 +139,15 @@ ALLOWLIST: dict[tuple[str, str], Proof] = {
         "one key: the board period's snapshot hash",
         lambda: [keys.snapshot("volume", "24h")],
     ),
+    ("ranking/store.py", "redis.register_script(MATERIALIZE_FR_LUA)"): Proof(
+        "a first_reached board's window: MATERIALIZE_LUA's keys plus the window's and scratch's order set and "
+        "reach hash (keys.tie_order / tie_reach append to a {board} key) and the hour buckets' reach hashes",
+        lambda: [keys.window("game", "7d"), keys.window_scratch("game", "7d"), keys.window_stamp("game", "7d"),
+                 keys.tie_order(keys.window("game", "7d")), keys.tie_reach(keys.window("game", "7d")),
+                 keys.tie_order(keys.window_scratch("game", "7d")), keys.tie_reach(keys.window_scratch("game", "7d")),
+                 keys.hour("game", datetime(2026, 11, 22, 10, tzinfo=UTC)),
+                 keys.tie_reach(keys.hour("game", datetime(2026, 11, 22, 10, tzinfo=UTC)))],
+    ),
     ("ranking/store.py", "redis.register_script(MATERIALIZE_LUA)"): Proof(
         "one board's window, scratch, stamp and hour buckets: all tagged {board}",
         lambda: [keys.window("volume", "7d"), keys.window_scratch("volume", "7d"), keys.window_stamp("volume", "7d"),
@@ -148,16 +159,19 @@ ALLOWLIST: dict[tuple[str, str], Proof] = {
         lambda: [keys.day("volume", date(2026, 11, 21)), keys.history_index("volume")],
     ),
     ("ranking/store.py", "redis.register_script(RANKS_LUA)"): Proof(
-        "reads one sorted set and its board's disqualified hash (keys.disqualified_of): both tagged {board}",
-        lambda: [keys.all_time("volume"), keys.disqualified_of(keys.all_time("volume"))],
+        "reads one sorted set and its board's disqualified hash (keys.disqualified_of), for a first_reached "
+        "board the set's order set and reach hash (store.read_keys): all tagged {board}",
+        lambda: [*store.read_keys(keys.all_time("volume"), "first_reached"),
+                 *store.read_keys(keys.all_time("volume"), "shared")],
     ),
     ("ranking/store.py", "redis.register_script(AROUND_LUA)"): Proof(
         "reads one sorted set and its board's disqualified hash (keys.disqualified_of): both tagged {board}",
-        lambda: [keys.day("volume", date(2026, 11, 21)), keys.disqualified_of(keys.day("volume", date(2026, 11, 21)))],
+        lambda: store.read_keys(keys.day("volume", date(2026, 11, 21)), "first_reached"),
     ),
     ("ranking/store.py", "redis.register_script(PAGE_LUA)"): Proof(
-        "pages one sorted set past its board's disqualified hash (keys.disqualified_of): both tagged {board}",
-        lambda: [keys.all_time("volume"), keys.disqualified_of(keys.all_time("volume"))],
+        "pages one sorted set (first_reached: its order set and reach hash, store.read_keys) past its board's "
+        "disqualified hash (keys.disqualified_of): all tagged {board}",
+        lambda: store.read_keys(keys.window("volume", "24h"), "first_reached"),
     ),
     ("ranking/moderation.py", "redis.register_script(DISQUALIFY_LUA)"): Proof(
         "one board's disqualified hash, audit list and live change marks: all tagged {board}",

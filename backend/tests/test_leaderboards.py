@@ -39,7 +39,7 @@ def test_default_boards_are_seeded_and_listed_in_order(client):
     assert [b["id"] for b in boards] == ["btc", "eth", "sol", "usdc", "arb", "all-volume", "scores"]
     btc = boards[0]
     assert btc == {"id": "btc", "title": "Bitcoin volume", "unit": "USD", "decimals": 2, "mode": "sum",
-                   "kind": "symbol", "symbol": "BTC", "icon": "/assets/icons/btc.svg",
+                   "ties": "shared", "kind": "symbol", "symbol": "BTC", "icon": "/assets/icons/btc.svg",
                    "periods": ["day", "24h", "3d", "7d", "all"]}
     icon = client.get(btc["icon"])
     assert icon.status_code == 200

@@ -14,6 +14,7 @@ export const PERIOD_LABELS: Record<Period, string> = {
 
 export type Role = "trader" | "service" | "admin"
 export type BoardMode = "sum" | "best"
+export type BoardTies = "shared" | "first_reached"
 export type BoardKind = "symbol" | "aggregate" | "game"
 export type Side = "buy" | "sell"
 
@@ -40,6 +41,7 @@ export interface Board {
   unit: string
   decimals: number
   mode: BoardMode
+  ties: BoardTies
   kind: BoardKind
   symbol: string | null
   icon: string | null

@@ -8,6 +8,7 @@ export const usdBoard: Board = {
   unit: "USD",
   decimals: 2,
   mode: "sum",
+  ties: "shared",
   kind: "symbol",
   symbol: "BTC",
   icon: null,

@@ -62,6 +62,18 @@ def disqualified(board: str) -> str:
     return _board_key(board, "dq")
 
 
+def tie_order(key: str) -> str:
+    """A `ties: first_reached` board's order of one of its sorted sets (all-time, day, hour, window): a zset
+    with the same scores whose members are `<reach prefix>:<member>` (ranking/ties.py), so Redis's order of
+    equal scores (member bytes, descending) is "reached first". Same {board} slot as `key`."""
+    return f"{key}:ord"
+
+
+def tie_reach(key: str) -> str:
+    """Hash member -> reach time (epoch ms) of a first_reached board's sorted set `key` (ranking/ties.py)."""
+    return f"{key}:reach"
+
+
 def disqualified_of(key: str) -> str:
     """The `disqualified` hash of the board whose key (any period, archive or rebuild key) this is."""
     return key[: key.index("}") + 1] + ":dq"

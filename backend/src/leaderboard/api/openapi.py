@@ -83,6 +83,8 @@ TEMPLATE: dict[str, Any] = {
                     "unit": {"type": "string", "example": "USD"},
                     "decimals": {"type": "integer", "example": 2},
                     "mode": {"type": "string", "enum": ["sum", "best"]},
+                    "ties": {"type": "string", "enum": ["shared", "first_reached"],
+                             "description": "shared: 1, 1, 3; first_reached: equal scores by who got there first"},
                     "kind": {"type": "string", "enum": ["symbol", "aggregate", "game"]},
                     "symbol": {"type": "string", "nullable": True, "example": "BTC"},
                     "icon": {"type": "string", "nullable": True, "example": "/assets/icons/btc.svg"},

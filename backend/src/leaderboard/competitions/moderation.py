@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from .. import keys
+from ..ranking.ties import order_match
 from .scripts import Scripts
 from .service import CompetitionRegistry
 
@@ -95,6 +96,9 @@ def _sweep(redis: Any, member: str) -> int:
         kind = _text(redis.type(key))
         if kind == "zset":
             changed += int(redis.zrem(key, member))
+            if key.endswith(":ord"):  # a first_reached board's order set: entries '<reach prefix>:<member>'
+                entries = [name for name, _score in redis.zscan_iter(key, match=order_match(member))]
+                changed += int(redis.zrem(key, *entries)) if entries else 0
         elif kind == "hash":
             changed += int(redis.hdel(key, member))
             if any(quoted in value or value == encoded for value in redis.hvals(key)):

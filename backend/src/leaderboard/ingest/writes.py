@@ -102,4 +102,4 @@ def score_write(board: Board, user_id: str, score: int, write_id: str, ts: datet
         raise ValueError("score must be within 0 .. 2^53-1")
     when = ts or datetime.now(UTC)
     fp = fingerprint(f"{board.id}|{user_id}|{score}")
-    return Write(SCORE_PREFIX + write_id, user_id, epoch_ms(when), (Increment(board.id, board.mode, score),), fp)
+    return Write(SCORE_PREFIX + write_id, user_id, epoch_ms(when), (Increment(board.id, board.write_mode, score),), fp)

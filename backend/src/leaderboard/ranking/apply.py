@@ -20,7 +20,9 @@ under the set's kind (`all`, `day`, `hour`), so the live ticker (live/ticker.py)
 changed from the same atomic step that changed them: nothing applied can be missed.
 
 Modes: `sum` boards ZINCRBY; `best` boards keep the maximum (ZADD GT). Each bucket set gets its EXPIREAT in
-the same script. Amounts are integer minor units below 2^53 (checked by the callers' validation).
+the same script. A `ties: first_reached` board (write mode `sum:first_reached` / `best:first_reached`) also
+keeps each set's order set and reach times in the same script (ranking/ties.py). Amounts are integer minor
+units below 2^53 (checked by the callers' validation).
 """
 
 from __future__ import annotations
@@ -32,23 +34,29 @@ from typing import Any, NamedTuple
 
 from .. import keys
 from .periods import day_bucket, day_bucket_expiry, hour_bucket, hour_bucket_expiry
+from .ties import ORDER_NAME_LUA
 
 MS_PER_HOUR = 3_600_000
+WRITE_MODES = ("sum", "best", "sum:first_reached", "best:first_reached")  # Board.write_mode values
 
-APPLY_BOARD_BATCH_LUA = """
+APPLY_BOARD_BATCH_LUA = ORDER_NAME_LUA + """
 -- KEYS[1..z]        the board's sorted sets this batch touches; KEYS[1] is the all-time set,
 --                   then day and hour bucket sets
 -- KEYS[z+1..z+n]    the exactly-once marker seen(board, write_id) of each write, in write order
 -- KEYS[z+n+1]       the board's live change marks (hash kind -> counter: all, day, hour)
+-- KEYS[z+n+2..]     only with ties = first_reached: each set's order set (keys.tie_order), then each set's
+--                   reach hash (keys.tie_reach), in the order of KEYS[1..z] (ranking/ties.py)
 -- ARGV[1] z         number of sorted sets
 -- ARGV[2] n         number of writes
 -- ARGV[3] mode      'sum' (ZINCRBY) or 'best' (ZADD GT keeps the maximum)
 -- ARGV[4] ttl       marker lifetime, seconds (the dedupe window)
 -- ARGV[5] claimed   '1': the markers are expected to hold the request path's claims (API writes on their
 --                   identity board): one SET XX GET KEEPTTL per write instead of SET NX, GET, SET
--- ARGV[6..5+z]      EXPIREAT unix seconds of each sorted set, 0 = never expires
--- ARGV[6+z..]       n groups of 5: member, amount (integer minor units), day set index, hour set index
---                   (indexes into KEYS[1..z]; 0 = this write skips that bucket), content fingerprint
+-- ARGV[6] ties      '1': first_reached (keep the order sets and reach times), '0': shared
+-- ARGV[7..6+z]      EXPIREAT unix seconds of each sorted set, 0 = never expires
+-- ARGV[7+z..]       n groups of 6: member, amount (integer minor units), day set index, hour set index
+--                   (indexes into KEYS[1..z]; 0 = this write skips that bucket), content fingerprint,
+--                   event time (epoch ms)
 -- Marker values: the fingerprint of the applied write ('1' or '' = written before fingerprints: any
 -- content matches); 'c:'..fingerprint = claimed by the request path (CLAIM_WRITES_LUA), not applied yet.
 -- A write counts if its marker is absent or holds its own claim (then the marker becomes its fingerprint);
@@ -57,11 +65,11 @@ APPLY_BOARD_BATCH_LUA = """
 -- with its value and lifetime).
 -- Returns {counted, position of each conflicting write (1-based, in write order)...}.
 local z, n = tonumber(ARGV[1]), tonumber(ARGV[2])
-local best, ttl, claimed = ARGV[3] == 'best', ARGV[4], ARGV[5] == '1'
-local totals = {}
-for idx = 1, z do totals[idx] = {} end
+local best, ttl, claimed, fr = ARGV[3] == 'best', ARGV[4], ARGV[5] == '1', ARGV[6] == '1'
+local totals, reached, raw_best = {}, {}, {}
+for idx = 1, z do totals[idx], reached[idx], raw_best[idx] = {}, {}, {} end
 local result = {0}
-local base = 5 + z
+local base = 6 + z
 for i = 1, n do
   local marker, fp = KEYS[z + i], ARGV[base + 5]
   local count, held = false, false
@@ -90,34 +98,62 @@ for i = 1, n do
   if count then
     result[1] = result[1] + 1
     local member, amount = ARGV[base + 1], tonumber(ARGV[base + 2])
-    local day_idx, hour_idx = tonumber(ARGV[base + 3]), tonumber(ARGV[base + 4])
+    local day_idx, hour_idx, ts = tonumber(ARGV[base + 3]), tonumber(ARGV[base + 4]), tonumber(ARGV[base + 6])
     for step = 1, 3 do
       local idx = (step == 1 and 1) or (step == 2 and day_idx) or hour_idx
       if idx > 0 then
-        local per_member = totals[idx]
+        local per_member, reach = totals[idx], reached[idx]
         local current = per_member[member]
         if best then
-          if current == nil or amount > current then per_member[member] = amount end
+          if current == nil or amount > current then
+            per_member[member], reach[member], raw_best[idx][member] = amount, ts, ARGV[base + 2]
+          elseif amount == current and ts < reach[member] then
+            reach[member] = ts  -- best: the earliest write with the best value
+          end
         else
           per_member[member] = (current or 0) + amount
+          if reach[member] == nil or ts > reach[member] then reach[member] = ts end  -- sum: the latest write
         end
       end
     end
   end
-  base = base + 5
+  base = base + 6
 end
 for idx = 1, z do
   local key, touched = KEYS[idx], false
+  local order, reach_key = KEYS[z + n + 1 + idx], KEYS[z + n + 1 + z + idx]
   for member, amount in pairs(totals[idx]) do
     touched = true
+    local score, reach, tied = false, reached[idx][member], false
     if best then
+      local before = fr and redis.call('ZSCORE', key, member)
       redis.call('ZADD', key, 'GT', amount, member)
+      if fr and (not before or amount >= tonumber(before)) then
+        score, tied = raw_best[idx][member], before and amount == tonumber(before)
+      end
     else
-      redis.call('ZINCRBY', key, amount, member)
+      score = redis.call('ZINCRBY', key, amount, member)
+      if not fr then score = false end
+    end
+    if score then  -- first_reached: move the member in the order set to its score and reach time
+      local old = redis.call('HGET', reach_key, member)
+      if old then
+        if tied and tonumber(old) < reach then reach = tonumber(old) end  -- best: reached it earlier
+        if not best and tonumber(old) > reach then reach = tonumber(old) end  -- sum: a later write before
+        redis.call('ZREM', order, order_name(old, member))
+      end
+      redis.call('ZADD', order, score, order_name(reach, member))
+      redis.call('HSET', reach_key, member, string.format('%d', reach))
     end
   end
-  local expire_at = tonumber(ARGV[5 + idx])
-  if touched and expire_at > 0 then redis.call('EXPIREAT', key, expire_at) end
+  local expire_at = tonumber(ARGV[6 + idx])
+  if touched and expire_at > 0 then
+    redis.call('EXPIREAT', key, expire_at)
+    if fr then
+      redis.call('EXPIREAT', order, expire_at)
+      redis.call('EXPIREAT', reach_key, expire_at)
+    end
+  end
   if touched then
     redis.call('HINCRBY', KEYS[z + n + 1], idx == 1 and 'all' or string.match(key, ':(%a+):%d+$'), 1)
   end
@@ -200,11 +236,13 @@ def build_board_batch(
     now: datetime | None = None,
     claimed: bool = False,
 ) -> BoardBatch:
-    """KEYS/ARGV for APPLY_BOARD_BATCH_LUA (`claimed`: its ARGV[5], see there). Repeats of one write id are
-    dropped (the first counts; a repeat with another fingerprint is reported in `conflicts`) and bucket sets
-    whose expiry has passed are skipped (EXPIREAT in the past would delete the whole set)."""
-    if mode not in ("sum", "best"):
+    """KEYS/ARGV for APPLY_BOARD_BATCH_LUA (`claimed`: its ARGV[5], see there). `mode`: a board's write_mode
+    ('sum', 'best', or either + ':first_reached'). Repeats of one write id are dropped (the first counts; a
+    repeat with another fingerprint is reported in `conflicts`) and bucket sets whose expiry has passed are
+    skipped (EXPIREAT in the past would delete the whole set)."""
+    if mode not in WRITE_MODES:
         raise ValueError(f"unknown board mode {mode!r}")
+    mode, _sep, ties = mode.partition(":")
     now_s = int((now or datetime.now(UTC)).timestamp())
     set_keys = [keys.all_time(board)]
     expiries = [0]
@@ -245,9 +283,12 @@ def build_board_batch(
         if indexes is None:
             indexes = by_hour[hour_number] = bucket_indexes(hour_number)
         markers.append(marker_prefix + write.write_id)
-        rows.extend((write.member, write.amount, *indexes, write.fp))
-    args: list[Any] = [len(set_keys), len(markers), mode, marker_ttl, "1" if claimed else "0", *expiries, *rows]
-    return BoardBatch([*set_keys, *markers, keys.live_changes(board)], args, write_ids, conflicts)
+        rows.extend((write.member, write.amount, *indexes, write.fp, write.ts_ms))
+    first_reached = ties == "first_reached"
+    args: list[Any] = [len(set_keys), len(markers), mode, marker_ttl, "1" if claimed else "0",
+                       "1" if first_reached else "0", *expiries, *rows]
+    tie_keys = [*map(keys.tie_order, set_keys), *map(keys.tie_reach, set_keys)] if first_reached else []
+    return BoardBatch([*set_keys, *markers, keys.live_changes(board), *tie_keys], args, write_ids, conflicts)
 
 
 def chunked(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:

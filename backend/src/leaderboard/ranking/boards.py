@@ -24,6 +24,7 @@ from .periods import PERIODS
 BOARD_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")
 BOARD_CACHE_SECONDS = 5.0  # how long a process trusts its copy of the registry
 MODES = ("sum", "best")
+TIES = ("shared", "first_reached")  # equal scores share a rank (1, 1, 3), or the one that got there first leads
 KINDS = ("symbol", "aggregate", "game")
 ALL_VOLUME = "all-volume"
 SCORES = "scores"
@@ -79,6 +80,12 @@ class Board:
     kind: str = "game"
     symbol: str | None = None
     icon: str | None = None
+    ties: str = "shared"  # TIES; first_reached keeps an order set beside each sorted set (ranking/ties.py)
+
+    @property
+    def write_mode(self) -> str:
+        """The apply mode a write to this board carries (ingest/writes.Increment.mode, ranking/apply.py)."""
+        return self.mode if self.ties == "shared" else f"{self.mode}:{self.ties}"
 
     def to_json(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "periods": [p.value for p in PERIODS]}
@@ -100,7 +107,7 @@ def default_boards() -> list[Board]:
 
 def validate_board(raw: dict[str, Any]) -> Board:
     """A Board from an admin's request; ValueError naming the bad field otherwise."""
-    allowed = {"id", "title", "unit", "decimals", "mode"}
+    allowed = {"id", "title", "unit", "decimals", "mode", "ties"}
     unknown = set(raw) - allowed
     if unknown:
         raise ValueError(f"unknown field(s): {', '.join(sorted(unknown))}")
@@ -119,7 +126,10 @@ def validate_board(raw: dict[str, Any]) -> Board:
     mode = raw.get("mode", "best")
     if mode not in MODES:
         raise ValueError(f"mode: one of {', '.join(MODES)}")
-    return Board(board_id, title, unit, decimals, mode, "game")
+    ties = raw.get("ties", "shared")
+    if ties not in TIES:
+        raise ValueError(f"ties: one of {', '.join(TIES)}")
+    return Board(board_id, title, unit, decimals, mode, "game", ties=ties)
 
 
 class BoardRegistry:

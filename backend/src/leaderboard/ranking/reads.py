@@ -89,7 +89,7 @@ class Reads:
             raise HistoryNotFound(board.id, day, self.history_days, today)
         offset = cursor.offset if cursor is not None else 0
         key = store.period_key(board.id, Period.DAY, day_start(day))
-        total, rows = store.page_and_total(self.redis, key, offset, limit)
+        total, rows = store.page_and_total(self.redis, key, offset, limit, board.ties)
         names = store.display_names(self.redis, [r.member for r in rows])
         end = offset + len(rows)
         scope = f"history:{day.isoformat()}"
@@ -120,7 +120,8 @@ class Reads:
         if row is not None:
             return store.MemberRank(row.rank, row.score, snapshot.total), row.name, snapshot.as_of
         as_of = self._as_of(board, period)
-        _total, found = store.member_ranks(self.redis, store.period_key(board.id, period, self.now), [user_id])
+        _total, found = store.member_ranks(self.redis, store.period_key(board.id, period, self.now), [user_id],
+                                          board.ties)
         if user_id not in found:
             raise MemberNotFound(board.id, period.value, user_id)
         return found[user_id], store.display_names(self.redis, [user_id])[user_id], as_of
@@ -146,7 +147,7 @@ class Reads:
 
     def _around(self, board: Board, period: Period, user_id: str, size: int) -> dict[str, Any]:
         as_of = self._as_of(board, period)
-        found = store.around(self.redis, store.period_key(board.id, period, self.now), user_id, size)
+        found = store.around(self.redis, store.period_key(board.id, period, self.now), user_id, size, board.ties)
         if found is None:
             raise MemberNotFound(board.id, period.value, user_id)
         total, rows = found
@@ -168,7 +169,8 @@ class Reads:
 
     def _members(self, board: Board, period: Period, user_ids: list[str]) -> dict[str, Any]:
         as_of = self._as_of(board, period)
-        total, found = store.member_ranks(self.redis, store.period_key(board.id, period, self.now), user_ids)
+        total, found = store.member_ranks(self.redis, store.period_key(board.id, period, self.now), user_ids,
+                                          board.ties)
         names = store.display_names(self.redis, list(found))
         ordered = sorted(found.items(), key=lambda item: (item[1].rank, _desc_bytes(item[0])))
         return {

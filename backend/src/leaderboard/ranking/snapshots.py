@@ -98,7 +98,7 @@ def build(redis: Any, board: Board, period: Period, now: datetime, top_n: int, l
     """The top `top_n` of a board period at `now` (materializing a rolling window first)."""
     if period in ROLLING_HOURS:
         store.materialize_window(redis, board, period, now)
-    total, rows = store.top(redis, store.period_key(board.id, period, now), top_n)
+    total, rows = store.top(redis, store.period_key(board.id, period, now), top_n, board.ties)
     names = store.display_names(redis, [r.member for r in rows])
     entries = tuple(Entry(r.rank, r.member, names[r.member], r.score) for r in rows)
     return Snapshot(board.id, period, now, day_bucket(now), total, entries, live)

@@ -1,7 +1,8 @@
 """Reads of the boards: which sorted set answers a period, ranks, percentiles, around-me, lists of members,
 rolling-window materialization, and the archive of finished days.
 
-Ranking rules (the README repeats them):
+Ranking rules (the README repeats them), for boards with `ties: shared` (the default; `first_reached`:
+ranking/ties.py, every rank unique):
 - Competition ranking: a member's rank is 1 + the number of members with a strictly higher score, so equal
   scores share a rank and the next rank skips ("1, 1, 3").
 - Inside a tie, members are ordered by member id in DESCENDING byte order: Redis's own order for equal
@@ -25,17 +26,33 @@ from .. import keys
 from ..clock import from_ms, to_ms
 from .boards import Board
 from .periods import ROLLING_HOURS, Period, day_bucket, day_bucket_expiry, day_start, hour_bucket, window_hours
+from .ties import ORDER_NAME_LUA
 
 # Every read below takes KEYS[2] = the board's disqualified hash (keys.disqualified: same {board} slot): its
 # members keep their scores in the board's keys but are left out of every read as if they had none, so the
 # others move up, and a reinstated member's scores are exactly what they were (moderation.py). The helpers find
 # the disqualified members present in KEYS[1] (few: MAX_BOARD_DISQUALIFIED) and map positions past them.
-DQ_HELPERS_LUA = """
+# A `ties: first_reached` board is read from its order set (KEYS[1] = keys.tie_order(set), members
+# `<reach prefix>:<member>`) with KEYS[3] = keys.tie_reach(set): `name` finds a member's entry, `plain` strips
+# the prefix, and a rank is the member's position (unique), reported in the place of "how many score above".
+DQ_HELPERS_LUA = ORDER_NAME_LUA + """
+local fr = KEYS[3] ~= nil
+local function name(member)
+  if not fr then return member end
+  local reach = redis.call('HGET', KEYS[3], member)
+  if not reach then return nil end
+  return order_name(reach, member)
+end
+local function plain(entry)
+  if fr then return string.sub(entry, 16) end
+  return entry
+end
 local function dq_in(key, dqkey)
   local out = {}
   for _, m in ipairs(redis.call('HKEYS', dqkey)) do
-    local pos = redis.call('ZREVRANK', key, m)
-    if pos then out[#out + 1] = {pos, tonumber(redis.call('ZSCORE', key, m))} end
+    local entry = name(m)
+    local pos = entry and redis.call('ZREVRANK', key, entry)
+    if pos then out[#out + 1] = {pos, tonumber(redis.call('ZSCORE', key, entry))} end
   end
   table.sort(out, function(a, b) return a[1] < b[1] end)
   return out
@@ -44,6 +61,11 @@ local function raw_pos(filtered, dq)
   local raw = filtered
   for _, d in ipairs(dq) do if d[1] <= raw then raw = raw + 1 end end
   return raw
+end
+local function filtered_pos(raw, dq)
+  local pos = raw
+  for _, d in ipairs(dq) do if d[1] < raw then pos = pos - 1 end end
+  return pos
 end
 local function dq_above(dq, score)
   local n = 0
@@ -57,8 +79,9 @@ local function fetch(key, dqkey, dq, start, count)
   local rows = redis.call('ZREVRANGE', key, raw, raw + count + #dq - 1, 'WITHSCORES')
   for i = 1, #rows, 2 do
     if #out >= 2 * count then break end
-    if redis.call('HEXISTS', dqkey, rows[i]) == 0 then
-      out[#out + 1] = rows[i]
+    local member = plain(rows[i])
+    if redis.call('HEXISTS', dqkey, member) == 0 then
+      out[#out + 1] = member
       out[#out + 1] = rows[i + 1]
     end
   end
@@ -66,29 +89,39 @@ local function fetch(key, dqkey, dq, start, count)
 end
 """
 
-# KEYS[1]: one board period's sorted set, KEYS[2]: disqualified. ARGV[1]: offset, ARGV[2]: rows wanted.
-# Returns {total, above_first, member, score, ...}: the rows from `offset` and how many score above row 1.
+# KEYS[1]: one board period's sorted set, KEYS[2]: disqualified (KEYS[3]: first_reached). ARGV[1]: offset,
+# ARGV[2]: rows wanted. Returns {total, above_first, member, score, ...}: the rows from `offset` and how many
+# score above row 1 (first_reached: its position, the offset).
 PAGE_LUA = DQ_HELPERS_LUA + """
 local dq = dq_in(KEYS[1], KEYS[2])
 local total = redis.call('ZCARD', KEYS[1]) - #dq
 local rows = fetch(KEYS[1], KEYS[2], dq, tonumber(ARGV[1]), tonumber(ARGV[2]))
 local above = 0
-if #rows > 0 then above = redis.call('ZCOUNT', KEYS[1], '(' .. rows[2], '+inf') - dq_above(dq, tonumber(rows[2])) end
+if fr then
+  above = tonumber(ARGV[1])
+elseif #rows > 0 then
+  above = redis.call('ZCOUNT', KEYS[1], '(' .. rows[2], '+inf') - dq_above(dq, tonumber(rows[2]))
+end
 local out = {total, above}
 for _, value in ipairs(rows) do out[#out + 1] = value end
 return out
 """
 
-# KEYS[1]: one board period's sorted set, KEYS[2]: disqualified. ARGV: member ids.
+# KEYS[1]: one board period's sorted set, KEYS[2]: disqualified (KEYS[3]: first_reached). ARGV: member ids.
 # Returns {total, score_1, above_1, score_2, above_2, ...}; score "" when that member has no score.
 RANKS_LUA = DQ_HELPERS_LUA + """
 local dq = dq_in(KEYS[1], KEYS[2])
 local out = {redis.call('ZCARD', KEYS[1]) - #dq}
 for _, member in ipairs(ARGV) do
-  local score = redis.call('ZSCORE', KEYS[1], member)
+  local entry = name(member)
+  local score = entry and redis.call('ZSCORE', KEYS[1], entry)
   if score and redis.call('HEXISTS', KEYS[2], member) == 0 then
     out[#out + 1] = score
-    out[#out + 1] = redis.call('ZCOUNT', KEYS[1], '(' .. score, '+inf') - dq_above(dq, tonumber(score))
+    if fr then
+      out[#out + 1] = filtered_pos(redis.call('ZREVRANK', KEYS[1], entry), dq)
+    else
+      out[#out + 1] = redis.call('ZCOUNT', KEYS[1], '(' .. score, '+inf') - dq_above(dq, tonumber(score))
+    end
   else
     out[#out + 1] = ''
     out[#out + 1] = 0
@@ -97,15 +130,16 @@ end
 return out
 """
 
-# KEYS[1]: one board period's sorted set, KEYS[2]: disqualified. ARGV[1]: member id, ARGV[2]: rows wanted.
-# Returns false when the member has no score, else {total, first_position, above_first, member, score, ...}:
-# `size` rows around the member (centred, shifted to stay full at the edges) and how many score above row 1.
+# KEYS[1]: one board period's sorted set, KEYS[2]: disqualified (KEYS[3]: first_reached). ARGV[1]: member id,
+# ARGV[2]: rows wanted. Returns false when the member has no score, else {total, first_position, above_first,
+# member, score, ...}: `size` rows around the member (centred, shifted to stay full at the edges) and how many
+# score above row 1.
 AROUND_LUA = DQ_HELPERS_LUA + """
-local raw = redis.call('ZREVRANK', KEYS[1], ARGV[1])
+local entry = name(ARGV[1])
+local raw = entry and redis.call('ZREVRANK', KEYS[1], entry)
 if not raw or redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return false end
 local dq = dq_in(KEYS[1], KEYS[2])
-local pos = raw
-for _, d in ipairs(dq) do if d[1] < raw then pos = pos - 1 end end
+local pos = filtered_pos(raw, dq)
 local total = redis.call('ZCARD', KEYS[1]) - #dq
 local size = tonumber(ARGV[2])
 local start = math.max(0, pos - math.floor((size - 1) / 2))
@@ -115,7 +149,8 @@ if stop > total - 1 then
   start = math.max(0, stop - size + 1)
 end
 local rows = fetch(KEYS[1], KEYS[2], dq, start, stop - start + 1)
-local above = redis.call('ZCOUNT', KEYS[1], '(' .. rows[2], '+inf') - dq_above(dq, tonumber(rows[2]))
+local above = start
+if not fr then above = redis.call('ZCOUNT', KEYS[1], '(' .. rows[2], '+inf') - dq_above(dq, tonumber(rows[2])) end
 local out = {total, start, above}
 for _, value in ipairs(rows) do out[#out + 1] = value end
 return out
@@ -134,6 +169,57 @@ if count > 0 then
   redis.call('RENAME', KEYS[2], KEYS[1])
 else
   redis.call('DEL', KEYS[1])
+end
+redis.call('HSET', KEYS[3], 'hour', ARGV[2], 'as_of_ms', ARGV[3])
+return count
+"""
+
+# A first_reached board's window (ranking/ties.py): MATERIALIZE_LUA's union, and its order set and reach hash
+# from the hour buckets' reach hashes. KEYS[1..3] as there, KEYS[4] window order set, KEYS[5] window reach
+# hash, KEYS[6], KEYS[7] their scratch keys, KEYS[8..7+m] the hour buckets, KEYS[8+m..7+2m] their reach
+# hashes. ARGV[1..3] as there, ARGV[4] m. Reach: sum (SUM) the latest over the buckets; best (MAX) the
+# earliest among the buckets that hold the window's maximum. O(entries of the buckets).
+MATERIALIZE_FR_LUA = ORDER_NAME_LUA + """
+local m = tonumber(ARGV[4])
+local args = {KEYS[2], m}
+for i = 1, m do args[#args + 1] = KEYS[7 + i] end
+args[#args + 1] = 'AGGREGATE'
+args[#args + 1] = ARGV[1]
+local count = redis.call('ZUNIONSTORE', unpack(args))
+redis.call('DEL', KEYS[6], KEYS[7])
+if count > 0 then
+  local best, reach = ARGV[1] == 'MAX', {}
+  for i = 1, m do
+    local flat = redis.call('HGETALL', KEYS[7 + m + i])
+    for j = 1, #flat, 2 do
+      local member, at = flat[j], tonumber(flat[j + 1])
+      local known = reach[member]
+      if best then
+        if (known == nil or at < known)
+            and redis.call('ZSCORE', KEYS[7 + i], member) == redis.call('ZSCORE', KEYS[2], member) then
+          reach[member] = at
+        end
+      elseif known == nil or at > known then
+        reach[member] = at
+      end
+    end
+  end
+  for member, at in pairs(reach) do
+    local score = redis.call('ZSCORE', KEYS[2], member)
+    if score then
+      redis.call('ZADD', KEYS[6], score, order_name(at, member))
+      redis.call('HSET', KEYS[7], member, string.format('%d', at))
+    end
+  end
+  redis.call('RENAME', KEYS[2], KEYS[1])
+  if redis.call('EXISTS', KEYS[6]) == 1 then
+    redis.call('RENAME', KEYS[6], KEYS[4])
+    redis.call('RENAME', KEYS[7], KEYS[5])
+  else
+    redis.call('DEL', KEYS[4], KEYS[5])
+  end
+else
+  redis.call('DEL', KEYS[1], KEYS[4], KEYS[5])
 end
 redis.call('HSET', KEYS[3], 'hour', ARGV[2], 'as_of_ms', ARGV[3])
 return count
@@ -182,12 +268,16 @@ def parse_score(raw: bytes | str | float | int) -> int:
     return int(Decimal(text))
 
 
-def competition_ranks(rows: Iterable[tuple[str, int]], first_position: int, above_first: int) -> list[Ranked]:
+def competition_ranks(rows: Iterable[tuple[str, int]], first_position: int, above_first: int,
+                      unique: bool = False) -> list[Ranked]:
     """Ranks for consecutive rows of a descending list starting at `first_position` (0-based), where
-    `above_first` members score strictly higher than the first row."""
+    `above_first` members score strictly higher than the first row. `unique` (ties: first_reached): the
+    rows are in their final order and a rank is the position."""
     ranked: list[Ranked] = []
     for offset, (member, score) in enumerate(rows):
-        if not ranked:
+        if unique:
+            rank = first_position + offset + 1
+        elif not ranked:
             rank = above_first + 1
         elif score == ranked[-1].score:
             rank = ranked[-1].rank
@@ -214,10 +304,17 @@ def materialize_window(redis: Any, board: Board, period: Period, now: datetime) 
     """Rebuild a rolling window from its hour buckets at `now`; returns its member count. Idempotent."""
     hours = window_hours(period, now)
     sources = [keys.hour(board.id, h) for h in hours]
-    script = redis.register_script(MATERIALIZE_LUA)
     aggregate = "SUM" if board.mode == "sum" else "MAX"
-    own = [keys.window(board.id, period), keys.window_scratch(board.id, period), keys.window_stamp(board.id, period)]
-    return int(script(keys=own + sources, args=[aggregate, hours[0].strftime("%Y%m%d%H"), to_ms(now)]))
+    window, scratch = keys.window(board.id, period), keys.window_scratch(board.id, period)
+    own = [window, scratch, keys.window_stamp(board.id, period)]
+    args = [aggregate, hours[0].strftime("%Y%m%d%H"), to_ms(now)]
+    if board.ties == "first_reached":
+        tie_keys = [keys.tie_order(window), keys.tie_reach(window), keys.tie_order(scratch), keys.tie_reach(scratch)]
+        script = redis.register_script(MATERIALIZE_FR_LUA)
+        return int(script(keys=[*own, *tie_keys, *sources, *map(keys.tie_reach, sources)],
+                          args=[*args, len(sources)]))
+    script = redis.register_script(MATERIALIZE_LUA)
+    return int(script(keys=own + sources, args=args))
 
 
 def window_as_of(redis: Any, board: Board, period: Period, now: datetime, max_age: timedelta) -> datetime:
@@ -240,28 +337,37 @@ def view_as_of(redis: Any, board: Board, period: Period, now: datetime, max_age:
 
 
 # --- live reads (O(log n) each) ---
-def top(redis: Any, key: str, count: int) -> tuple[int, list[Ranked]]:
+def read_keys(key: str, ties: str) -> list[str]:
+    """KEYS of the read scripts for one of a board's sorted sets: the set (a first_reached board: its order
+    set) and the board's disqualified hash (first_reached: and the set's reach hash)."""
+    if ties == "first_reached":
+        return [keys.tie_order(key), keys.disqualified_of(key), keys.tie_reach(key)]
+    return [key, keys.disqualified_of(key)]
+
+
+def top(redis: Any, key: str, count: int, ties: str = "shared") -> tuple[int, list[Ranked]]:
     """(total, the first `count` ranked rows) read in one script so both describe the same moment."""
-    total, rows = page_and_total(redis, key, 0, count)
+    total, rows = page_and_total(redis, key, 0, count, ties)
     return total, rows
 
 
-def page(redis: Any, key: str, offset: int, count: int) -> list[Ranked]:
+def page(redis: Any, key: str, offset: int, count: int, ties: str = "shared") -> list[Ranked]:
     """Rows offset..offset+count-1 with their competition ranks (for archives, read live)."""
-    return page_and_total(redis, key, offset, count)[1]
+    return page_and_total(redis, key, offset, count, ties)[1]
 
 
-def page_and_total(redis: Any, key: str, offset: int, count: int) -> tuple[int, list[Ranked]]:
+def page_and_total(redis: Any, key: str, offset: int, count: int, ties: str = "shared") -> tuple[int, list[Ranked]]:
     """(total, rows offset..offset+count-1) in one script: both leave the disqualified members out."""
-    raw = redis.register_script(PAGE_LUA)(keys=[key, keys.disqualified_of(key)], args=[offset, count])
+    raw = redis.register_script(PAGE_LUA)(keys=read_keys(key, ties), args=[offset, count])
     total, above, flat = int(raw[0]), int(raw[1]), raw[2:]
     rows = [(_text(flat[i]), parse_score(flat[i + 1])) for i in range(0, len(flat), 2)]
-    return total, competition_ranks(rows, offset, above)
+    return total, competition_ranks(rows, offset, above, unique=ties == "first_reached")
 
 
-def member_ranks(redis: Any, key: str, members: Sequence[str]) -> tuple[int, dict[str, MemberRank]]:
+def member_ranks(redis: Any, key: str, members: Sequence[str], ties: str = "shared"
+                 ) -> tuple[int, dict[str, MemberRank]]:
     """(total, rank of every member that has a score), atomically, O(log n) per member."""
-    raw = redis.register_script(RANKS_LUA)(keys=[key, keys.disqualified_of(key)], args=list(members))
+    raw = redis.register_script(RANKS_LUA)(keys=read_keys(key, ties), args=list(members))
     total = int(raw[0])
     found: dict[str, MemberRank] = {}
     for index, member in enumerate(members):
@@ -271,15 +377,15 @@ def member_ranks(redis: Any, key: str, members: Sequence[str]) -> tuple[int, dic
     return total, found
 
 
-def around(redis: Any, key: str, member: str, size: int) -> tuple[int, list[Ranked]] | None:
+def around(redis: Any, key: str, member: str, size: int, ties: str = "shared") -> tuple[int, list[Ranked]] | None:
     """(total, `size` ranked rows around `member`, full at the edges); None when it has no score."""
-    raw = redis.register_script(AROUND_LUA)(keys=[key, keys.disqualified_of(key)], args=[member, size])
+    raw = redis.register_script(AROUND_LUA)(keys=read_keys(key, ties), args=[member, size])
     if not raw:
         return None
     total, start, above = int(raw[0]), int(raw[1]), int(raw[2])
     flat = raw[3:]
     rows = [(_text(flat[i]), parse_score(flat[i + 1])) for i in range(0, len(flat), 2)]
-    return total, competition_ranks(rows, start, above)
+    return total, competition_ranks(rows, start, above, unique=ties == "first_reached")
 
 
 def display_names(redis: Any, members: Sequence[str]) -> dict[str, str]:
