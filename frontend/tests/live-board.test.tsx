@@ -298,6 +298,39 @@ describe("LiveBoard on the stream", () => {
     expect(api.fn).toHaveBeenCalledTimes(1)
   })
 
+  it("shows more of the stream's rows without a request, and reads the list for rows past the stream's top", async () => {
+    const api = mockFetch().reply(page([entry(1, "a", "30")], { total: 3, next_cursor: "p2" }))
+    render(<LiveBoard board={usdBoard} period="day" pageSize={1} />)
+    await flush()
+    const stream = FakeEventSource.opened[0]!
+    // the stream's top holds 2 of the 3 members
+    stream.send("snapshot", page([entry(1, "a", "30"), entry(2, "b", "20")], {
+      as_of: "2026-11-21T12:00:01Z", total: 3, next_cursor: "s3",
+    }))
+    expect(rows()).toHaveLength(1)
+    fireEvent.click(screen.getByTestId("load-more"))
+    await flush()
+    expect(rows().map((r) => r.getAttribute("data-user-id"))).toEqual(["a", "b"])
+    expect(api.fn).toHaveBeenCalledTimes(1) // the second row was the stream's already
+
+    api.reply(page([entry(3, "c", "10")], { as_of: "2026-11-21T12:00:01Z", total: 3, next_cursor: null }))
+    fireEvent.click(screen.getByTestId("load-more"))
+    await flush()
+    expect(api.fn.mock.calls[1]?.[0]).toBe("/v1/leaderboards/btc?period=day&limit=1&cursor=s3")
+    expect(rows().map((r) => r.getAttribute("data-user-id"))).toEqual(["a", "b", "c"])
+    expect(screen.queryByTestId("load-more")).not.toBeInTheDocument()
+
+    // a change while rows past the stream's top are on screen: the shown pages are read again
+    api
+      .reply(page([entry(1, "c", "40")], { as_of: "2026-11-21T12:00:02Z", total: 3, next_cursor: "q2" }))
+      .reply(page([entry(2, "a", "30")], { as_of: "2026-11-21T12:00:02Z", total: 3, next_cursor: "q3" }))
+      .reply(page([entry(3, "b", "20")], { as_of: "2026-11-21T12:00:02Z", total: 3, next_cursor: null }))
+    stream.send("update", update("2026-11-21T12:00:02Z", 3, [[1, null, "c", "40"], [2, 1, "a", "30"]], ["b"]))
+    await flush()
+    expect(api.fn).toHaveBeenCalledTimes(5)
+    expect(rows().map((r) => r.getAttribute("data-user-id"))).toEqual(["c", "a", "b"])
+  })
+
   it("polls while the stream is down, and opens a new stream when the browser gave up on it", async () => {
     const api = mockFetch()
       .reply(page([entry(1, "alice", "300")]))
