@@ -106,13 +106,14 @@ for i = 1, n do
         local current = per_member[member]
         if best then
           if current == nil or amount > current then
-            per_member[member], reach[member], raw_best[idx][member] = amount, ts, ARGV[base + 2]
-          elseif amount == current and ts < reach[member] then
+            per_member[member] = amount
+            if fr then reach[member], raw_best[idx][member] = ts, ARGV[base + 2] end
+          elseif fr and amount == current and ts < reach[member] then
             reach[member] = ts  -- best: the earliest write with the best value
           end
         else
           per_member[member] = (current or 0) + amount
-          if reach[member] == nil or ts > reach[member] then reach[member] = ts end  -- sum: the latest write
+          if fr and (reach[member] == nil or ts > reach[member]) then reach[member] = ts end  -- sum: the latest
         end
       end
     end
