@@ -104,6 +104,10 @@ class _Cached:
     fetched_at: datetime
 
 
+class NotCached(LookupError):
+    """A member view this process does not hold fresh (ReadCache.member_view(..., cached_only=True))."""
+
+
 class ReadCache:
     def __init__(self, redis: Any, clock: Clock, refresh_seconds: int, top_n: int, member_cache_seconds: float):
         self.redis = redis
@@ -173,15 +177,19 @@ class ReadCache:
         snapshots.save(self.redis, built)
         return built
 
-    def member_view(self, key: Hashable, compute: Callable[[], T], scope: tuple[str, str] | None = None) -> T:
+    def member_view(self, key: Hashable, compute: Callable[[], T], scope: tuple[str, str] | None = None,
+                    cached_only: bool = False) -> T:
         """`compute()` at most once per MEMBER_CACHE_SECONDS per key in this process, and again as soon as the live
         ticker published a newer snapshot of its board period `scope` (a member view is never older than the
-        list beside it: read-your-writes within a tick)."""
+        list beside it: read-your-writes within a tick). `cached_only`: raise NotCached instead of computing
+        (the answers made on the ASGI loop, which must not wait on Redis: api/native_reads.py)."""
         now = self.clock()
         hit = self._members.get(key)
         if hit is not None and now < hit[0] and not (
                 scope and LIVE_MARKS and LIVE_MARKS[0].latest.get(scope, 0) > to_ms(hit[2])):
             return hit[1]  # type: ignore[no-any-return]
+        if cached_only:
+            raise NotCached(key)
         value = compute()
         if len(self._members) >= defaults.MEMBER_CACHE_MAX_ENTRIES:
             self._members.clear()  # bounded memory; a cold micro-cache only costs Redis round trips

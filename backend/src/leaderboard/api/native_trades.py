@@ -21,15 +21,12 @@ tests/test_native_trades.py posts the same requests both ways and compares statu
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from flask import Flask
 
-from .. import access
-from ..access import REQUEST_ID_HEADER, new_request_id, safe_request_id
 from ..auth.guards import may_post_for, trusted_access_claims
 from ..config import Settings
 from ..extensions import write_limit_applies
@@ -38,30 +35,18 @@ from ..ingest.group_commit import GroupCommit
 from ..ingest.runtime import IngestRuntime
 from ..ingest.validation import parse_trades
 from ..ingest.writes import trade_write
-from ..security import SECURITY_HEADERS, request_line_length
 from . import write_path
+from .native import Message, NativeAnswers, Receive, Send
 
 PATH = "/v1/trades"
 ROUTE = "/v1/trades"  # the Flask route's rule: one metrics label for both paths
-_WANTED = {b"authorization", b"content-type", b"content-length", b"origin", b"x-request-id", b"transfer-encoding"}
-
-Message = dict[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
+_WANTED = frozenset({b"authorization", b"content-type", b"content-length", b"x-request-id", b"transfer-encoding"})
 
 
-class NativeTrades:
+class NativeTrades(NativeAnswers):
     def __init__(self, app: Flask, settings: Settings) -> None:
-        self.app = app
-        self.settings = settings
-        self.cors = bool(settings.CORS_ORIGINS)
-        self.fits_request_line = request_line_length(
-            {"REQUEST_METHOD": "POST", "PATH_INFO": PATH, "QUERY_STRING": ""}) <= settings.MAX_REQUEST_LINE
-        # what security.py's after_request adds, then the request id access.py's adds (Flask runs them in reverse)
-        self.extra_headers = [(name.lower().encode("latin1"), value.encode("latin1")) for name, value in
-                              [*SECURITY_HEADERS.items(), *app.config.get("SWAGGER", {}).get("headers", [])]]
+        super().__init__(app, settings)
         self.commits = GroupCommit(self._claims_and_runtime)
-        self.served = 0  # requests answered here (tests, curiosity)
 
     def _claims_and_runtime(self) -> tuple[WriteClaims, IngestRuntime]:
         with self.app.app_context():  # the very objects the view uses (one claim back-off, one WAL per process)
@@ -95,31 +80,18 @@ class NativeTrades:
         writes = self._writes(body, claims)
         if writes is None or not await self.commits.accept(writes):
             return replay
-        given = headers.get(b"x-request-id", b"").decode("latin1")
-        rid = given if safe_request_id(given) else new_request_id()
-        answer = orjson.dumps({"accepted": len(writes)})
-        await send({"type": "http.response.start", "status": 202, "headers": [
-            (b"content-type", b"application/json"), (b"content-length", str(len(answer)).encode()),
-            *self.extra_headers, (REQUEST_ID_HEADER.lower().encode(), rid.encode())]})
-        await send({"type": "http.response.body", "body": answer})
-        access.record("POST", ROUTE, PATH, 202, time.perf_counter() - started, rid, self.settings.ACCESS_LOG)
-        self.served += 1
+        await self.answer(send, 202, {"accepted": len(writes)}, headers.get(b"x-request-id", b""), "POST", ROUTE,
+                          PATH, started)
         return None
 
     def _headers(self, scope: Message) -> dict[bytes, bytes] | None:
         """The request headers this path reads, when the request is one it may answer; else None."""
         if scope.get("query_string") or scope.get("raw_path", b"/v1/trades") != b"/v1/trades" \
-                or not self.fits_request_line or not self.settings.INGEST_ENABLED:
+                or not self.settings.INGEST_ENABLED:
             return None
-        found: dict[bytes, bytes] = {}
-        for name, value in scope["headers"]:
-            name = name.lower()
-            if name in _WANTED:
-                if name in found:
-                    return None  # a header twice: the view decides what that means
-                found[name] = value
-        if found.get(b"content-type") != b"application/json" or b"transfer-encoding" in found \
-                or (self.cors and b"origin" in found) or not found.get(b"authorization", b"").startswith(b"Bearer "):
+        found = self.headers(scope, _WANTED)
+        if found is None or found.get(b"content-type") != b"application/json" or b"transfer-encoding" in found \
+                or not found.get(b"authorization", b"").startswith(b"Bearer "):
             return None
         length = found.get(b"content-length", b"")
         if not length.isdigit() or len(length) > 12 or int(length) > self.settings.MAX_CONTENT_LENGTH:

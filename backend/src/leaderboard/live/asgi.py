@@ -7,7 +7,8 @@
   when this process holds it in memory;
 - `POST /v1/trades` is answered natively too when it is the common case (api/native_trades.py: a known token,
   a valid body, ids claimed and the WAL written by a group commit off the loop); anything else reaches the view
-  with the body replayed;
+  with the body replayed; a member's rank / around-me view is answered from this process's micro-cache when it
+  holds it (api/native_reads.py);
 - every other request goes to the Flask app through a2wsgi's WSGI adapter (its own thread pool of
   WEB_BLOCKING_THREADS threads), exactly as a WSGI server would call it.
 
@@ -24,6 +25,7 @@ from a2wsgi import WSGIMiddleware
 
 from ..api.fast_path import PREFIX as FIRST_PAGE_PREFIX
 from ..api.fast_path import FirstPageFastPath
+from ..api.native_reads import NativeMemberReads
 from ..api.native_trades import PATH as TRADES_PATH
 from ..api.native_trades import NativeTrades
 from ..competitions.live import CompetitionStreams
@@ -44,6 +46,7 @@ class Router:
         wsgi_app = getattr(flask_app, "wsgi_app", None)
         self.first_page = wsgi_app if isinstance(wsgi_app, FirstPageFastPath) else None
         self.trades = NativeTrades(flask_app, settings) if self.first_page is not None else None  # a service app
+        self.members = NativeMemberReads(flask_app, settings) if self.first_page is not None else None
         self.streams = StreamEndpoint(settings, connect(settings))
         self.competition_streams = CompetitionStreams(self.streams, settings)  # same hub and limits
         _STREAMS.append(self.streams)
@@ -62,7 +65,8 @@ class Router:
                 await self.competition_streams(scope, receive, send, match[1])
                 return
             if self.first_page is not None and scope["method"] == "GET" and scope["path"].startswith(
-                    FIRST_PAGE_PREFIX) and await self._first_page(scope, send):
+                    FIRST_PAGE_PREFIX) and (await self._first_page(scope, send) or (
+                    self.members is not None and await self.members(scope, send))):  # api/native_reads.py
                 return
             if self.trades is not None and scope["method"] == "POST" and scope["path"] == TRADES_PATH:
                 handed = await self.trades(scope, receive, send)  # api/native_trades.py; None: answered

@@ -29,6 +29,7 @@ class Reads:
     now: datetime
     history_days: int
     cursor_ttl: timedelta = timedelta(seconds=defaults.CURSOR_TTL_SECONDS)
+    cached_only: bool = False  # member views only from the micro-cache, else read_cache.NotCached (no Redis)
 
     @property
     def refresh(self) -> timedelta:
@@ -110,7 +111,7 @@ class Reads:
         """(place, display name, as_of) of a member; MemberNotFound when it has no score."""
         key = ("member", board.id, period, self._bucket(period), user_id)
         return self.cache.member_view(key, lambda: self._member_place(board, period, user_id),
-                                      (board.id, period.value))
+                                      (board.id, period.value), self.cached_only)
 
     def _member_place(self, board: Board, period: Period, user_id: str) -> tuple[store.MemberRank, str, datetime]:
         """From the list's own snapshot when the member is in it (same rank, score, total and as_of as the list
@@ -143,7 +144,7 @@ class Reads:
     def around(self, board: Board, period: Period, user_id: str, size: int) -> dict[str, Any]:
         key = ("around", board.id, period, self._bucket(period), user_id, size)
         return self.cache.member_view(key, lambda: self._around(board, period, user_id, size),
-                                      (board.id, period.value))
+                                      (board.id, period.value), self.cached_only)
 
     def _around(self, board: Board, period: Period, user_id: str, size: int) -> dict[str, Any]:
         as_of = self._as_of(board, period)

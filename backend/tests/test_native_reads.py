@@ -1,0 +1,96 @@
+"""A member's rank and around-me view answered natively by the ASGI router (api/native_reads.py), computed off the
+loop or from this process's micro-cache: the same status, headers and body as the Flask view, and everything
+else (errors, odd queries or paths) answered by the view."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+
+from leaderboard.live.asgi import Router
+
+from .board_writes import write
+from .read_helpers import NOON, board, refresh
+from .test_leaderboards import app_config, clock
+
+__all__ = ["app_config", "clock"]  # the read tests' fixtures: a manual clock at NOON, small limits
+
+Sent = tuple[int, list[tuple[bytes, bytes]], bytes]
+
+
+@pytest.fixture()
+def router(app, redis_client, client):
+    btc = board(redis_client, "btc")
+    for n, cents in enumerate((500, 300, 300, 100, 50)):
+        write(redis_client, btc, f"trader-{n}", cents, NOON - timedelta(minutes=5))
+    refresh(app, redis_client, NOON)
+    assert client.get("/v1/leaderboards/btc").status_code == 200  # the process's read cache exists from here on
+    return Router(app, app.config["SETTINGS"])
+
+
+async def _get(router, path: str, query: bytes, raw_path: bytes | None = None) -> Sent:
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+             "path": path, "raw_path": raw_path or path.encode(), "query_string": query, "root_path": "",
+             "headers": [(b"host", b"127.0.0.1"), (b"x-request-id", b"same-id")], "client": ("127.0.0.1", 5000),
+             "server": ("127.0.0.1", 8000)}
+    await router(scope, receive, send)
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    return start["status"], start["headers"], b"".join(m.get("body", b"") for m in sent[1:])
+
+
+def both_ways(router, path: str, query: bytes = b"", raw_path: bytes | None = None) -> tuple[Sent, Sent, bool]:
+    """(the router's answer, the view's answer through a2wsgi, whether the router answered natively)."""
+    native = router.members
+    served = native.served
+    first = asyncio.run(_get(router, path, query, raw_path))
+    natively = native.served == served + 1
+    router.members = None
+    try:
+        second = asyncio.run(_get(router, path, query, raw_path))
+    finally:
+        router.members = native
+    return first, second, natively
+
+
+def test_member_views_are_answered_natively_with_the_views_bytes(router, app, redis_client):
+    for path, query in (("/v1/leaderboards/btc/members/trader-3", b"period=day"),
+                        ("/v1/leaderboards/btc/members/trader-1", b""),
+                        ("/v1/leaderboards/btc/members/trader-2/around", b"period=day&size=3"),
+                        ("/v1/leaderboards/btc/members/trader-4/around", b"")):
+        app.extensions["leaderboard.read_cache"].clear()  # computed natively (in the pool), then cached
+        native, flask, natively = both_ways(router, path, query)
+        assert natively, path
+        assert native == flask  # status, every header in order, body
+        redis, router.members._redis = router.members._redis, "no Redis"  # a computation would fail now...
+        native, flask, natively = both_ways(router, path, query)
+        assert natively and native == flask, path  # ...and still answers: from the micro-cache
+        router.members._redis = redis
+    assert flask[0] == 200 and b'"user_id":"trader-4"' in flask[2]
+
+
+def test_anything_else_is_answered_by_the_view(router):
+    path = "/v1/leaderboards/btc/members/trader-3"
+    cases = [  # (path, query, raw path, expected status)
+        (path, b"period=year", None, 400),
+        (path, b"period=day&period=all", None, 200),  # given twice: the view decides
+        (path, b"period=day&limit=3", None, 200),  # a parameter the view ignores: the view answers
+        (path + "/around", b"size=0", None, 400),
+        ("/v1/leaderboards/btc/members/nobody", b"", None, 404),
+        ("/v1/leaderboards/nope/members/trader-3", b"", None, 404),
+        (path, b"period=day", b"/v1/leaderboards/btc/members/trader%2D3", 200),  # percent-escapes
+        ("/v1/leaderboards/btc/members/" + "x" * 129, b"", None, 400),
+    ]
+    for case_path, query, raw, status in cases:
+        native, flask, natively = both_ways(router, case_path, query, raw)
+        assert not natively, (case_path, query)
+        assert native[0] == flask[0] == status, (case_path, query, native)
