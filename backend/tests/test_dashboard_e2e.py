@@ -403,7 +403,7 @@ def test_live_board_updates_without_reload_card_matches_list_and_falls_back_to_p
     """The board on screen follows the stream, applying its events to the rows in place: another session's
     trade shows without a reload and without a read of the list, a newcomer appears, rows glide to their new
     place (FLIP), the rank card and the list agree on rank, score, member count and as_of; the stream cut
-    (streams end every 6 s here, and the reconnect is refused) falls back to polling ("Refreshing in N s"), and
+    (streams end every 8 s here, and the reconnect is refused) falls back to polling ("Refreshing in N s"), and
     the stream comes back by itself ("Live"). On a phone (390 x 844, reduced motion) the rank card and the
     trade ticket come before the list, a trade through the ticket shows on the card within a few ticks, and no
     row animates."""
@@ -413,7 +413,7 @@ def test_live_board_updates_without_reload_card_matches_list_and_falls_back_to_p
     page.add_init_script(RECORD_ROW_MOVES)
     list_reads: list[str] = []
     page.on("request", lambda r: list_reads.append(r.url) if re.search(r"/v1/leaderboards/eth\?", r.url) else None)
-    stack.env["LIVE_MAX_STREAM_SECONDS"] = "6"
+    stack.env["LIVE_MAX_STREAM_SECONDS"] = "8"
     with stack.api("serve-live.log") as api:
         base = api.base
         seed_rivals(base, redis_client)
@@ -431,7 +431,7 @@ def test_live_board_updates_without_reload_card_matches_list_and_falls_back_to_p
             return time.monotonic()
 
         def fresh_stream() -> None:
-            """Wait for the next stream (they end every 6 s) to be open: the next seconds are the stream's."""
+            """Wait for the next stream (they end every 8 s) to be open: the next seconds are the stream's."""
             with page.expect_request(lambda r: "/stream?" in r.url, timeout=15_000):
                 pass
             expect(page.get_by_test_id("countdown")).to_have_attribute("data-mode", "live")
