@@ -113,6 +113,8 @@ def test_every_unusual_request_is_answered_by_the_view_with_the_body_replayed(ro
         "a body in several messages": (orjson.dumps({**other, "side": "x"}), _json(**venue), {"chunks": 3}, 422),
         "a body over MAX_CONTENT_LENGTH": (b" " * (app.config["SETTINGS"].MAX_CONTENT_LENGTH + 1) + b"{}",
                                            _json(**venue), {}, 413),
+        "a batch too big to validate on the loop": (orjson.dumps({"trades": [trade(f"big-{n}", "zed") for n in range(
+            60)]}), _json(**venue), {}, 202),
     }
     for what, (body, headers, kw, status) in cases.items():
         native, flask, natively = both_ways(router, body, headers, **kw)

@@ -43,6 +43,8 @@ REGISTER_RATE_LIMIT = "20 per hour"  # registrations per client address
 WRITE_RATE_LIMIT = "100 per second"  # write requests per account (token subject), shared by all write endpoints
 WRITE_RATE_LIMIT_EXEMPT_ROLES = ("service",)  # roles the write limit skips (venue back-ends, the producer)
 REVOCATION_CACHE_SECONDS = 2.0  # how long a worker may trust "token not revoked" (revocation bound)
+NATIVE_TRADES_BODY_MAX_BYTES = 4096  # larger trade POST bodies go to the Flask view (its thread), not the ASGI
+# loop: validating ~35 trades takes ~1 ms there, and the loop serves the live streams too (api/native_trades.py)
 TOKEN_CACHE_MAX_ENTRIES = 10_000  # verified access tokens a worker remembers, so a signature is checked once
 
 # --- Write path ---

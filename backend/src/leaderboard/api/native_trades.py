@@ -3,8 +3,10 @@ request is the common one; everything else goes to the Flask view unchanged, wit
 replayed, so every rule and every error of the API stays in one place (api/trades.py and the app's hooks).
 
 Answered here only when all of this holds (else: Flask):
-- exactly `POST /v1/trades`, no query string, `Content-Type: application/json`, a Content-Length within
-  MAX_CONTENT_LENGTH (a chunked body goes to the view's own reader), no `Origin` when CORS origins are set;
+- exactly `POST /v1/trades`, no query string, `Content-Type: application/json`, a Content-Length of at most
+  NATIVE_TRADES_BODY_MAX_BYTES (a single trade or a small batch: a big batch's validation would hold the loop,
+  so it is the view's, in its thread; a chunked body goes to the view's own reader too), no `Origin` when CORS
+  origins are set;
 - a bearer token this worker already verified and knows not revoked, from memory (auth.guards
   `trusted_access_claims`: the view's first branch), of a caller the write limit does not count
   (extensions.write_limit_applies: service accounts by default) — counted callers go to the view's limiter;
@@ -27,6 +29,7 @@ from typing import Any
 import orjson
 from flask import Flask
 
+from .. import defaults
 from ..auth.guards import may_post_for, trusted_access_claims
 from ..config import Settings
 from ..extensions import write_limit_applies
@@ -94,7 +97,8 @@ class NativeTrades(NativeAnswers):
                 or not found.get(b"authorization", b"").startswith(b"Bearer "):
             return None
         length = found.get(b"content-length", b"")
-        if not length.isdigit() or len(length) > 12 or int(length) > self.settings.MAX_CONTENT_LENGTH:
+        if not length.isdigit() or len(length) > 12 \
+                or int(length) > min(defaults.NATIVE_TRADES_BODY_MAX_BYTES, self.settings.MAX_CONTENT_LENGTH):
             return None
         return found
 
