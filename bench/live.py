@@ -163,10 +163,15 @@ def run(redis_url: str, client: Any, data_dir: Path, seconds: int, say: Any) -> 
     loaded = steps[-1]
     alone = [before["api"]["requests_per_second"], after["api"]["requests_per_second"]]
     without, with_subs = statistics.fmean(alone), loaded["api"]["requests_per_second"]
+    # what the API's processes spent per GET served (its trades and, with subscribers, the streams included):
+    # the capacity the API has left, which other work on the shared machine does not blur as it does req/s
+    cpu_alone = statistics.fmean(s["api_cpu_s"] / s["api"]["requests"] for s in (before, after))
+    cpu_with = loaded["api_cpu_s"] / loaded["api"]["requests"]
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "steps": steps, "baseline": before,
         "baseline_after": after, "load_average": [round(x, 2) for x in os.getloadavg()],
         "api_without_runs": alone, "api_without": without, "api_with": with_subs, "api_drop": 1 - with_subs / without,
+        "api_cpu_us_per_get_without": cpu_alone * 1e6, "api_cpu_us_per_get_with": cpu_with * 1e6,
         "wrk_seconds": wrk_seconds,
         "command": f"python -m bench.live (serve with WEB_INTERFACE=asgi, {env.get('WEB_WORKERS', '2')} workers; "
                    f"scheduler LIVE_TICK_MS=500; subscribers over {len(STREAMS)} streams from bench/live_clients.py; "
@@ -234,7 +239,12 @@ def markdown(results: dict[str, Any]) -> str:
         f"API throughput (cached top-10 GET, wrk -c64, trades posted meanwhile): {results['api_without']:,.0f} req/s "
         f"without subscribers (mean of the runs before and after: "
         f"{' and '.join(f'{r:,.0f}' for r in results.get('api_without_runs', []))}), {results['api_with']:,.0f} "
-        f"req/s with {results['steps'][-1]['connected']:,}: {-drop:+.1f} %.",
+        f"req/s with {results['steps'][-1]['connected']:,}: {-drop:+.1f} %. The API's CPU per GET served (all its "
+        f"processes' CPU over the step / GETs; trades, and with subscribers the streams, included): "
+        f"{results.get('api_cpu_us_per_get_without', float('nan')):.0f} us without, "
+        f"{results.get('api_cpu_us_per_get_with', float('nan')):.0f} us with "
+        f"({(results.get('api_cpu_us_per_get_with', 0) / results.get('api_cpu_us_per_get_without', 1) - 1) * 100:+.1f} "
+        "%): the capacity cost of the streams, which other work on the machine blurs less than req/s.",
         "",
         f"- delivery p99 < 1 s at every step up to 2,000 subscribers: {verdict_p99}",
         f"- API throughput down < 10 % with 2,000 subscribers: {verdict_api}",
