@@ -36,15 +36,7 @@ def redis_processes_for(data_dir: Path) -> list[psutil.Process]:
 
 
 def start_service(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    service = start_serve(data_dir, port, LOG_LEVEL="WARNING")
-    # one worker answers before the other has started: a SIGTERM inside a granian ASGI worker's start-up is not
-    # heard until WEB_GRACEFUL_TIMEOUT kills it (a known open bug, noted on the live-boards issue), so let both
-    # workers finish starting before these tests stop the server
-    time.sleep(WORKERS_SETTLE_SECONDS)
-    return service
-
-
-WORKERS_SETTLE_SECONDS = 3
+    return start_serve(data_dir, port, LOG_LEVEL="WARNING")
 
 
 def wait_gone(pids: list[int], timeout: float = 10) -> None:

@@ -3,6 +3,7 @@ now (real signals to a real child process)."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -45,3 +46,37 @@ def test_second_signal_exits_now():
     assert child.returncode == 128 + signal.SIGINT
     assert out == ""  # never finished the 30 s of work
     assert time.monotonic() - started < 10
+
+
+FORKING_MASTER = """
+import os, signal, sys
+from leaderboard.signals import release_stop_signals, stop_signals_held
+
+def worker():  # it still starts: a stop signal now would take the default action (death)
+    print(os.getpid(), flush=True)
+    sys.stdin.readline()  # the test sent SIGTERM meanwhile
+    heard = []
+    signal.signal(signal.SIGTERM, lambda signum, _frame: heard.append(signum))
+    release_stop_signals()
+    print("heard" if heard == [signal.SIGTERM] else f"heard {heard}", flush=True)
+    os._exit(0)
+
+with stop_signals_held():  # as the servers' masters spawn a worker (the worker never leaves the block)
+    pid = os.fork()
+    if pid == 0:
+        worker()
+os.waitpid(pid, 0)
+print("master", "held" if signal.pthread_sigmask(signal.SIG_BLOCK, []) else "free", flush=True)
+"""
+
+
+def test_a_worker_forked_with_stop_signals_held_hears_a_start_up_sigterm_once_its_handler_is_in():
+    master = subprocess.Popen([sys.executable, "-c", FORKING_MASTER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)
+    assert master.stdin is not None and master.stdout is not None
+    worker = int(master.stdout.readline())
+    os.kill(worker, signal.SIGTERM)
+    master.stdin.write("go on\n")
+    master.stdin.flush()
+    out, _ = master.communicate(timeout=30)
+    assert out == "heard\nmaster free\n"  # and the master's own mask is back as it was

@@ -7,18 +7,21 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
+import orjson
 import psutil
 import pytest
 import redis as redis_lib
 import requests
 
-from leaderboard import keys
+from leaderboard import defaults, keys
 from leaderboard.auth.users import UserStore
 from leaderboard.embedded_redis import EmbeddedRedis, free_port
+from leaderboard.ingest.flusher import CRASH_BETWEEN_BOARDS, CRASH_EXIT_CODE
 from leaderboard.ingest.writes import trade_write_id
 from leaderboard.ranking.boards import SYMBOLS
 
@@ -27,6 +30,9 @@ from .write_helpers import all_time_totals, oracle, trade, wait_all_time_totals
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("web_server")]  # granian and gunicorn
 SYMBOL_LIST = list(SYMBOLS)
+INGEST_CHILD = Path(__file__).with_name("ingest_child.py")
+EARLY_STOP_ROUNDS = 3
+EARLY_STOP_BOUND_S = defaults.WEB_GRACEFUL_TIMEOUT / 3  # a clean stop is ~1 s; a worker not hearing it, 30 s
 
 
 @pytest.fixture()
@@ -185,3 +191,43 @@ def test_sigterm_under_load_flushes_every_acknowledged_trade_before_exit(own_red
     assert all(check.exists(keys.seen("all-volume", trade_write_id(t["trader_id"], t["trade_id"]))) for t in acked)
     assert all_time_totals(check) == oracle(acked + maybe)
     assert list((data_dir / "wal").glob("wal-*.log")) == []
+
+
+def leave_a_crashed_wal(redis_url: str, data_dir: Path, trades: list[dict], tmp_path: Path) -> None:
+    """A process accepted `trades` into its WAL and died in the middle of applying them (some boards done)."""
+    trades_file = tmp_path / "crashed-trades.json"
+    trades_file.write_bytes(orjson.dumps(trades))
+    child = subprocess.run([sys.executable, str(INGEST_CHILD), redis_url, str(data_dir), CRASH_BETWEEN_BOARDS,
+                            str(trades_file)], timeout=60, capture_output=True)
+    assert child.returncode == CRASH_EXIT_CODE, child.stderr.decode()[-2000:]
+
+
+def test_a_sigterm_while_workers_start_stops_at_once_after_each_final_flush(own_redis, tmp_path):
+    """SIGTERM as soon as /health answers, when the other worker may still be starting (app, write path start,
+    WAL claim): the server stops cleanly (exit 0, no worker killed) well inside the default graceful timeout,
+    every worker's final flush done, and what a crashed process left in its WAL is applied, exactly once."""
+    server, check = own_redis
+    data_dir, crashed = tmp_path / "data", []
+    for attempt in range(EARLY_STOP_ROUNDS):
+        trades = [trade(f"e{attempt}-{i}", f"trader{i % 5}", SYMBOL_LIST[i % 5], "1.5", f"{10 + i}.25")
+                  for i in range(20)]
+        leave_a_crashed_wal(server.url, data_dir, trades, tmp_path)
+        crashed += trades
+        log_path = tmp_path / f"serve-{attempt}.log"
+        service = start_serve(data_dir, free_port(), stderr=log_path, wait_for="/health", REDIS_URL=server.url)
+        started = time.monotonic()
+        service.send_signal(signal.SIGTERM)
+        try:
+            assert service.wait(defaults.WEB_GRACEFUL_TIMEOUT + 15) == 0
+        finally:
+            if service.poll() is None:
+                service.kill()
+        took = time.monotonic() - started
+        log_text = log_path.read_text()
+        assert "refused to gracefully stop" not in log_text and "SIGKILL" not in log_text
+        assert took < EARLY_STOP_BOUND_S, f"stop {attempt} took {took:.1f} s"
+        events = [orjson.loads(line) for line in log_text.splitlines() if line.startswith("{")]
+        stops = [e for e in events if e.get("event") == "ingest_stopped"]
+        assert len(stops) == 2 and all(e["flushed_all"] and e["left_in_wal"] == 0 for e in stops), stops
+        assert list((data_dir / "wal").glob("wal-*.log")) == []
+        assert all_time_totals(check) == oracle(crashed)

@@ -8,7 +8,11 @@ What gunicorn's hooks gave the service, and how it is kept here (`worker_hooks.W
   master for it (its live metrics are dropped); its WAL is claimed by the other workers or the new one;
 - a worker dies with its master, even on SIGKILL of the master (PR_SET_PDEATHSIG: it gets SIGTERM and
   flushes), like gunicorn's workers noticing their parent is gone;
-- the master gives workers `WEB_GRACEFUL_TIMEOUT` seconds to finish before it kills them.
+- the master gives workers `WEB_GRACEFUL_TIMEOUT` seconds to finish before it kills them;
+- a worker is forked with its stop signals held (signals.stop_signals_held) until granian installed its own
+  handler, so a stop that comes while it starts (app, write path start) stops it as soon as it serves, instead
+  of reaching the master's handler that fork copied into it (where it was lost: the master waited the graceful
+  timeout out and killed the worker).
 Workers are forked (not spawned), so hooks registered before `run_granian` are in every worker.
 """
 
@@ -20,12 +24,14 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from granian._signals import set_sync_signals as _GRANIAN_SET_SYNC_SIGNALS
 from granian.constants import HTTPModes, Interfaces
 from granian.log import LogLevels
 from granian.server.mp import MPServer, WorkerProcess
 
 from .config import Settings
 from .embedded_redis import die_with_parent
+from .signals import release_stop_signals, stop_signals_held
 from .worker_hooks import WorkerInfo, call_hooks
 
 log = logging.getLogger(__name__)
@@ -61,6 +67,10 @@ _spawn_worker.__qualname__ = _spawn_worker.__name__ = "_spawn_worker"  # wraps()
 
 
 class _WatchedWorker(WorkerProcess):
+    def start(self) -> None:
+        with stop_signals_held():  # the worker releases them once its handler is in (_worker_signals)
+            super().start()
+
     def _watcher(self) -> None:
         super()._watcher()  # returns once the worker process is gone, however it ended
         call_hooks("child_exit", None, WorkerInfo(self.inner.pid))
@@ -73,9 +83,11 @@ class _Server(MPServer):
         return worker
 
 
-def _end_streams_on_signal() -> None:
-    """A worker's SIGTERM/SIGINT first ends its open streams, on its event loop, then stops granian as its own
-    handler does (granian's graceful stop would otherwise wait for streams that never end by themselves)."""
+def _worker_signals(asgi: bool) -> None:
+    """A worker's stop signals are released (signals.release_stop_signals) once granian installed its handler:
+    a SIGTERM/SIGINT that came while the worker started is delivered then. Under ASGI that handler first ends
+    the worker's open streams, on its event loop, then stops granian as granian's own does (its graceful stop
+    would otherwise wait for streams that never end by themselves)."""
     import signal
 
     import granian._signals as granian_signals
@@ -92,9 +104,20 @@ def _end_streams_on_signal() -> None:
 
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, on_signal, signum, None)
+        # released once the loop runs (granian serves by then): uvloop reads only the signals that come while
+        # it runs (one delivered before waits for the next signal)
+        loop.call_soon(release_stop_signals)
         return event
 
-    granian_signals.set_loop_signals = set_loop_signals
+    def set_sync_signals() -> Any:
+        event = _GRANIAN_SET_SYNC_SIGNALS()
+        release_stop_signals()  # a held one sets the event now: granian's serve() stops at once when it starts
+        return event
+
+    if asgi:
+        granian_signals.set_loop_signals = set_loop_signals
+    else:
+        granian_signals.set_sync_signals = set_sync_signals
 
 
 def _log_config() -> dict[str, Any]:
@@ -117,7 +140,7 @@ def run_granian(settings: Settings, app_factory: Callable[[], Any]) -> None:
     asgi = settings.WEB_INTERFACE == "asgi"
     if asgi:
         _worker_body[:] = [_GRANIAN_ASGI_WORKER]
-        _end_streams_on_signal()
+    _worker_signals(asgi)
     _app_factory[:] = [app_factory]
     _master_pid[:] = [os.getpid()]
     host, port = _address(settings.BIND)

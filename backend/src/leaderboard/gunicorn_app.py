@@ -1,5 +1,12 @@
 """Runs the API under gunicorn (`WEB_SERVER=gunicorn`), in-process, with settings from `Settings` (no
-separate config file to keep in sync). Its hooks run `worker_hooks.WORKER_HOOKS`."""
+separate config file to keep in sync). Its hooks run `worker_hooks.WORKER_HOOKS`.
+
+Workers are forked with the stop signals held (signals.stop_signals_held) until their own stop handler is in:
+gunicorn's workers installed it by `post_worker_init`, the ASGI worker once uvicorn serves (live/uvicorn_worker.py).
+A SIGTERM that comes while a worker starts (write path start, app) then stops it once it serves, instead of
+reaching the arbiter's handler copied by fork (lost: the master waited WEB_GRACEFUL_TIMEOUT out and killed it)
+or uvicorn's default action while the app loads (killed with no final flush).
+"""
 
 from __future__ import annotations
 
@@ -9,11 +16,13 @@ from typing import Any
 import orjson
 from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
 from gunicorn.glogging import Logger
 from gunicorn.http import wsgi as gunicorn_wsgi
 
 from .config import Settings
 from .logs import JsonFormatter
+from .signals import release_stop_signals, stop_signals_held
 from .worker_hooks import call_hooks
 
 _CODES = {400: "bad_request", 413: "payload_too_large", 414: "uri_too_long", 431: "request_header_fields_too_large"}
@@ -50,6 +59,12 @@ def _post_fork(server: Any, worker: Any) -> None:
     call_hooks("post_fork", server, worker)
 
 
+def _post_worker_init(worker: Any) -> None:
+    """In the worker, after it installed its signal handlers and loaded the app, before it serves."""
+    if not getattr(worker, "RELEASES_STOP_SIGNALS", False):  # the ASGI worker does once uvicorn's handler is in
+        release_stop_signals()
+
+
 def _worker_exit(server: Any, worker: Any) -> None:
     call_hooks("worker_exit", server, worker)
 
@@ -71,6 +86,12 @@ class JsonLogger(Logger):  # type: ignore[misc]
 
 def _on_exit(server: Any) -> None:
     call_hooks("on_exit", server)
+
+
+class _Arbiter(Arbiter):  # type: ignore[misc]
+    def spawn_worker(self) -> Any:
+        with stop_signals_held():  # the forked worker keeps them held until it releases them
+            return super().spawn_worker()
 
 
 class GunicornApp(BaseApplication):  # type: ignore[misc]
@@ -95,6 +116,7 @@ class GunicornApp(BaseApplication):  # type: ignore[misc]
             "errorlog": "-",
             "loglevel": s.LOG_LEVEL.lower(),
             "post_fork": _post_fork,
+            "post_worker_init": _post_worker_init,
             "worker_exit": _worker_exit,
             "on_exit": _on_exit,
             "child_exit": _child_exit,
@@ -105,3 +127,6 @@ class GunicornApp(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Any:
         return self.app_factory()
+
+    def run(self) -> None:
+        _Arbiter(self).run()  # BaseApplication.run's arbiter, holding the stop signals over each fork
