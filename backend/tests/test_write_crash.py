@@ -224,7 +224,7 @@ def test_a_sigterm_while_workers_start_stops_at_once_after_each_final_flush(own_
                 service.kill()
         took = time.monotonic() - started
         log_text = log_path.read_text()
-        assert "refused to gracefully stop" not in log_text and "SIGKILL" not in log_text
+        assert "refused to gracefully stop" not in log_text and "SIGKILL" not in log_text, log_text[-6000:]
         assert took < EARLY_STOP_BOUND_S, f"stop {attempt} took {took:.1f} s"
         events = [orjson.loads(line) for line in log_text.splitlines() if line.startswith("{")]
         stops = [e for e in events if e.get("event") == "ingest_stopped"]

@@ -22,6 +22,7 @@ import logging
 import multiprocessing
 import os
 from collections.abc import Callable
+from multiprocessing.connection import wait as wait_ready
 from typing import Any
 
 from granian._signals import set_sync_signals as _GRANIAN_SET_SYNC_SIGNALS
@@ -70,6 +71,12 @@ class _WatchedWorker(WorkerProcess):
     def start(self) -> None:
         with stop_signals_held():  # the worker releases them once its handler is in (_worker_signals)
             super().start()
+
+    def is_alive(self) -> bool:
+        # granian's watcher thread reaps the worker too: between its waitpid and its recording of the exit status
+        # the process reads as alive here (this thread's waitpid finds no child), and granian's stop SIGKILLed "a
+        # worker that refused to gracefully stop" that had flushed and exited. Its closed sentinel says it exited.
+        return bool(super().is_alive()) and not wait_ready([self.inner.sentinel], 0)
 
     def _watcher(self) -> None:
         super()._watcher()  # returns once the worker process is gone, however it ended
