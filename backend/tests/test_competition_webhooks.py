@@ -193,7 +193,7 @@ def test_a_hanging_receiver_does_not_delay_the_next_ticks_finalization(client, a
         webhook=LOCAL.url_rules(current_settings_of(app)))]
     CompetitionRegistry(redis_client, 0).create(created[0])  # finalized at the first tick; its webhook hangs
     env = {"COMPETITION_JOB_SECONDS": "1", "FINALIZE_GRACE_SECONDS": "1", "WEBHOOK_SECRET": SECRET,
-           "WEBHOOK_TIMEOUT_SECONDS": "9", "WEBHOOK_POLL_SECONDS": "0.2", "WEBHOOK_ALLOW_PRIVATE": "1",
+           "WEBHOOK_TIMEOUT_SECONDS": "12", "WEBHOOK_POLL_SECONDS": "0.2", "WEBHOOK_ALLOW_PRIVATE": "1",
            "DEV_MODE": "1", "LOG_LEVEL": "INFO", "REFRESH_SECONDS": "60", "LIVE_TICK_MS": "0"}
     log = tmp_path / "scheduler.log"
     with open(log, "wb") as handle:
@@ -212,14 +212,14 @@ def test_a_hanging_receiver_does_not_delay_the_next_ticks_finalization(client, a
             time.sleep(0.05)
         finalized_at = time.time() * 1000
         assert redis_client.get(keys.competition("next", "final")) is not None
-        assert finalized_at < ends + 1000 + 3500  # the tick after the grace, give or take a busy box
-        assert finalized_at - claimed_at < 9000 - 2000  # well inside the hanging attempt:
+        assert finalized_at < ends + 1000 + 5000  # the tick after the grace, give or take a busy box (the old
+        assert finalized_at - claimed_at < 12000 - 3000  # tick waited out the hanging attempt: 12 s)
         assert "webhook_attempt" not in log.read_text()  # it is still in flight in the sender's thread
         while time.monotonic() < deadline and "webhook_attempt" not in log.read_text():
             time.sleep(0.1)
         attempts = [json.loads(line) for line in log.read_text().splitlines() if "webhook_attempt" in line]
         assert [a["outcome"] for a in attempts] == ["retry in 2s (timeout)"]  # bounded: WEBHOOK_TIMEOUT_SECONDS
-        assert 9000 - 500 < time.time() * 1000 - claimed_at < 9000 + 4000
+        assert 12000 - 500 < time.time() * 1000 - claimed_at < 12000 + 4000
     finally:
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=20)
