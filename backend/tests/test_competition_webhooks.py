@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from leaderboard import keys
 from leaderboard.competitions.model import validate_competition
@@ -136,6 +137,7 @@ def test_delivery_refuses_a_name_that_resolves_to_a_private_address_and_follows_
         redis_client.set(keys.competition("moved", "final"), b'{"competition": "moved"}')
         schedule(redis_client, "moved", 0)
         settings = dataclasses.replace(current_settings_of(app), WEBHOOK_ALLOW_PRIVATE=False)
+        refused_before = REGISTRY.get_sample_value("leaderboard_webhook_attempts_total", {"outcome": "refused"}) or 0
         outcomes = WebhookSender(redis_client, settings).run_due()
         assert outcomes == {"moved": "retry in 2s (refused: scheme 'http' not allowed)"}
         https_comp = dataclasses.replace(comp, id="moved2", webhook_url=f"https://localhost:{receiver.port}/m")
@@ -146,6 +148,8 @@ def test_delivery_refuses_a_name_that_resolves_to_a_private_address_and_follows_
             "moved2": "retry in 2s (refused: non-public address)"}
         assert receiver.requests == ["/hook"]
         assert redis_client.zscore(keys.webhooks_due(), "moved2") > time.time() * 1000  # rescheduled
+        assert REGISTRY.get_sample_value("leaderboard_webhook_attempts_total",
+                                         {"outcome": "refused"}) == refused_before + 2
     finally:
         for server in (receiver, target, redirector):
             server.close()

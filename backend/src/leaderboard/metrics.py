@@ -145,6 +145,11 @@ LIVE_TICK_LAG = Histogram(
 LIVE_PUBLISHED = Counter(
     "leaderboard_live_published", "Update events the live ticker published (one per changed board period).",
 )
+WEBHOOK_ATTEMPTS = Counter(
+    "leaderboard_webhook_attempts", "Result webhook attempts by outcome: acknowledged (2xx), failed (another "
+    "status, a timeout, a connection error; retried with back-off), refused (scheme or address not allowed).",
+    ["outcome"],
+)
 
 UNMATCHED_ROUTE = "<unmatched>"  # 404s: one label value, never the raw path (bounded cardinality)
 

@@ -231,12 +231,14 @@ class WebhookSender:
                    "X-Leaderboard-Signature": sign(self.settings.WEBHOOK_SECRET, timestamp, body)}
         attempts = int(state.get("attempts", "0")) + 1
         self._attempt = Attempt()
+        kind = "failed"
         try:
             status = post(comp.webhook_url, body, headers, self.settings.WEBHOOK_TIMEOUT_SECONDS, self.policy,
                           self._attempt)
             ok, error = 200 <= status < 300, f"HTTP {status}"
         except Refused as exc:
             ok, error = False, f"refused: {exc}"
+            kind = "refused"
         except (OSError, http.client.HTTPException) as exc:
             ok, error = False, "timeout" if isinstance(exc, TimeoutError) else exc.__class__.__name__
         finally:
@@ -245,13 +247,14 @@ class WebhookSender:
             self.redis.hset(state_key, mapping={"state": "acknowledged", "attempts": attempts,
                                                 "acknowledged_at": iso(from_ms(int(time.time() * 1000)))})
             self.redis.zrem(keys.webhooks_due(), comp_id)
-            outcome = "acknowledged"
+            outcome = kind = "acknowledged"
         else:
             delay = min(self.settings.WEBHOOK_RETRY_MAX_SECONDS,
                         self.settings.WEBHOOK_RETRY_BASE_SECONDS * 2 ** (attempts - 1))
             self.redis.hset(state_key, mapping={"state": "pending", "attempts": attempts, "last_error": error})
             self._reschedule(comp_id, delay)
             outcome = f"retry in {delay:g}s ({error})"
+        metrics.WEBHOOK_ATTEMPTS.labels(kind).inc()
         log.info("webhook attempt", extra={"event": "webhook_attempt", "competition": comp_id,
                                            "attempts": attempts, "outcome": outcome})
         return outcome
