@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -191,3 +192,21 @@ def test_the_api_creates_a_first_reached_board_and_its_reads_give_unique_ranks(c
     assert mentions(redis_client, b"kim") == []
     _total, after = store.member_ranks(redis_client, keys.all_time("cup"), ["zed", "kim"], "first_reached")
     assert list(after) == ["zed"] and after["zed"].rank == 3  # kim is gone, zed moved up
+
+
+@pytest.mark.parametrize("mode", ["sum", "best"])
+def test_concurrent_flushers_give_the_oracles_order(redis_server, mode):
+    """Four clients apply overlapping shuffled chunks of the same writes at once (each write at least once)."""
+    rng = random.Random(5)
+    rows = [(rng.choice(MEMBERS), rng.choice([1, 2, 3, 5]), NOW_MS - rng.randint(0, 40) * 47 * 60_000)
+            for _ in range(200)]
+    board = Board(f"cc-{mode}", "t", "points", 0, mode, "game", ties="first_reached")
+    clients = [redis_lib.Redis.from_url(redis_server.url) for _ in range(4)]
+    clients[0].flushall()
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda pair: apply(pair[1], board, rows, pair[0]), enumerate(clients)))
+        check_set(clients[0], keys.all_time(board.id), oracle(rows, mode))
+    finally:
+        for client in clients:
+            client.close()
