@@ -29,6 +29,16 @@ def test_flask_limiter_internals_are_where_the_route_limiter_expects_them(app):
         assert manager.has_hints("leaderboards.list_boards") is False
 
 
+def test_the_route_limiter_replaced_flask_limiters_header_hook(app):
+    from functools import partial
+
+    from leaderboard.library_internals import RouteLimiter
+
+    hooks = [hook for hook in app.after_request_funcs[None] if isinstance(hook, partial) and hook.args == (limiter,)]
+    assert [hook.func for hook in hooks] == [RouteLimiter._inject_headers_keeping_retry_after]
+    assert hasattr(Limiter, "_Limiter__inject_headers")
+
+
 def test_a_verified_token_set_by_hand_is_what_flask_jwt_extended_reads(app, auth):
     username = auth.register()
     with app.test_request_context("/v1/me", headers=auth.headers(username)):

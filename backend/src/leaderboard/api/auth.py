@@ -49,7 +49,7 @@ def _hashing() -> Any:
 
 def _busy() -> ApiError:
     return ApiError(503, "login_busy", "Too many logins are being checked right now; retry in a second.",
-                    headers={"Retry-After": "2"})  # flask-limiter's header rewrite may round it down to 1
+                    headers={"Retry-After": "2"})  # kept as is by the limiter (library_internals.RouteLimiter)
 
 
 def _failed(response: Any) -> bool:
