@@ -205,9 +205,10 @@ function createPoller({ board, period, client, pageSize, onChange, streamUrl }: 
       generation++
       const unchanged = state.page?.as_of === first.as_of
       unchangedPolls = unchanged ? unchangedPolls + 1 : 0
-      if (view && isNewer(view.asOf, first.as_of) && view.entries.length >= Math.min(view.total, shownRows())) {
-        // the stream moved the rows past this read meanwhile: they stay
-        update({ error: null, isRefreshing: false })
+      if (view && !isNewer(first.as_of, view.asOf) && view.entries.length >= Math.min(view.total, shownRows())) {
+        // the stream's rows are as new as this read (and deeper) or moved past it meanwhile: they stay, with
+        // this read's metadata (resets_at after a new day) at their as_of
+        show(view, { page: first, error: null, isRefreshing: false })
       } else {
         const read = viewOfPage({ ...first, entries })
         // The same snapshot again carries no news: keep the arrows of the last change.
@@ -320,7 +321,8 @@ function createPoller({ board, period, client, pageSize, onChange, streamUrl }: 
     if (result.kind === "resync") return void refresh()
     generation++
     show(result.view, { movements: movementsAfter(state.movements, change), error: null })
-    if (!result.complete && result.view.entries.length < Math.min(result.view.total, shownRows())) void refresh()
+    if (change.reset) void refresh() // a new day: the page's resets_at moves too
+    else if (!result.complete && result.view.entries.length < Math.min(result.view.total, shownRows())) void refresh()
   }
 
   /** The board's event stream. On a network error the browser reconnects by itself (the server's `retry:`

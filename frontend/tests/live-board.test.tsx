@@ -331,6 +331,23 @@ describe("LiveBoard on the stream", () => {
     expect(rows().map((r) => r.getAttribute("data-user-id"))).toEqual(["c", "a", "b"])
   })
 
+  it("starts over at a new day (a reset event) and takes the new day's resets_at from one read", async () => {
+    const api = mockFetch().reply(page([entry(1, "alice", "300"), entry(2, "bob", "200")]))
+    render(<LiveBoard board={usdBoard} period="day" />)
+    await flush()
+    const stream = FakeEventSource.opened[0]!
+    stream.send("snapshot", page([entry(1, "alice", "300"), entry(2, "bob", "200")], { as_of: "2026-11-21T12:00:01Z" }))
+    api.reply(page([entry(1, "carol", "5")], {
+      as_of: "2026-11-22T00:00:01Z", next_refresh_at: "2026-11-22T00:01:01Z", resets_at: "2026-11-23T00:00:00Z",
+    }))
+    stream.send("update", { ...update("2026-11-22T00:00:01Z", 1, [[1, null, "carol", "5"]]), reset: true })
+    expect(rows().map((r) => r.getAttribute("data-user-id"))).toEqual(["carol"])
+    await flush()
+    expect(api.fn).toHaveBeenCalledTimes(2)
+    expect(rows().map((r) => r.getAttribute("data-user-id"))).toEqual(["carol"])
+    expect(screen.getByTestId("total-members")).toHaveTextContent("1 member")
+  })
+
   it("polls while the stream is down, and opens a new stream when the browser gave up on it", async () => {
     const api = mockFetch()
       .reply(page([entry(1, "alice", "300")]))
