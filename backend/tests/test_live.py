@@ -152,12 +152,27 @@ def test_a_posted_trade_is_on_the_top_list_within_a_second_of_its_202(own_redis,
                 seen_in_a_row = seen_in_a_row + 1 if shown else 0
                 assert time.monotonic() - acked < 1.0 or shown, f"not on the list 1 s after its 202: {body}"
                 time.sleep(0.02)
+            card_matches_list(base, trader)
         page_while_the_board_changes(base, headers)
     finally:
         for proc in (api, scheduler):
             proc.send_signal(signal.SIGTERM)
         for proc in (api, scheduler):
             proc.wait(timeout=30)
+
+
+def card_matches_list(base: str, trader: str) -> None:
+    """Read-your-writes on one screen: the trader's rank card is the list's own row (rank, score, total, as_of),
+    read from the same worker right after the list (a keep-alive session: one connection, one worker)."""
+    with requests.Session() as http:
+        for _ in range(3):
+            listed = http.get(f"{base}/v1/leaderboards/eth?limit=100", timeout=5).json()
+            card = http.get(f"{base}/v1/leaderboards/eth/members/{trader}", timeout=5).json()
+            row = next(e for e in listed["entries"] if e["user_id"] == trader)
+            if card["as_of"] == listed["as_of"]:  # else a tick landed between the two reads: read again
+                assert (card["rank"], card["score"], card["total"]) == (row["rank"], row["score"], listed["total"])
+                return
+    raise AssertionError(f"the card never matched the list: {card} vs {row} of {listed['as_of']}")
 
 
 def post_and_wait_listed(base: str, headers: dict[str, str], trade_id: str, trader: str, quantity: str) -> str:
