@@ -4,8 +4,11 @@ database, a test client, and an `auth` helper that registers and logs users in."
 from __future__ import annotations
 
 import os
-import uuid
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +19,21 @@ from leaderboard import create_app
 from leaderboard.auth.users import UserStore
 from leaderboard.embedded_redis import EmbeddedRedis
 
-from .cluster import LocalRedisCluster
-
-TEST_SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
+from .helpers import (
+    CHROMIUM_ARGS,
+    NOON,
+    REFRESH_SECONDS,
+    REPO,
+    TEST_SECRET,
+    UI_DIR,
+    AuthActions,
+    ConsoleWatch,
+    LocalRedisCluster,
+    ManualClock,
+    Stack,
+    require_chromium,
+    running_process,
+)
 
 
 @pytest.fixture(scope="session")
@@ -96,47 +111,6 @@ def runner(app: Any) -> Any:
     return app.test_cli_runner()
 
 
-class AuthActions:
-    """Register, log in and build Authorization headers the way a client would."""
-
-    password = "correct-horse-battery"
-
-    def __init__(self, client: Any, app: Any) -> None:
-        self.client = client
-        self.app = app
-
-    def register(self, username: str | None = None, **extra: Any) -> str:
-        username = username or f"user{uuid.uuid4().hex[:8]}"
-        response = self.client.post(
-            "/v1/auth/register", json={"username": username, "password": self.password, **extra}
-        )
-        assert response.status_code == 201, response.json
-        return username
-
-    def create(self, username: str, role: str) -> str:
-        """Service/admin accounts are made by the CLI; tests make them through the same store."""
-        with self.app.app_context():
-            from leaderboard.redis_conn import get_redis
-
-            assert UserStore(get_redis()).create(username, self.password, username, role) is not None
-        return username
-
-    def login(self, username: str, password: str | None = None) -> dict[str, Any]:
-        response = self.client.post("/v1/login", json={"username": username, "password": password or self.password})
-        assert response.status_code == 200, response.json
-        return response.json
-
-    def headers(self, username: str | None = None, role: str = "trader") -> dict[str, str]:
-        """Authorization headers for a fresh user with `role` (or for an existing `username`)."""
-        if username is None:
-            username = self.register() if role == "trader" else self.create(f"{role}{uuid.uuid4().hex[:6]}", role)
-        return bearer(self.login(username)["access_token"])
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
 @pytest.fixture()
 def auth(client: Any, app: Any) -> AuthActions:
     return AuthActions(client, app)
@@ -157,3 +131,84 @@ def _stop_ingest() -> Iterator[None]:
     from leaderboard.ingest import runtime
 
     runtime.stop_all(timeout=5)
+
+
+@pytest.fixture()
+def clock() -> ManualClock:
+    """A manual clock at NOON (the read tests move it by hand; modules starting elsewhere define their own)."""
+    return ManualClock(NOON)
+
+
+@pytest.fixture()
+def read_app_config(app_config: dict[str, Any], clock: ManualClock) -> dict[str, Any]:
+    """The read tests' settings: `clock`, small limits (SNAPSHOT_TOP_N 50, MAX_LIMIT 20). A module uses them by
+    overriding app_config with it."""
+    return {**app_config, "CLOCK": clock, "SNAPSHOT_TOP_N": 50, "MAX_LIMIT": 20}
+
+
+@pytest.fixture()
+def venue_redis(tmp_path: Path) -> Iterator[tuple[EmbeddedRedis, redis_lib.Redis]]:
+    """(server, client) of a Redis of this test's own (AOF on: it can be restarted with its data), with the
+    `venue` service account (helpers.venue_login)."""
+    server = EmbeddedRedis(tmp_path / "redis", appendonly=True).start()
+    client = redis_lib.Redis.from_url(server.url)
+    UserStore(client).create("venue", "venue-password-123", "Venue", "service")
+    yield server, client
+    client.close()
+    server.stop()
+
+
+# --- the browser tests (Chromium through Playwright, the built dashboard) ---
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    return require_chromium()
+
+
+@pytest.fixture(scope="module")
+def ui_build() -> Path:
+    """The dashboard's static export, built (or rebuilt when its sources changed) by `make ui`."""
+    built = subprocess.run(["make", "--no-print-directory", "ui"], cwd=REPO, capture_output=True, text=True,
+                           timeout=900, check=False)
+    assert built.returncode == 0, f"make ui failed:\n{built.stdout[-3000:]}\n{built.stderr[-3000:]}"
+    assert (UI_DIR / "index.html").is_file()
+    return UI_DIR
+
+
+@pytest.fixture()
+def stack(tmp_path: Path, redis_url: str, redis_client: redis_lib.Redis, ui_build: Path) -> Iterator[Stack]:
+    """Settings shared by the API runs, and the scheduler (2 s refresh) running for the whole test."""
+    # the "Today" board resets at UTC midnight: never let the test straddle it
+    until_midnight = (datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+                      - datetime.now(UTC)).total_seconds()
+    if until_midnight < 120:
+        time.sleep(until_midnight + 2)
+    env = {"REDIS_URL": redis_url, "JWT_SECRET_KEY": TEST_SECRET, "DEV_MODE": "0", "UI_DIST_DIR": str(ui_build),
+           "REFRESH_SECONDS": REFRESH_SECONDS, "LOG_LEVEL": "WARNING"}
+    scheduler_env = {**os.environ, **env, "DATA_DIR": str(tmp_path / "scheduler")}
+    scheduler_env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    with running_process([sys.executable, "-m", "leaderboard", "scheduler"], scheduler_env,
+                         tmp_path / "scheduler.log") as s:
+        yield Stack(tmp_path, env)
+        assert s.poll() is None, (tmp_path / "scheduler.log").read_text()[-3000:]
+
+
+@pytest.fixture()
+def browser_page(chromium: str, tmp_path: Path) -> Iterator[tuple[Any, ConsoleWatch]]:
+    from playwright.sync_api import sync_playwright
+
+    watch = ConsoleWatch()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="dark",
+                                          locale="en-US", timezone_id="UTC")
+            page = context.new_page()
+            page.on("console", watch.on_console)
+            page.on("pageerror", watch.on_page_error)
+            page.set_default_timeout(15_000)
+            yield page, watch
+            context.close()
+        finally:
+            browser.close()

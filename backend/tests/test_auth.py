@@ -6,17 +6,7 @@ import jwt as pyjwt
 import pytest
 from flask_jwt_extended import create_access_token
 
-from .conftest import bearer
-
-
-def assert_error(response, status: int, code: str | None = None) -> None:
-    assert response.status_code == status, response.data
-    body = response.get_json()
-    assert set(body) == {"error"}
-    assert set(body["error"]) == {"code", "message", "details"}
-    assert body["error"]["message"]
-    if code:
-        assert body["error"]["code"] == code
+from .helpers import assert_error, bearer
 
 
 def test_register_login_me_refresh_logout_flow(client, auth):

@@ -15,8 +15,7 @@ from leaderboard import keys
 from leaderboard.clock import to_ms
 from leaderboard.ranking import store
 
-from .test_auth import assert_error
-from .write_helpers import drain, token_headers, trade
+from .helpers import assert_error, drain, token_headers, trade
 
 
 def post(client, app, headers, trades):

@@ -31,10 +31,7 @@ from leaderboard.ranking.apply import APPLY_BOARD_BATCH_LUA, BoardWrite, build_b
 from leaderboard.ranking.boards import Board
 from leaderboard.ranking.periods import Period, day_bucket, hour_bucket, window_hours
 
-from .competition_helpers import mentions
-from .read_helpers import refresh
-from .test_auth import assert_error
-from .write_helpers import drain, token_headers
+from .helpers import assert_error, drain, mentions, refresh, token_headers
 
 NOW = hour_bucket(datetime.now(UTC)) + timedelta(minutes=30)
 NOW_MS = to_ms(NOW)

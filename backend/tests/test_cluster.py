@@ -10,8 +10,7 @@ from redis.cluster import RedisCluster
 
 from leaderboard import create_app
 
-from .conftest import TEST_SECRET, AuthActions, bearer
-from .test_auth import assert_error
+from .helpers import TEST_SECRET, AuthActions, assert_error, bearer
 
 pytestmark = pytest.mark.slow
 

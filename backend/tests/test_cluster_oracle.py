@@ -20,11 +20,7 @@ from leaderboard.jobs.scheduler import run_job
 from leaderboard.ranking.boards import SYMBOLS
 from leaderboard.ranking.periods import PERIODS, Period, day_bucket, hour_bucket, in_window
 
-from .board_writes import ManualClock
-from .conftest import TEST_SECRET
-from .read_helpers import read_cache_of
-from .test_read_property import around_rows
-from .write_helpers import drain, notional_cents, token_headers, trade
+from .helpers import TEST_SECRET, ManualClock, around_rows, drain, notional_cents, read_cache_of, token_headers, trade
 
 pytestmark = pytest.mark.slow
 

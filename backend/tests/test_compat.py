@@ -8,11 +8,9 @@ import pytest
 
 from leaderboard.ranking.boards import Board, BoardRegistry
 
-from .board_writes import ManualClock, write
-from .read_helpers import NOON, board
-from .test_auth import assert_error
+from .helpers import NOON, ManualClock, assert_error, board_of, drain, token_headers, write
 
-NOW = NOON - timedelta(hours=2) + timedelta(seconds=30)  # near the real clock: see read_helpers.NOON
+NOW = NOON - timedelta(hours=2) + timedelta(seconds=30)  # near the real clock: see helpers.NOON
 GAME = Board("game-1", "Game 1", "points", 0, "best", "game")
 
 
@@ -94,7 +92,7 @@ def test_health_has_the_seed_shape(client):
 
 @pytest.mark.parametrize("symbol", ["BTC", "btc", "bitcoin"])
 def test_symbol_leaderboard_has_the_trading_seed_shape(client, redis_client, symbol):
-    btc = board(redis_client, "btc")
+    btc = board_of(redis_client, "btc")
     write(redis_client, btc, "brave-otter", 1_234_567, NOW)
     write(redis_client, btc, "calm-lynx", 5_000, NOW)
     write(redis_client, btc, "old-fox", 9_999_999, NOW - timedelta(days=1))  # yesterday: not today's board
@@ -112,7 +110,6 @@ def test_unknown_symbol_is_404_json(client):
 
 
 def test_seed_score_posts_keep_each_players_best_and_create_the_game(app, client, redis_client):
-    from .write_helpers import drain, token_headers
 
     service = token_headers(app, "venue", "service")
     for payload in DOCUMENTED_SCORES:
@@ -132,7 +129,6 @@ def test_seed_score_posts_keep_each_players_best_and_create_the_game(app, client
 
 
 def test_seed_score_needs_a_service_token_and_valid_fields(app, client, redis_client):
-    from .write_helpers import token_headers
 
     trader = token_headers(app, "alice", "trader")
     assert_error(client.post("/api/leaderboard/score", json=SEED_SCORES[0]), 401)

@@ -12,9 +12,18 @@ from leaderboard import keys
 from leaderboard.competitions.finalize import finalize_due
 from leaderboard.competitions.service import CompetitionRegistry
 
-from .competition_helpers import STARTED_EARLIER, board, competition, create, member, mentions, post_trades, window
-from .conftest import TEST_SECRET
-from .write_helpers import token_headers
+from .helpers import (
+    STARTED_EARLIER,
+    TEST_SECRET,
+    competition_body,
+    competition_member,
+    competition_rows,
+    create_competition,
+    mentions,
+    post_trades,
+    token_headers,
+    window,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -28,20 +37,20 @@ def app_config(redis_cluster, tmp_path) -> dict[str, Any]:
 def test_a_competition_runs_and_a_user_is_deleted_on_a_cluster(client, app, redis_cluster):
     admin, service = token_headers(app, "boss", "admin"), token_headers(app, "venue", "service")
     starts, ends = window(-60, 3600)
-    create(client, admin, competition("cl", starts, ends, min_volume="10", team_size=2))
+    create_competition(client, admin, competition_body("cl", starts, ends, min_volume="10", team_size=2))
     for name in ("alice", "bob", "carol"):
         assert client.post("/v1/competitions/cl/join", headers=token_headers(app, name, "trader")).status_code == 201
     post_trades(client, app, service, [("a", "alice", "30", starts + 1), ("b", "bob", "20", starts + 2),
                                        ("c", "carol", "5", starts + 3)])
-    assert board(client, "cl") == [(1, "alice", "30.00"), (2, "bob", "20.00")]  # carol: 5.00 to qualify
-    assert member(client, "cl", "carol")["to_qualify"] == "5.00"
+    assert competition_rows(client, "cl") == [(1, "alice", "30.00"), (2, "bob", "20.00")]  # carol: 5.00 to qualify
+    assert competition_member(client, "cl", "carol")["to_qualify"] == "5.00"
     team = client.post("/v1/competitions/cl/teams", json={"name": "A"}, headers=token_headers(app, "alice", "trader"))
     assert team.status_code == 201, team.json
     dq = client.post("/v1/competitions/cl/disqualifications", json={"user_id": "bob", "reason": "x"}, headers=admin)
     assert dq.status_code == 201
-    assert board(client, "cl") == [(1, "alice", "30.00")]
+    assert competition_rows(client, "cl") == [(1, "alice", "30.00")]
     assert client.delete("/v1/users/alice", headers=admin).status_code == 200
-    assert board(client, "cl") == []
+    assert competition_rows(client, "cl") == []
     for port in redis_cluster.ports:  # no node keeps a key naming alice or a value mentioning her
         assert mentions(redis_cluster.node(port), b"alice") == []
     with app.app_context():

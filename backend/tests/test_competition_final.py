@@ -22,10 +22,17 @@ from leaderboard import keys
 from leaderboard.competitions.finalize import finalize_due
 from leaderboard.competitions.service import CompetitionRegistry
 
-from .competition_helpers import STARTED_EARLIER, board, competition, create, post_trades, window
-from .conftest import TEST_SECRET
-from .test_auth import assert_error
-from .write_helpers import token_headers
+from .helpers import (
+    STARTED_EARLIER,
+    TEST_SECRET,
+    assert_error,
+    competition_body,
+    competition_rows,
+    create_competition,
+    post_trades,
+    token_headers,
+    window,
+)
 
 SECRET = "webhook-secret-0123456789-abcdefghijklmnop"
 
@@ -79,7 +86,7 @@ def test_two_schedulers_finalize_once_and_the_signed_webhook_is_retried_until_ac
     receiver = Receiver(failures=2)
     starts, ends = window(-60, 62)  # ends in ~2 s; grace 1 s
     prizes = [{"from_rank": 1, "to_rank": 1, "prize": "1 BTC"}, {"from_rank": 2, "to_rank": 2, "prize": "0.1 BTC"}]
-    create(client, admin, competition("final", starts, ends, registration="none", prizes=prizes,
+    create_competition(client, admin, competition_body("final", starts, ends, registration="none", prizes=prizes,
                                       webhook_url=receiver.url))
     post_trades(client, app, service, [("a", "alice", "30", starts + 1), ("b", "bob", "20", starts + 2),
                                        ("c", "carol", "10", starts + 3)])
@@ -127,14 +134,14 @@ def test_two_schedulers_finalize_once_and_the_signed_webhook_is_retried_until_ac
     post_trades(client, app, service, [("late", "carol", "1000", starts + 4)])
     assert_error(client.post("/v1/competitions/final/disqualifications", json={"user_id": "alice", "reason": "x"},
                              headers=admin), 409, "competition_final")
-    assert board(client, "final") == [(1, "alice", "30.00"), (2, "bob", "20.00"), (3, "carol", "10.00")]
+    assert competition_rows(client, "final") == [(1, "alice", "30.00"), (2, "bob", "20.00"), (3, "carol", "10.00")]
     assert json.loads(client.get("/v1/competitions/final/results").data) == results.json
 
 
 def test_concurrent_finalizers_store_one_identical_result(client, app, redis_client):
     admin, service = token_headers(app, "boss", "admin"), token_headers(app, "venue", "service")
     starts, ends = window(-600, 60)  # ended long ago: due
-    create(client, admin, competition("race", starts, ends, registration="none"))
+    create_competition(client, admin, competition_body("race", starts, ends, registration="none"))
     with app.app_context():
         from leaderboard.redis_conn import get_redis
 
@@ -148,4 +155,4 @@ def test_concurrent_finalizers_store_one_identical_result(client, app, redis_cli
         assert finalize_due(redis, registries[0], now_ms + 60_000, 1000) == []
         assert redis_client.get(keys.competition("race", "final")) == first
     post_trades(client, app, service, [("x", "alice", "5", starts + 1)])  # closed: not counted
-    assert board(client, "race") == []
+    assert competition_rows(client, "race") == []

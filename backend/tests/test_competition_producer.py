@@ -14,8 +14,7 @@ from leaderboard.competitions.service import CompetitionRegistry
 from leaderboard.producer.demo_competition import DEMO_MIN_VOLUME
 from leaderboard.producer.market import TradeGenerator
 
-from .test_producer_e2e import producer_env, stop_consumer, stream_consumer
-from .write_helpers import oracle, wait_stream_drained, zset
+from .helpers import oracle, producer_env, stop_consumer, stream_consumer, wait_stream_drained, zset
 
 pytestmark = pytest.mark.slow
 SEED, TRADERS, COUNT = 7, 30, 1000

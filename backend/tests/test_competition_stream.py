@@ -15,25 +15,28 @@ from leaderboard.auth.users import UserStore
 from leaderboard.clock import iso
 from leaderboard.embedded_redis import free_port
 
-from .sse_client import SseClient
-from .test_live import start_scheduler
-from .test_live_stream import has_trader, start_api, stop, wait_ticking
-from .test_write_crash import login, own_redis
-from .write_helpers import trade
+from .helpers import (
+    SseClient,
+    has_trader,
+    start_api,
+    start_live_scheduler,
+    stop_processes,
+    trade,
+    venue_login,
+    wait_ticking,
+)
 
 pytestmark = pytest.mark.slow
-__all__ = ["own_redis"]  # the fixture, imported for this module
-
 STREAM = "/v1/competitions/live-cup/stream"
 
 
-def test_a_trade_in_the_window_reaches_the_competition_stream_within_a_second(own_redis, tmp_path):
-    server, check = own_redis
+def test_a_trade_in_the_window_reaches_the_competition_stream_within_a_second(venue_redis, tmp_path):
+    server, check = venue_redis
     assert UserStore(check).create("cup-boss", "boss-password-123", "Boss", "admin") is not None
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     api = start_api(tmp_path / "api", port, server.url, WEB_WORKERS="1")
-    scheduler = start_scheduler(server.url, tmp_path / "scheduler", LIVE_TICK_MS="500")
+    scheduler = start_live_scheduler(server.url, tmp_path / "scheduler", LIVE_TICK_MS="500")
     clients: list[SseClient] = []
     try:
         wait_ticking(check, scheduler)
@@ -46,7 +49,7 @@ def test_a_trade_in_the_window_reaches_the_competition_stream_within_a_second(ow
             "starts_at": iso(now), "ends_at": iso(now + timedelta(hours=1)),
             "prizes": [{"from_rank": 1, "to_rank": 1, "prize": "100 USD"}]})
         assert created.status_code == 201, created.text
-        venue = login(base)
+        venue = venue_login(base)
 
         client = SseClient(port, STREAM).start()
         clients.append(client)
@@ -97,5 +100,5 @@ def test_a_trade_in_the_window_reaches_the_competition_stream_within_a_second(ow
     finally:
         for client in clients:
             client.close()
-        codes = stop(api, scheduler)
+        codes = stop_processes(api, scheduler)
     assert codes == [0, 0]

@@ -25,10 +25,7 @@ from leaderboard.competitions.service import CompetitionRegistry
 from leaderboard.competitions.webhooks import Policy, Refused, WebhookSender, post, schedule
 from leaderboard.context import current_settings
 
-from .competition_helpers import competition, create, window
-from .conftest import TEST_SECRET
-from .test_auth import assert_error
-from .write_helpers import token_headers
+from .helpers import TEST_SECRET, assert_error, competition_body, create_competition, token_headers, window
 
 SECRET = "webhook-secret-0123456789-abcdefghijklmnop"
 LOCAL = Policy(allow_http=True, allow_private=True)
@@ -93,7 +90,7 @@ class Server:
     (42, "URL"),
 ])
 def test_a_bad_webhook_url_is_a_422_naming_the_field(client, admin, url, reason):
-    body = competition("hooked", *window(0, 3600), webhook_url=url)
+    body = competition_body("hooked", *window(0, 3600), webhook_url=url)
     response = client.post("/v1/competitions", json=body, headers=admin)
     assert_error(response, 422, "validation_error")
     assert response.json["error"]["details"]["field"] == "webhook_url"
@@ -102,7 +99,7 @@ def test_a_bad_webhook_url_is_a_422_naming_the_field(client, admin, url, reason)
 
 
 def test_a_public_https_webhook_url_is_accepted(client, admin):
-    created = create(client, admin, competition("hooked", *window(0, 3600),
+    created = create_competition(client, admin, competition_body("hooked", *window(0, 3600),
                                                 webhook_url="https://venue.example:8443/hooks/results?k=1"))
     assert created["id"] == "hooked"
 
@@ -129,7 +126,7 @@ def test_delivery_refuses_a_name_that_resolves_to_a_private_address_and_follows_
         # scheduler that does not allow them: refused, retried later, never sent
         starts, ends = window(-600, 60)
         comp = validate_competition(
-            competition("moved", starts, ends, registration="none",
+            competition_body("moved", starts, ends, registration="none",
                         webhook_url=f"http://localhost:{receiver.port}/moved"),
             resolution_ms=1000, max_days=92, max_tiers=20, max_team_size=50, max_volume=10**12,
             webhook_signing=True, webhook=LOCAL.url_rules(current_settings_of(app)))
@@ -192,7 +189,7 @@ def test_a_hanging_receiver_does_not_delay_the_next_ticks_finalization(client, a
     hanging = socket.create_server(("127.0.0.1", 0))  # accepts (backlog), never answers
     hang_url = f"http://127.0.0.1:{hanging.getsockname()[1]}/hook"
     created = [validate_competition(
-        competition("stuck", *window(-600, 60), registration="none", webhook_url=hang_url), resolution_ms=1000,
+        competition_body("stuck", *window(-600, 60), registration="none", webhook_url=hang_url), resolution_ms=1000,
         max_days=92, max_tiers=20, max_team_size=50, max_volume=10**12, webhook_signing=True,
         webhook=LOCAL.url_rules(current_settings_of(app)))]
     CompetitionRegistry(redis_client, 0).create(created[0])  # finalized at the first tick; its webhook hangs
@@ -211,7 +208,7 @@ def test_a_hanging_receiver_does_not_delay_the_next_ticks_finalization(client, a
             time.sleep(0.05)  # until the sender has claimed the delivery: its attempt hangs from here
         claimed_at = time.time() * 1000
         starts, ends = window(-1, 2)  # ends in ~1 s, grace 1 s: due at the tick ~2-3 s from now
-        create(client, admin, competition("next", starts, ends, registration="none"))
+        create_competition(client, admin, competition_body("next", starts, ends, registration="none"))
         while time.monotonic() < deadline and redis_client.get(keys.competition("next", "final")) is None:
             time.sleep(0.05)
         finalized_at = time.time() * 1000

@@ -23,15 +23,9 @@ import requests
 from leaderboard.auth.users import UserStore
 from leaderboard.clock import iso
 
-from . import test_dashboard_e2e as dashboard
-from .conftest import TEST_SECRET
-from .serving import Served, serve
-from .test_dashboard_e2e import PASSWORD, ConsoleWatch, running
+from .helpers import PASSWORD, TEST_SECRET, ConsoleWatch, Served, running_process, serve
 
 # the dashboard test's fixtures: Chromium (skips outside CI without it), the built export, a watched page
-chromium = dashboard.chromium
-ui_build = dashboard.ui_build
-browser_page = dashboard.browser_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -45,7 +39,8 @@ def served(tmp_path: Path, redis_url: str, redis_client: redis_lib.Redis, ui_bui
            "LOG_LEVEL": "WARNING", "FINALIZE_GRACE_SECONDS": "1", "COMPETITION_JOB_SECONDS": "1"}
     scheduler_env = {**os.environ, **env, "DATA_DIR": str(tmp_path / "scheduler")}
     scheduler_env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    with running([sys.executable, "-m", "leaderboard", "scheduler"], scheduler_env, tmp_path / "scheduler.log"), \
+    with running_process([sys.executable, "-m", "leaderboard", "scheduler"], scheduler_env,
+                         tmp_path / "scheduler.log"), \
             serve(tmp_path, **env) as api:
         yield api
 

@@ -16,7 +16,7 @@ from leaderboard import keys
 from leaderboard.config import load_settings
 from leaderboard.ingest.consumer import TradeStreamConsumer, stream_drained
 
-from .write_helpers import all_time_totals, oracle, trade, wait_stream_drained
+from .helpers import all_time_totals, metric_value, oracle, trade, wait_stream_drained
 
 
 def consumer_settings(redis_url: str, **overrides):
@@ -122,7 +122,6 @@ def test_the_consumer_process_serves_its_metrics_on_metrics_bind(redis_client, r
 
     from leaderboard.embedded_redis import free_port
 
-    from .test_metrics import value
 
     first = [trade("k1", "ann"), trade("k2", "ben", "ETH")]
     add_entry(redis_client, first)
@@ -138,8 +137,8 @@ def test_the_consumer_process_serves_its_metrics_on_metrics_bind(redis_client, r
             with contextlib.suppress(requests.ConnectionError):  # not listening yet
                 text = requests.get(f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {token}"},
                                     timeout=2).text
-            if value(text, "leaderboard_trades_rejected_total", reason="dead_letter") and \
-                    value(text, "leaderboard_trades_accepted_total", source="stream") == 4:
+            if metric_value(text, "leaderboard_trades_rejected_total", reason="dead_letter") and \
+                    metric_value(text, "leaderboard_trades_accepted_total", source="stream") == 4:
                 break
             time.sleep(0.1)
         assert requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).status_code == 401
@@ -147,11 +146,11 @@ def test_the_consumer_process_serves_its_metrics_on_metrics_bind(redis_client, r
     finally:
         consumer.send_signal(signal.SIGTERM)
         assert consumer.wait(15) == 0
-    assert value(text, "leaderboard_trades_accepted_total", source="stream") == 4
-    assert value(text, "leaderboard_trades_duplicate_total", source="stream") == 1
+    assert metric_value(text, "leaderboard_trades_accepted_total", source="stream") == 4
+    assert metric_value(text, "leaderboard_trades_duplicate_total", source="stream") == 1
     report = ready.json()
     assert ready.status_code == 200 and report["status"] == "ok" and report["checks"]["redis"]["ok"], report
     assert report["checks"]["consumer"]["consumer"] == "scraped" and report["checks"]["consumer"]["dead_entries"] == 1
-    assert value(text, "leaderboard_trades_rejected_total", reason="dead_letter") == 2
-    assert value(text, "leaderboard_flush_batch_size_sum") == 4
+    assert metric_value(text, "leaderboard_trades_rejected_total", reason="dead_letter") == 2
+    assert metric_value(text, "leaderboard_flush_batch_size_sum") == 4
     assert all_time_totals(redis_client) == oracle([*first, trade("k3", "ann", "SOL")])

@@ -19,16 +19,7 @@ import requests
 
 from leaderboard.auth.users import UserStore
 
-from .test_dashboard_e2e import (  # noqa: F401  (fixtures)
-    PASSWORD,
-    Stack,
-    browser_page,
-    chromium,
-    row,
-    seed_rivals,
-    stack,
-    ui_build,
-)
+from .helpers import PASSWORD, Stack, board_row, seed_rivals
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -76,7 +67,7 @@ def check_apidocs(page: Any, base: str, username: str) -> None:
     assert f'"username": "{username}"' in live.locator(".response-col_description").inner_text()
 
 
-def test_dashboard_details(stack: Stack, browser_page: Any, redis_client: redis_lib.Redis) -> None:  # noqa: F811
+def test_dashboard_details(stack: Stack, browser_page: Any, redis_client: redis_lib.Redis) -> None:
     from playwright.sync_api import expect
 
     page, watch = browser_page
@@ -124,7 +115,7 @@ def test_dashboard_details(stack: Stack, browser_page: Any, redis_client: redis_
         expect(page.get_by_test_id("board-picker")).to_contain_text("Bitcoin volume")
 
         # my row on the board and around me: "(you)" whole, ranks aligned the same in both tables
-        mine = row(page, ME)
+        mine = board_row(page, ME)
         expect(mine).to_be_visible(timeout=20_000)  # after the scheduler's next refresh (2 s)
         around = page.get_by_test_id("around-me-table")
         my_around = around.locator(f'[data-testid="leaderboard-row"][data-user-id="{ME}"]')

@@ -16,17 +16,11 @@ docs/dashboard.png. Runs whenever Chromium exists; skips only outside CI (env CI
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
-import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,64 +30,29 @@ import requests
 
 from leaderboard.auth.users import UserStore
 
-from .conftest import TEST_SECRET
-from .serving import Served, serve
+from . import helpers
+from .helpers import (
+    PASSWORD,
+    REPO,
+    ConsoleWatch,
+    Stack,
+    board_row,
+    require_chromium,
+    seed_rivals,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[2]
-UI_DIR = REPO / "frontend" / "out"
 SCREENSHOT = REPO / "docs" / "dashboard.png"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-REFRESH_SECONDS = "2"
-# What Chromium logs for a fetch to a server that is down or going down: the only console errors allowed,
-# and only during the outage.
-OUTAGE_NETWORK_ERROR = re.compile(
-    r"^Failed to load resource: net::ERR_(CONNECTION_REFUSED|CONNECTION_RESET|CONNECTION_CLOSED|EMPTY_RESPONSE)$"
-)
-PASSWORD = "correct-horse-battery"
 ME, MY_NAME = "e2e-trader", "E2E Trader"
-# seeded through a service account: (trader, display name, symbol, quantity, price, days ago)
-SEED_TRADES = [
-    ("ada", "Ada Lovelace", "BTC", "1.5", "64000.00", 0),  # 96,000.00
-    ("grace", "Grace Hopper", "BTC", "0.3125", "64000.00", 0),  # 20,000.00
-    ("grace", "Grace Hopper", "ETH", "10", "3000.00", 0),  # 30,000.00
-    ("margaret", "Margaret Hamilton", "ETH", "1", "3000.00", 0),  # 3,000.00
-    ("margaret", "Margaret Hamilton", "SOL", "100", "150.00", 0),  # 15,000.00
-    ("linus", "Linus Torvalds", "BTC", "2", "60000.00", 2),  # 120,000.00, two days ago: not today
-]
 # through the trade ticket: (symbol, side, quantity, price)
 MY_TRADES = [("BTC", "buy", "0.5", "65000.00"), ("BTC", "sell", "0.25", "64000.40"), ("ETH", "buy", "2", "3000.55")]
 # 32,500.00 + 16,000.10 on BTC, 6,001.10 on ETH: 54,501.20 across all symbols
 MY_BTC, MY_ALL = "$48,500.10", "$54,501.20"
 
 
-def chromium_path() -> str | None:
-    for candidate in (os.environ.get("CHROMIUM_PATH"), "/usr/bin/chromium", shutil.which("chromium"),
-                      shutil.which("chromium-browser")):
-        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
-            return candidate
-    return None
-
-
-def require_chromium() -> str:
-    """Chromium's path; without one: a failure in CI (env CI set), a skip elsewhere."""
-    path = chromium_path()
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must run the browser test: install chromium (apt-get install chromium)")
-        pytest.skip("no chromium on this machine (set CHROMIUM_PATH or apt-get install chromium)")
-    return path
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    return require_chromium()
-
-
 def test_a_missing_chromium_fails_in_ci_and_skips_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sys.modules[__name__], "chromium_path", lambda: None)
+    monkeypatch.setattr(helpers, "chromium_path", lambda: None)
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="CI must run the browser test"):
         require_chromium()
@@ -102,126 +61,11 @@ def test_a_missing_chromium_fails_in_ci_and_skips_elsewhere(monkeypatch: pytest.
         require_chromium()
 
 
-@pytest.fixture(scope="module")
-def ui_build() -> Path:
-    """The dashboard's static export, built (or rebuilt when its sources changed) by `make ui`."""
-    built = subprocess.run(["make", "--no-print-directory", "ui"], cwd=REPO, capture_output=True, text=True,
-                           timeout=900, check=False)
-    assert built.returncode == 0, f"make ui failed:\n{built.stdout[-3000:]}\n{built.stderr[-3000:]}"
-    assert (UI_DIR / "index.html").is_file()
-    return UI_DIR
-
-
-@contextlib.contextmanager
-def running(argv: list[str], env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """A child process, stopped with SIGTERM (then SIGKILL) when the block ends, however it ends."""
-    with log_path.open("wb") as log_file:
-        proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=log_file)
-    try:
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-@dataclass
-class Stack:
-    tmp_path: Path
-    env: dict[str, str]
-    port: int = 0
-
-    def api(self, log_name: str) -> contextlib.AbstractContextManager[Served]:
-        return serve(self.tmp_path, port=self.port or None, log_name=log_name, **self.env)
-
-
-@pytest.fixture()
-def stack(tmp_path: Path, redis_url: str, redis_client: redis_lib.Redis, ui_build: Path) -> Iterator[Stack]:
-    """Settings shared by the API runs, and the scheduler (2 s refresh) running for the whole test."""
-    # the "Today" board resets at UTC midnight: never let the test straddle it
-    until_midnight = (datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
-                      - datetime.now(UTC)).total_seconds()
-    if until_midnight < 120:
-        time.sleep(until_midnight + 2)
-    env = {"REDIS_URL": redis_url, "JWT_SECRET_KEY": TEST_SECRET, "DEV_MODE": "0", "UI_DIST_DIR": str(ui_build),
-           "REFRESH_SECONDS": REFRESH_SECONDS, "LOG_LEVEL": "WARNING"}
-    scheduler_env = {**os.environ, **env, "DATA_DIR": str(tmp_path / "scheduler")}
-    scheduler_env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    with running([sys.executable, "-m", "leaderboard", "scheduler"], scheduler_env, tmp_path / "scheduler.log") as s:
-        yield Stack(tmp_path, env)
-        assert s.poll() is None, (tmp_path / "scheduler.log").read_text()[-3000:]
-
-
-@dataclass
-class ConsoleWatch:
-    """Console errors and page errors of the browser; network errors are tolerated only during an outage."""
-
-    outage: bool = False
-    errors: list[str] = field(default_factory=list)
-    tolerated: list[str] = field(default_factory=list)
-
-    def on_console(self, message: Any) -> None:
-        if message.type != "error":
-            return
-        if self.outage and OUTAGE_NETWORK_ERROR.match(message.text):
-            self.tolerated.append(message.text)
-        else:
-            self.errors.append(f"console.error: {message.text} ({message.location.get('url')})")
-
-    def on_page_error(self, error: Any) -> None:
-        self.errors.append(f"pageerror: {error}")
-
-
-@pytest.fixture()
-def browser_page(chromium: str, tmp_path: Path) -> Iterator[tuple[Any, ConsoleWatch]]:
-    from playwright.sync_api import sync_playwright
-
-    watch = ConsoleWatch()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="dark",
-                                          locale="en-US", timezone_id="UTC")
-            page = context.new_page()
-            page.on("console", watch.on_console)
-            page.on("pageerror", watch.on_page_error)
-            page.set_default_timeout(15_000)
-            yield page, watch
-            context.close()
-        finally:
-            browser.close()
-
-
-def seed_rivals(base: str, redis_client: redis_lib.Redis) -> None:
-    """Other traders with display names, and their trades posted by a service account (as a venue would)."""
-    store = UserStore(redis_client)
-    for trader, name in {(t, n) for t, n, *_ in SEED_TRADES}:
-        assert store.create(trader, PASSWORD, name, "trader") is not None
-    assert store.create("e2e-venue", PASSWORD, "E2E venue", "service") is not None
-    with requests.Session() as http:
-        login = http.post(f"{base}/v1/login", json={"username": "e2e-venue", "password": PASSWORD}, timeout=10)
-        assert login.status_code == 200, login.text
-        now = datetime.now(UTC)
-        trades = [{"trade_id": f"seed-{uuid.uuid4().hex}", "trader_id": trader, "symbol": symbol, "side": "buy",
-                   "quantity": quantity, "price": price, "ts": (now - timedelta(days=days)).isoformat()}
-                  for trader, _, symbol, quantity, price, days in SEED_TRADES]
-        posted = http.post(f"{base}/v1/trades", json={"trades": trades}, timeout=10,
-                           headers={"Authorization": f"Bearer {login.json()['access_token']}"})
-        assert posted.status_code == 202, posted.text
-
-
-def row(page: Any, user_id: str) -> Any:
-    return page.locator(f'[data-testid="leaderboard-table"] [data-testid="leaderboard-row"][data-user-id="{user_id}"]')
-
-
 def expect_ranked(page: Any, user_id: str, rank: int, score: str, timeout: float = 20_000) -> None:
     """The user's row on the board on screen shows this rank and score (waits for the refresh)."""
     from playwright.sync_api import expect
 
-    mine = row(page, user_id)
+    mine = board_row(page, user_id)
     expect(mine).to_have_attribute("data-rank", str(rank), timeout=timeout)
     expect(mine.get_by_test_id("score-cell")).to_have_text(score, timeout=timeout)
     expect(mine.get_by_test_id("rank-cell")).to_contain_text(str(rank))
@@ -284,7 +128,7 @@ def test_dashboard_end_to_end(chromium: str, stack: Stack, browser_page: tuple[A
 
         page.goto(f"{base}/")
         expect(page.get_by_test_id("leaderboard-table")).to_be_visible()
-        expect(row(page, "ada")).to_have_attribute("data-rank", "1")  # all symbols, today: the default board
+        expect(board_row(page, "ada")).to_have_attribute("data-rank", "1")  # all symbols, today: the default board
         register_logout_login(page, base)
         lap('logged in')
 
@@ -295,7 +139,7 @@ def test_dashboard_end_to_end(chromium: str, stack: Stack, browser_page: tuple[A
         post_trades_through_the_ticket(page)
         lap('traded')
         expect_ranked(page, ME, 2, MY_BTC)  # ada 96,000.00 > me > grace 20,000.00
-        expect(row(page, ME)).to_have_attribute("data-current-user", "true")
+        expect(board_row(page, ME)).to_have_attribute("data-current-user", "true")
         card = page.get_by_test_id("my-rank-card")
         expect(card).to_have_attribute("data-state", "ranked")
         expect(card.get_by_test_id("my-rank")).to_contain_text("#2")
@@ -382,7 +226,7 @@ def expect_card_is_the_lists(page: Any, user_id: str) -> None:
     from playwright.sync_api import expect
 
     card = page.get_by_test_id("my-rank-card")
-    mine = row(page, user_id)
+    mine = board_row(page, user_id)
     expect(card).to_have_attribute("data-source", "list")
     for _ in range(50):  # both are rendered from one state; read them until no event lands in between
         as_of = page.get_by_test_id("total-members").get_attribute("data-as-of")
@@ -445,7 +289,7 @@ def test_live_board_updates_without_reload_card_matches_list_and_falls_back_to_p
         page.goto(f"{base}/?board=eth&period=day")
         expect(page.get_by_test_id("live-badge")).to_be_visible()
         expect_ranked(page, "grace", 1, "$30,000.00")
-        grace = row(page, "grace").element_handle()
+        grace = board_row(page, "grace").element_handle()
 
         # another session's trade: a newcomer on screen without a reload nor a read of the list, well within
         # the stream's second; grace's row (the same element) glides from 1st to 2nd

@@ -15,8 +15,7 @@ from leaderboard.ingest.runtime import IngestRuntime
 from leaderboard.ingest.validation import parse_trade
 from leaderboard.ingest.writes import trade_write
 
-from .test_exactly_once import sample_trades
-from .write_helpers import all_time_totals, oracle
+from .helpers import all_time_totals, oracle, sample_trades
 
 
 def runtime_for(redis_url: str, data_dir: Path, grace_ms: int) -> IngestRuntime:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .test_auth import assert_error
+from .helpers import assert_error
 
 
 def test_malformed_json_is_400(client):

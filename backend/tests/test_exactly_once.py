@@ -23,8 +23,17 @@ from leaderboard.ingest.validation import parse_trade
 from leaderboard.ingest.writes import trade_write
 from leaderboard.ranking.periods import day_bucket, day_bucket_expiry, hour_bucket, hour_bucket_expiry
 
-from .test_auth import assert_error
-from .write_helpers import BOARDS, all_time_totals, notional_cents, oracle, token_headers, trade, zset
+from .helpers import (
+    BOARDS,
+    all_time_totals,
+    assert_error,
+    notional_cents,
+    oracle,
+    sample_trades,
+    token_headers,
+    trade,
+    zset,
+)
 
 CHILD = Path(__file__).with_name("ingest_child.py")
 
@@ -32,14 +41,6 @@ CHILD = Path(__file__).with_name("ingest_child.py")
 def runtime_settings(redis_url: str, data_dir: Path, **overrides):
     return load_settings({"REDIS_URL": redis_url, "DATA_DIR": data_dir, "JWT_SECRET_KEY": "x" * 40,
                           "BUFFER_MAX_AGE_MS": 20, **overrides}, environ={})
-
-
-def sample_trades(count: int) -> list[dict]:
-    """`count` trades over every symbol; the last 3 are client retries of earlier ones (same trade)."""
-    symbols = ["BTC", "ETH", "SOL", "USDC", "ARB"]
-    unique = [trade(f"c{i}", f"trader{i % 4}", symbols[i % 5], f"{1 + i % 7}.25", f"{10 + i}.5")
-              for i in range(count - 3)]
-    return unique + unique[:3]
 
 
 @pytest.mark.slow

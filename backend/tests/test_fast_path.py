@@ -12,12 +12,12 @@ from leaderboard.api.fast_path import ROUTE, FirstPageFastPath
 from leaderboard.clock import iso
 from leaderboard.security import SECURITY_HEADERS
 
-from .board_writes import write
-from .read_helpers import NOON, board, midnight_after, refresh
-from .test_auth import assert_error
-from .test_leaderboards import app_config, clock
+from .helpers import NOON, assert_error, board_of, midnight_after, refresh, write
 
-__all__ = ["app_config", "clock"]  # the read tests' fixtures: a manual clock at NOON, small limits
+
+@pytest.fixture()
+def app_config(read_app_config):
+    return read_app_config  # the read tests' settings (conftest): a manual clock at NOON, small limits
 
 
 @pytest.fixture()
@@ -28,7 +28,7 @@ def fast(app) -> FirstPageFastPath:
 
 @pytest.fixture()
 def btc_board(app, redis_client):
-    btc = board(redis_client, "btc")
+    btc = board_of(redis_client, "btc")
     for n, cents in enumerate((500, 300, 300, 100)):
         write(redis_client, btc, f"trader-{n}", cents, NOON - timedelta(minutes=5))
     refresh(app, redis_client, NOON)

@@ -20,7 +20,7 @@ import requests
 from leaderboard.embedded_redis import EmbeddedRedis, free_port
 from leaderboard.ranking.boards import SCORES
 
-from .test_serve import redis_processes_for, running
+from .helpers import Terminal, leaderboard_run, redis_processes_for
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +39,7 @@ def test_run_keeps_the_terminal_quiet_and_other_commands_find_the_stack_without_
     place, no access lines); every JSON line is in the log file. `create-user`, `produce --duration 3` and
     `status`, run from the project directory with no variable set, find the stack through the data dir."""
     port, redis_port = free_port(), free_port()
-    with running(tmp_path, port, EMBEDDED_REDIS_PORT=str(redis_port)) as (run, terminal):
+    with leaderboard_run(tmp_path, port, EMBEDDED_REDIS_PORT=str(redis_port)) as (run, terminal):
         banner_seen = time.monotonic()
         banner = terminal.text()
         log_path = tmp_path / "data" / "logs" / "leaderboard.log"
@@ -117,7 +117,6 @@ def test_the_embedded_redis_keeps_its_port_from_run_to_run_unless_it_is_taken(tm
 def test_the_producer_on_a_terminal_redraws_its_progress_every_second_and_sums_up_once(redis_url):
     """`produce --duration 3` on a terminal (the stream target, so no API is needed): a live line redrawn at
     least once a second while it runs, then one summary line; the duration is the time it produced."""
-    from .test_serve import Terminal
 
     terminal = Terminal()
     env = {**clean_env(), "REDIS_URL": redis_url, "JWT_SECRET_KEY": "x" * 40}

@@ -17,9 +17,8 @@ import pytest
 
 from leaderboard.auth.users import UserStore
 
-from .conftest import TEST_SECRET
 from .fuzz_hooks import FUZZ_USER
-from .serving import serve
+from .helpers import TEST_SECRET, serve
 
 pytestmark = pytest.mark.slow
 

@@ -13,9 +13,7 @@ import pytest
 from leaderboard import create_app, keys
 from leaderboard.embedded_redis import free_port
 
-from .conftest import TEST_SECRET, bearer
-from .test_auth import assert_error
-from .write_helpers import token_headers, trade
+from .helpers import TEST_SECRET, assert_error, bearer, token_headers, trade
 
 
 # --- 1. the login limit reads the body exactly as the view does ---

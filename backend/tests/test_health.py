@@ -3,7 +3,7 @@ from __future__ import annotations
 from leaderboard import create_app
 from leaderboard.embedded_redis import EmbeddedRedis
 
-from .conftest import TEST_SECRET
+from .helpers import TEST_SECRET
 
 
 def test_health_is_alive_with_version(client):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .serving import serve
+from .helpers import serve
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("web_server")]
 

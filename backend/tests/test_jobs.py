@@ -3,10 +3,7 @@ METRICS_BIND), and two real scheduler processes running at once without double-r
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 
@@ -17,8 +14,7 @@ from leaderboard.clock import iso
 from leaderboard.jobs import guard, tasks
 from leaderboard.jobs.lock import JobLock
 
-from .conftest import TEST_SECRET
-from .read_helpers import NOON
+from .helpers import NOON, metric_value, start_scheduler
 
 
 def test_a_tick_runs_once_and_a_held_lock_skips(redis_client):
@@ -72,15 +68,15 @@ def test_job_runs_are_counted_by_outcome_and_timed(redis_client, app):
     from leaderboard import metrics
     from leaderboard.jobs.scheduler import run_job
 
-    from .test_metrics import value
 
     settings = app.config["SETTINGS"]
 
     def runs(outcome: str) -> float:
-        return value(metrics.exposition().decode(), "leaderboard_job_runs_total", job=tasks.REFRESH, outcome=outcome)
+        return metric_value(metrics.exposition().decode(), "leaderboard_job_runs_total", job=tasks.REFRESH,
+                            outcome=outcome)
 
     def timed() -> float:
-        return value(metrics.exposition().decode(), "leaderboard_job_duration_seconds_count", job=tasks.REFRESH)
+        return metric_value(metrics.exposition().decode(), "leaderboard_job_duration_seconds_count", job=tasks.REFRESH)
 
     before = {outcome: runs(outcome) for outcome in ("ok", "skipped_done", "skipped_locked")}
     timed_before = timed()
@@ -93,12 +89,6 @@ def test_job_runs_are_counted_by_outcome_and_timed(redis_client, app):
     assert {outcome: runs(outcome) - before[outcome] for outcome in before} == {
         "ok": 1, "skipped_done": 1, "skipped_locked": 1}
     assert timed() - timed_before == 1  # only the run that did the work is timed
-
-
-def start_scheduler(redis_url: str, tmp_path, **env_overrides: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "REDIS_URL": redis_url, "JWT_SECRET_KEY": TEST_SECRET, "DATA_DIR": str(tmp_path),
-           "REFRESH_SECONDS": "1", "LOG_LEVEL": "WARNING", **env_overrides}
-    return subprocess.Popen([sys.executable, "-m", "leaderboard", "scheduler"], env=env)
 
 
 @pytest.mark.slow

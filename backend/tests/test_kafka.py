@@ -28,8 +28,7 @@ from leaderboard.ingest.kafka_source import KafkaTradeConsumer, decode_message, 
 from leaderboard.ingest.rebuild import TRADE_BOARDS, RebuildRefused, rebuild_from_kafka
 from leaderboard.producer.kafka_target import trade_messages
 
-from .test_metrics import samples
-from .write_helpers import all_time_totals, oracle, trade, wait_all_time_totals, zset
+from .helpers import all_time_totals, metric_samples, oracle, trade, wait_all_time_totals, zset
 
 SESSION_TIMEOUT_MS = 4000  # how fast the group notices a SIGKILLed member (tansu also waits half of it to join)
 
@@ -231,7 +230,7 @@ def test_three_consumers_one_sigkilled_and_restarted_50000_trades_exactly_once(r
     for state, text in zip(states, texts, strict=True):  # each consumer's lag gauge of each partition it owns: 0
         for item in state["assignment"]:
             labels = (("partition", str(item["partition"])), ("topic", topic))
-            assert samples(text)[("leaderboard_kafka_consumer_lag", labels)] == 0
+            assert metric_samples(text)[("leaderboard_kafka_consumer_lag", labels)] == 0
     dead = read_all(settings, settings.kafka_dead_letter_topic)
     assert {m.value() for m in dead} == {poison}
     assert headers(dead[0])["reason"].startswith("trades[1].quantity")

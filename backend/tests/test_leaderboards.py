@@ -13,19 +13,22 @@ from leaderboard import keys
 from leaderboard.clock import iso
 from leaderboard.ranking.periods import day_bucket
 
-from .board_writes import ManualClock, write
-from .read_helpers import NOON, board, day_of_noon, midnight_after, read_cache_of, refresh, settings_of
-from .test_auth import assert_error
+from .helpers import (
+    NOON,
+    assert_error,
+    board_of,
+    day_of_noon,
+    midnight_after,
+    read_cache_of,
+    refresh,
+    settings_of,
+    write,
+)
 
 
 @pytest.fixture()
-def clock():
-    return ManualClock(NOON)
-
-
-@pytest.fixture()
-def app_config(app_config, clock):
-    return {**app_config, "CLOCK": clock, "SNAPSHOT_TOP_N": 50, "MAX_LIMIT": 20}
+def app_config(read_app_config):
+    return read_app_config  # conftest: a manual clock at NOON, small limits
 
 
 def entries(response):
@@ -81,7 +84,7 @@ def test_only_admins_create_boards(client, auth):
 
 # --- top lists ---
 def test_ties_share_a_rank_the_next_rank_skips_and_order_inside_is_member_id_descending(client, redis_client):
-    btc = board(redis_client, "btc")
+    btc = board_of(redis_client, "btc")
     for member, cents in [("erin", 90_000), ("alice", 50_000), ("carol", 50_000), ("bob", 50_000), ("dave", 1)]:
         write(redis_client, btc, member, cents, NOON)
     listed = entries(client.get("/v1/leaderboards/btc?period=day&limit=10"))
@@ -93,14 +96,14 @@ def test_ties_share_a_rank_the_next_rank_skips_and_order_inside_is_member_id_des
 
 
 def test_scores_are_exact_decimal_strings_in_major_units(client, redis_client):
-    write(redis_client, board(redis_client, "btc"), "whale", 2**53 - 1, NOON)
-    write(redis_client, board(redis_client, "scores"), "gamer", 1200, NOON)
+    write(redis_client, board_of(redis_client, "btc"), "whale", 2**53 - 1, NOON)
+    write(redis_client, board_of(redis_client, "scores"), "gamer", 1200, NOON)
     assert entries(client.get("/v1/leaderboards/btc?period=all")) == [(1, "whale", "90071992547409.91")]
     assert entries(client.get("/v1/leaderboards/scores?period=all")) == [(1, "gamer", "1200")]
 
 
 def test_pages_of_one_snapshot_never_skip_or_repeat_even_when_scores_move(client, redis_client, clock):
-    btc = board(redis_client, "btc")
+    btc = board_of(redis_client, "btc")
     for i in range(25):
         write(redis_client, btc, f"t{i:02d}", 100 + i, NOON)
     first = client.get("/v1/leaderboards/btc?limit=10").json
@@ -123,7 +126,7 @@ def _refreshed(app, redis_client, clock, seconds: float) -> None:
 
 def test_a_cursor_keeps_paging_after_its_snapshot_is_replaced(client, redis_client, clock, app):
     """The next page of a replaced snapshot starts right after the last row served, with the newer ranks."""
-    btc = board(redis_client, "btc")
+    btc = board_of(redis_client, "btc")
     for i in range(8):
         write(redis_client, btc, f"m{i}", 100 + i, NOON)  # m7 (1.07) first ... m0 (1.00) last
     first = client.get("/v1/leaderboards/btc?limit=3").json
@@ -143,7 +146,7 @@ def entries_of(body):
 
 
 def test_a_cursor_expires_after_cursor_ttl_or_when_the_day_board_resets(client, redis_client, clock, app):
-    btc = board(redis_client, "btc")
+    btc = board_of(redis_client, "btc")
     for i in range(4):
         write(redis_client, btc, f"m{i}", 100 + i, NOON)
     cursor = client.get("/v1/leaderboards/btc?limit=1").json["next_cursor"]
@@ -168,7 +171,7 @@ def test_a_cursor_expires_after_cursor_ttl_or_when_the_day_board_resets(client, 
 
 def test_a_cursor_without_a_position_expires_with_its_snapshot(client, redis_client, clock, app):
     """Cursors cut before positions existed (or forged without one) still get the old clear 410."""
-    btc = board(redis_client, "btc")
+    btc = board_of(redis_client, "btc")
     write(redis_client, btc, "a", 1, NOON)
     write(redis_client, btc, "b", 2, NOON)
     issued = client.get("/v1/leaderboards/btc?limit=1").json["next_cursor"]
@@ -184,7 +187,7 @@ def test_a_cursor_without_a_position_expires_with_its_snapshot(client, redis_cli
 
 
 def test_lists_are_served_from_the_snapshot_and_touch_redis_once_per_refresh(client, redis_client, app, clock):
-    btc = board(redis_client, "btc")
+    btc = board_of(redis_client, "btc")
     write(redis_client, btc, "alice", 500, NOON)
     refresh(app, redis_client, NOON)
     client.get("/v1/leaderboards")  # the board registry is read (and cached) first
@@ -211,7 +214,7 @@ def test_lists_are_served_from_the_snapshot_and_touch_redis_once_per_refresh(cli
 
 
 def test_without_a_snapshot_the_list_is_read_live_and_says_so(client, redis_client, clock):
-    write(redis_client, board(redis_client, "eth"), "alice", 500, NOON)
+    write(redis_client, board_of(redis_client, "eth"), "alice", 500, NOON)
     clock.advance(seconds=7)
     body = client.get("/v1/leaderboards/eth?period=7d").json
     assert body["source"] == "live" and body["as_of"] == iso(NOON + timedelta(seconds=7))
@@ -220,8 +223,8 @@ def test_without_a_snapshot_the_list_is_read_live_and_says_so(client, redis_clie
 
 def test_user_name_comes_from_registered_display_names(client, auth, redis_client):
     auth.register("alice", display_name="Alice A.")
-    write(redis_client, board(redis_client, "btc"), "alice", 5, NOON)
-    write(redis_client, board(redis_client, "btc"), "0xdead", 4, NOON)
+    write(redis_client, board_of(redis_client, "btc"), "alice", 5, NOON)
+    write(redis_client, board_of(redis_client, "btc"), "0xdead", 4, NOON)
     body = client.get("/v1/leaderboards/btc").json
     assert [(e["user_id"], e["user_name"]) for e in body["entries"]] == [("alice", "Alice A."), ("0xdead", "0xdead")]
     assert client.get("/v1/leaderboards/btc/members/alice").json["user_name"] == "Alice A."
@@ -229,7 +232,7 @@ def test_user_name_comes_from_registered_display_names(client, auth, redis_clien
 
 # --- member views ---
 def test_around_me_is_full_at_the_edges(client, redis_client):
-    btc = board(redis_client, "btc")
+    btc = board_of(redis_client, "btc")
     for i in range(10):
         write(redis_client, btc, f"m{i}", 100 * (i + 1), NOON)  # m9 leads
     top = client.get("/v1/leaderboards/btc/members/m9/around?size=4").json
@@ -241,7 +244,7 @@ def test_around_me_is_full_at_the_edges(client, redis_client):
 
 
 def test_member_list_ranks_friends_and_names_the_missing(client, redis_client):
-    btc = board(redis_client, "btc")
+    btc = board_of(redis_client, "btc")
     for member, value in [("a", 3), ("b", 9), ("c", 3)]:
         write(redis_client, btc, member, value, NOON)
     body = client.get("/v1/leaderboards/btc/members?ids=a,zz,b,a,c").json
@@ -252,7 +255,7 @@ def test_member_list_ranks_friends_and_names_the_missing(client, redis_client):
 def test_the_rank_card_is_the_lists_own_row_and_follows_each_new_snapshot(client, redis_client, clock, app):
     """Card, list and member count share one as_of; a member the snapshot does not hold yet is read live
     (newer than the list, never older)."""
-    btc = board(redis_client, "btc")
+    btc = board_of(redis_client, "btc")
     write(redis_client, btc, "a", 3, NOON)
     write(redis_client, btc, "b", 5, NOON)
     listed = client.get("/v1/leaderboards/btc").json
@@ -274,7 +277,7 @@ def test_the_rank_card_is_the_lists_own_row_and_follows_each_new_snapshot(client
 
 
 def test_member_views_below_the_snapshot_are_read_live_and_micro_cached_per_worker(client, redis_client, clock):
-    btc = board(redis_client, "btc")
+    btc = board_of(redis_client, "btc")
     for i in range(50):  # SNAPSHOT_TOP_N here
         write(redis_client, btc, f"top{i:02d}", 1000 + i, NOON)
     write(redis_client, btc, "a", 3, NOON)
@@ -288,7 +291,7 @@ def test_member_views_below_the_snapshot_are_read_live_and_micro_cached_per_work
 
 # --- midnight, windows, archives ---
 def test_midnight_writes_land_in_their_own_day_and_yesterday_is_history(client, redis_client, app, clock):
-    btc = board(redis_client, "btc")
+    btc = board_of(redis_client, "btc")
     before = NOON.replace(hour=23, minute=59, second=59, microsecond=900_000)
     after = before + timedelta(milliseconds=200)
     clock.now = before - timedelta(seconds=30)
@@ -314,7 +317,7 @@ def test_midnight_writes_land_in_their_own_day_and_yesterday_is_history(client, 
 
 
 def test_rolling_windows_drop_a_write_when_its_hour_leaves_the_window(client, redis_client, app, clock):
-    eth = board(redis_client, "eth")
+    eth = board_of(redis_client, "eth")
     written = NOON.replace(minute=59, second=59)  # hour bucket 12:00
     write(redis_client, eth, "early", 5, written)
     for period, hours in (("24h", 24), ("3d", 72), ("7d", 168)):
@@ -334,7 +337,7 @@ def test_rollover_archives_yesterday_and_the_archive_stays_readable_history_days
     from leaderboard.jobs import tasks
     from leaderboard.ranking.boards import BoardRegistry
 
-    btc = board(redis_client, "btc")
+    btc = board_of(redis_client, "btc")
     write(redis_client, btc, "alice", 100, NOON)
     clock.now = NOON + timedelta(days=1)
     settings = app.config["SETTINGS"]
@@ -352,7 +355,7 @@ def test_rollover_archives_yesterday_and_the_archive_stays_readable_history_days
 # --- /v1/scores (seed 003) ---
 def test_scores_list_has_the_seed_003_shape(client, redis_client, auth):
     auth.register("alice", display_name="Alice")
-    scores = board(redis_client, "scores")
+    scores = board_of(redis_client, "scores")
     write(redis_client, scores, "alice", 100, NOON)
     write(redis_client, scores, "alice", 40, NOON)  # best score kept
     write(redis_client, scores, "42", 70, NOON)
@@ -391,7 +394,7 @@ def test_bad_reads_are_4xx_json(client, url, status, code):
 
 def test_a_cursor_of_another_board_or_period_is_400(client, redis_client):
     for member in ("a", "b"):
-        write(redis_client, board(redis_client, "btc"), member, 1, NOON)
+        write(redis_client, board_of(redis_client, "btc"), member, 1, NOON)
     cursor = client.get("/v1/leaderboards/btc?limit=1").json["next_cursor"]
     assert cursor
     assert_error(client.get(f"/v1/leaderboards/eth?limit=1&cursor={cursor}"), 400, "invalid_cursor")

@@ -3,10 +3,7 @@ events, one ticker per tick across processes."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -26,11 +23,7 @@ from leaderboard.ranking import snapshots
 from leaderboard.ranking.boards import BoardRegistry
 from leaderboard.ranking.periods import Period
 
-from .conftest import TEST_SECRET
-from .test_write_crash import login, own_redis, start_service
-from .write_helpers import trade
-
-__all__ = ["own_redis"]  # the fixture, imported for this module
+from .helpers import TEST_SECRET, start_live_scheduler, start_service, trade, venue_login
 
 
 def settings(redis_url: str, **overrides):
@@ -89,15 +82,9 @@ def test_a_tick_snapshots_changed_periods_and_publishes_what_moved(redis_client,
     assert snapshots.load(redis_client, "scores", Period.ALL).as_of.isoformat()[:19] == update["as_of"][:19]
 
 
-def start_scheduler(redis_url: str, tmp_path, **env: str) -> subprocess.Popen[bytes]:
-    full = {**os.environ, "REDIS_URL": redis_url, "JWT_SECRET_KEY": TEST_SECRET, "DATA_DIR": str(tmp_path),
-            "REFRESH_SECONDS": "3600", "LIVE_TICK_MS": "100", "LOG_LEVEL": "WARNING", **env}
-    return subprocess.Popen([sys.executable, "-m", "leaderboard", "scheduler"], env=full)
-
-
 @pytest.mark.slow
 def test_two_ticker_processes_run_each_tick_once_and_publish_each_change_once(redis_client, redis_url, tmp_path):
-    first, second = start_scheduler(redis_url, tmp_path), start_scheduler(redis_url, tmp_path)
+    first, second = start_live_scheduler(redis_url, tmp_path), start_live_scheduler(redis_url, tmp_path)
     try:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and redis_client.llen(keys.job_runs(ticker.JOB)) < 30:
@@ -123,16 +110,16 @@ def test_two_ticker_processes_run_each_tick_once_and_publish_each_change_once(re
 
 
 @pytest.mark.slow
-def test_a_posted_trade_is_on_the_top_list_within_a_second_of_its_202(own_redis, tmp_path):
+def test_a_posted_trade_is_on_the_top_list_within_a_second_of_its_202(venue_redis, tmp_path):
     """Real stack: `leaderboard serve` (2 workers), a scheduler whose full refresh is an hour away, so only the
     live ticker can bring the trade to the list; both workers had the list cached before the trade."""
-    server, check = own_redis
+    server, check = venue_redis
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     api = start_service(tmp_path / "api", port, server.url)
-    scheduler = start_scheduler(server.url, tmp_path / "scheduler", LIVE_TICK_MS="500")
+    scheduler = start_live_scheduler(server.url, tmp_path / "scheduler", LIVE_TICK_MS="500")
     try:
-        headers = login(base)
+        headers = venue_login(base)
         deadline = time.monotonic() + 30
         while not check.llen(keys.job_runs(ticker.JOB)):  # the scheduler is up and ticking
             assert time.monotonic() < deadline and scheduler.poll() is None

@@ -5,67 +5,43 @@ processes, Last-Event-ID resume across a restart, a slow client dropped without 
 from __future__ import annotations
 
 import queue
-import signal
 import socket
 import statistics
-import subprocess
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
-from leaderboard import keys
 from leaderboard.embedded_redis import free_port
-from leaderboard.live import ticker
 
-from .conftest import TEST_SECRET
-from .sse_client import SseClient
-from .test_live import start_scheduler
-from .test_write_crash import login, own_redis, start_service
-from .write_helpers import trade
+from .helpers import (
+    SseClient,
+    has_trader,
+    start_api,
+    start_live_scheduler,
+    stop_processes,
+    trade,
+    venue_login,
+    wait_ticking,
+)
 
 pytestmark = pytest.mark.slow
-__all__ = ["own_redis"]  # the fixture, imported for this module
 
 STREAM = "/v1/leaderboards/eth/stream?period=day"
 
 
-def start_api(data_dir: Path, port: int, redis_url: str, **env: str) -> subprocess.Popen[bytes]:
-    """`leaderboard serve` with the default buffer age (the delivery target is judged with it) and one secret
-    for every instance (a token from one is good on the other)."""
-    return start_service(data_dir, port, redis_url, BUFFER_MAX_AGE_MS="200", JWT_SECRET_KEY=TEST_SECRET, **env)
-
-
-def stop(*procs: subprocess.Popen[bytes]) -> list[int]:
-    for proc in procs:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-    return [proc.wait(timeout=30) for proc in procs]
-
-
-def wait_ticking(check, scheduler) -> None:
-    deadline = time.monotonic() + 30
-    while not check.llen(keys.job_runs(ticker.JOB)):
-        assert time.monotonic() < deadline and scheduler.poll() is None, "the ticker did not start"
-        time.sleep(0.05)
-
-
-def has_trader(trader: str):
-    return lambda event: event.kind == "update" and trader in [row["user_id"] for row in event.data["rows"]]
-
-
-def test_trades_reach_streams_on_two_processes_within_a_second_and_resume_after_a_restart(own_redis, tmp_path):
-    server, check = own_redis
+def test_trades_reach_streams_on_two_processes_within_a_second_and_resume_after_a_restart(venue_redis, tmp_path):
+    server, check = venue_redis
     ports = [free_port(), free_port()]
     bases = [f"http://127.0.0.1:{port}" for port in ports]
     apis = [start_api(tmp_path / f"api-{i}", ports[i], server.url) for i in range(2)]
     scheduler_metrics = f"127.0.0.1:{free_port()}"
-    scheduler = start_scheduler(server.url, tmp_path / "scheduler", LIVE_TICK_MS="500", METRICS_BIND=scheduler_metrics)
+    scheduler = start_live_scheduler(server.url, tmp_path / "scheduler", LIVE_TICK_MS="500",
+                                     METRICS_BIND=scheduler_metrics)
     clients: list[SseClient] = []
     try:
         wait_ticking(check, scheduler)
-        headers = login(bases[0])
+        headers = venue_login(bases[0])
         clients = [SseClient(port, STREAM).start() for port in ports]
         for client in clients:
             assert client.status == 200
@@ -96,7 +72,7 @@ def test_trades_reach_streams_on_two_processes_within_a_second_and_resume_after_
 
         # the server under client 0 stops (SIGTERM): its streams end cleanly, it exits 0
         last_seen = arrivals[0].id
-        assert stop(apis[0]) == [0]
+        assert stop_processes(apis[0]) == [0]
         assert clients[0].closed.wait(10)
         missed = []
         for number in range(3):  # meanwhile trades go on through the other process
@@ -118,7 +94,7 @@ def test_trades_reach_streams_on_two_processes_within_a_second_and_resume_after_
     finally:
         for client in clients:
             client.close()
-        codes = stop(*apis, scheduler)
+        codes = stop_processes(*apis, scheduler)
     assert codes == [0, 0, 0]
 
 
@@ -139,8 +115,8 @@ def raw_status(port: int, path: str, source: str = "127.0.0.1") -> tuple[int, di
     return client.status, client.headers, client.sock
 
 
-def test_stream_limits_answer_429_and_503_with_retry_after_and_bad_requests_are_4xx(own_redis, tmp_path):
-    server, _check = own_redis
+def test_stream_limits_answer_429_and_503_with_retry_after_and_bad_requests_are_4xx(venue_redis, tmp_path):
+    server, _check = venue_redis
     port = free_port()
     api = start_api(tmp_path / "api", port, server.url, WEB_WORKERS="1", LIVE_MAX_SUBSCRIBERS="3",
                     LIVE_MAX_SUBSCRIBERS_PER_ADDRESS="2", LIVE_HEARTBEAT_SECONDS="0.5")
@@ -177,24 +153,24 @@ def test_stream_limits_answer_429_and_503_with_retry_after_and_bad_requests_are_
     finally:
         for client in opened:
             client.close()
-        assert stop(api) == [0]
+        assert stop_processes(api) == [0]
 
 
-def test_a_slow_client_is_dropped_without_slowing_the_others(own_redis, tmp_path):
+def test_a_slow_client_is_dropped_without_slowing_the_others(venue_redis, tmp_path):
     """The slow client never reads; every trade reorders 1,000 rows, so each update is ~200 kB and its socket
     buffers fill within seconds. The fast client keeps getting each event within a second. On gunicorn's
     uvicorn worker, whose transport pushes back at 64 kB; granian buffers a few MB per connection in its own
     layer first (measured in BENCHMARKS.md), which only delays the same drop."""
-    server, check = own_redis
+    server, check = venue_redis
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     api = start_api(tmp_path / "api", port, server.url, WEB_WORKERS="1", WEB_SERVER="gunicorn", LIVE_TOP_N="1000",
                     LIVE_QUEUE_EVENTS="4", LIVE_SEND_TIMEOUT_SECONDS="2")
-    scheduler = start_scheduler(server.url, tmp_path / "scheduler", LIVE_TICK_MS="100", LIVE_TOP_N="1000")
+    scheduler = start_live_scheduler(server.url, tmp_path / "scheduler", LIVE_TICK_MS="100", LIVE_TOP_N="1000")
     clients: list[SseClient] = []
     slow = socket.socket()
     try:
-        headers = login(base)
+        headers = venue_login(base)
         for batch in range(10):  # 1,000 traders on the board
             seeded = requests.post(f"{base}/v1/trades", headers=headers, timeout=10, json={"trades": [
                 trade(f"seed-{batch}-{n}", f"member-{batch * 100 + n:04d}-{'x' * 48}", "ETH", "1",
@@ -240,4 +216,4 @@ def test_a_slow_client_is_dropped_without_slowing_the_others(own_redis, tmp_path
         for client in clients:
             client.close()
         slow.close()
-        stop(api, scheduler)
+        stop_processes(api, scheduler)

@@ -13,13 +13,18 @@ import requests
 
 from leaderboard.embedded_redis import free_port
 
-from .test_jobs import start_scheduler
-from .test_write_crash import Client, kill_tree_wait, login, make_requests, own_redis, start_service
-from .write_helpers import oracle, wait_all_time_totals
+from .helpers import (
+    PostingClient,
+    kill_tree_wait,
+    make_requests,
+    oracle,
+    start_scheduler,
+    start_service,
+    venue_login,
+    wait_all_time_totals,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("web_server")]  # granian and gunicorn
-__all__ = ["own_redis"]  # the fixture, imported for this module
-
 
 def ranked(totals: dict[str, int]) -> list[tuple[str, int]]:
     """(member, rank) in the documented order: score descending, ties by member id descending."""
@@ -32,8 +37,8 @@ def ranked(totals: dict[str, int]) -> list[tuple[str, int]]:
     return ranks
 
 
-def test_two_instances_one_killed_and_restarted_lose_nothing(own_redis, tmp_path):
-    server, check = own_redis
+def test_two_instances_one_killed_and_restarted_lose_nothing(venue_redis, tmp_path):
+    server, check = venue_redis
     ports = [free_port()]
     while len(ports) < 2:
         if (port := free_port()) not in ports:
@@ -45,8 +50,9 @@ def test_two_instances_one_killed_and_restarted_lose_nothing(own_redis, tmp_path
     restarted = None
     try:
         clients = [
-            Client(bases[i], login(bases[i]), make_requests(f"m{i}-", singles=1500, batches=30, batch_size=50),
-                   threads=3, retry=True, deadline_s=60).start()
+            PostingClient(bases[i], venue_login(bases[i]),
+                          make_requests(f"m{i}-", singles=1500, batches=30, batch_size=50),
+                          threads=3, retry=True, deadline_s=60).start()
             for i in range(2)
         ]
         while clients[1].progress() < 600:

@@ -8,8 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from .test_auth import assert_error
-from .write_helpers import token_headers, trade
+from .helpers import assert_error, token_headers, trade
 
 
 @pytest.fixture()

@@ -9,6 +9,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from leaderboard import create_app, metrics
 
+from .helpers import NOON, ManualClock, drain, metric_value, token_headers, trade
+
 SCRAPE_TOKEN = "scrape-token-0123456789"
 SCRAPE = {"Authorization": f"Bearer {SCRAPE_TOKEN}"}
 
@@ -17,18 +19,6 @@ SCRAPE = {"Authorization": f"Bearer {SCRAPE_TOKEN}"}
 def app_config(app_config):
     """Outside dev mode /metrics needs METRICS_TOKEN (test_metrics_are_closed_outside_dev_mode_without_a_token)."""
     return {**app_config, "METRICS_TOKEN": SCRAPE_TOKEN}
-
-
-def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    found = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return found
-
-
-def value(text: str, name: str, **labels: str) -> float:
-    return samples(text).get((name, tuple(sorted(labels.items()))), 0.0)
 
 
 def test_requests_are_counted_per_route_rule_and_status(client):
@@ -41,7 +31,7 @@ def test_requests_are_counted_per_route_rule_and_status(client):
     after = client.get("/metrics", headers=SCRAPE).get_data(as_text=True)
 
     def delta(name: str, **labels: str) -> float:
-        return value(after, name, **labels) - value(before, name, **labels)
+        return metric_value(after, name, **labels) - metric_value(before, name, **labels)
 
     assert delta("leaderboard_http_requests_total", route="/health", method="GET", status="200") == 3
     assert delta("leaderboard_http_requests_total", route="/v1/login", method="POST", status="401") == 1
@@ -83,10 +73,11 @@ def test_recorded_domain_samples_show_up(client):
     metrics.FLUSH_BATCH_SIZE.observe(7)
     metrics.JOB_RUNS.labels("refresh_snapshots", "ok").inc()
     after = client.get("/metrics", headers=SCRAPE).get_data(as_text=True)
-    assert value(after, "leaderboard_trades_accepted_total", source="http") - value(
+    assert metric_value(after, "leaderboard_trades_accepted_total", source="http") - metric_value(
         before, "leaderboard_trades_accepted_total", source="http") == 7
-    assert value(after, "leaderboard_flush_batch_size_count") - value(before, "leaderboard_flush_batch_size_count") == 1
-    assert value(after, "leaderboard_job_runs_total", job="refresh_snapshots", outcome="ok") >= 1
+    assert metric_value(after, "leaderboard_flush_batch_size_count") - metric_value(
+        before, "leaderboard_flush_batch_size_count") == 1
+    assert metric_value(after, "leaderboard_job_runs_total", job="refresh_snapshots", outcome="ok") >= 1
 
 
 def test_metrics_are_closed_outside_dev_mode_without_a_token(app_config):
@@ -115,7 +106,6 @@ def _scrape(client) -> str:
 
 
 def test_writes_are_counted_accepted_rejected_and_duplicate_and_flushes_observed(client, app):
-    from .write_helpers import drain, token_headers, trade
 
     service, alice = token_headers(app, "venue", "service"), token_headers(app, "alice", "trader")
     before = _scrape(client)
@@ -138,7 +128,7 @@ def test_writes_are_counted_accepted_rejected_and_duplicate_and_flushes_observed
     after = _scrape(client)
 
     def delta(name: str, **labels: str) -> float:
-        return value(after, name, **labels) - value(before, name, **labels)
+        return metric_value(after, name, **labels) - metric_value(before, name, **labels)
 
     assert delta("leaderboard_trades_accepted_total", source="http") == 1 + 3 + 2 + 1  # 6 trades + 1 score
     # found already applied when flushed: m1 once, m2 twice; the reused action is a conflict
@@ -152,8 +142,8 @@ def test_writes_are_counted_accepted_rejected_and_duplicate_and_flushes_observed
     assert delta("leaderboard_flush_batch_size_sum") == 7  # every accepted write went through one flush
     assert delta("leaderboard_flush_duration_seconds_count") == flushes
     assert delta("leaderboard_flush_duration_seconds_bucket", le="+Inf") == flushes
-    assert value(after, "leaderboard_buffer_depth") == 0  # drained
-    assert value(after, "leaderboard_wal_segments") >= 1  # the active segment
+    assert metric_value(after, "leaderboard_buffer_depth") == 0  # drained
+    assert metric_value(after, "leaderboard_wal_segments") >= 1  # the active segment
 
 
 def test_a_failed_flush_is_counted_with_its_reason_and_as_a_redis_error():
@@ -175,20 +165,18 @@ def test_a_failed_flush_is_counted_with_its_reason_and_as_a_redis_error():
     assert buffer.queued() == 1 and flusher.state == "degraded"
     unreachable.close()
     after = metrics.exposition().decode()
-    assert value(after, "leaderboard_flush_failures_total", reason="ConnectionError") - value(
+    assert metric_value(after, "leaderboard_flush_failures_total", reason="ConnectionError") - metric_value(
         before, "leaderboard_flush_failures_total", reason="ConnectionError") == 1
-    assert value(after, "leaderboard_redis_errors_total", operation="flush") - value(
+    assert metric_value(after, "leaderboard_redis_errors_total", operation="flush") - metric_value(
         before, "leaderboard_redis_errors_total", operation="flush") == 1
 
 
 def test_the_age_of_the_served_snapshot_is_recorded_per_board_and_period(app_config, redis_client):
-    from .board_writes import ManualClock
-    from .read_helpers import NOON
 
     clock = ManualClock(NOON)
     client = create_app({**app_config, "CLOCK": clock}).test_client()
     assert client.get("/v1/leaderboards/btc?period=all").status_code == 200  # built live now: age 0
-    assert value(_scrape(client), "leaderboard_snapshot_age_seconds", board="btc", period="all") == 0
+    assert metric_value(_scrape(client), "leaderboard_snapshot_age_seconds", board="btc", period="all") == 0
     clock.advance(seconds=25)
     assert client.get("/v1/leaderboards/btc?period=all").status_code == 200  # the same snapshot, 25 s later
-    assert value(_scrape(client), "leaderboard_snapshot_age_seconds", board="btc", period="all") == 25
+    assert metric_value(_scrape(client), "leaderboard_snapshot_age_seconds", board="btc", period="all") == 25

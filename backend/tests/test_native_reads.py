@@ -11,18 +11,20 @@ import pytest
 
 from leaderboard.live.asgi import Router
 
-from .board_writes import write
-from .read_helpers import NOON, board, refresh
-from .test_leaderboards import app_config, clock
+from .helpers import NOON, board_of, refresh, write
 
-__all__ = ["app_config", "clock"]  # the read tests' fixtures: a manual clock at NOON, small limits
+
+@pytest.fixture()
+def app_config(read_app_config):
+    return read_app_config  # the read tests' settings (conftest): a manual clock at NOON, small limits
+
 
 Sent = tuple[int, list[tuple[bytes, bytes]], bytes]
 
 
 @pytest.fixture()
 def router(app, redis_client, client):
-    btc = board(redis_client, "btc")
+    btc = board_of(redis_client, "btc")
     for n, cents in enumerate((500, 300, 300, 100, 50)):
         write(redis_client, btc, f"trader-{n}", cents, NOON - timedelta(minutes=5))
     refresh(app, redis_client, NOON)

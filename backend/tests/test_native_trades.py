@@ -16,8 +16,7 @@ from leaderboard import keys, metrics
 from leaderboard.ingest.writes import trade_write_id
 from leaderboard.live.asgi import Router
 
-from .test_metrics import value
-from .write_helpers import all_time_totals, drain, token_headers, trade
+from .helpers import all_time_totals, drain, metric_value, token_headers, trade
 
 Sent = tuple[int, list[tuple[bytes, bytes]], bytes]
 
@@ -94,8 +93,8 @@ def test_the_native_answer_is_the_views_byte_for_byte_and_counts_once(router, ve
     totals = all_time_totals(redis_client)  # each trade counted once although posted twice (same ids)
     assert totals["all-volume"]["alice"] == 20_000 and totals["all-volume"]["bob"] == 3_000
     after = metrics.exposition().decode()
-    assert value(after, "leaderboard_http_requests_total", route="/v1/trades", method="POST", status="202") - \
-        value(before, "leaderboard_http_requests_total", route="/v1/trades", method="POST", status="202") == 4
+    assert metric_value(after, "leaderboard_http_requests_total", route="/v1/trades", method="POST", status="202") - \
+        metric_value(before, "leaderboard_http_requests_total", route="/v1/trades", method="POST", status="202") == 4
 
 
 def test_every_unusual_request_is_answered_by_the_view_with_the_body_replayed(router, venue, app, auth, client):

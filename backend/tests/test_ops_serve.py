@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from .serving import serve
-from .test_metrics import value
+from .helpers import TEST_SECRET, all_time_totals, metric_value, oracle, serve, start_scheduler, trade
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("web_server")]
 # the line each server logs when it starts a worker: (logger prefix, message)
@@ -59,13 +58,14 @@ def test_metrics_are_summed_across_workers_and_the_token_is_enforced(service):
             sent += 50
     assert len(worker_pids_with_counters(data_dir)) >= 2
     text = scrape(base)
-    assert value(text, "leaderboard_http_requests_total", route="/health", method="GET", status="200") == sent
-    assert value(text, "leaderboard_http_request_duration_seconds_count", route="/health", method="GET") == sent
-    assert value(text, "leaderboard_http_request_duration_seconds_bucket", route="/health", method="GET",
+    assert metric_value(text, "leaderboard_http_requests_total", route="/health", method="GET", status="200") == sent
+    assert metric_value(text, "leaderboard_http_request_duration_seconds_count", route="/health", method="GET") == sent
+    assert metric_value(text, "leaderboard_http_request_duration_seconds_bucket", route="/health", method="GET",
                  le="+Inf") == sent
-    assert value(text, "leaderboard_http_requests_total", route="/metrics", method="GET", status="401") == 1
+    assert metric_value(text, "leaderboard_http_requests_total", route="/metrics", method="GET", status="401") == 1
     # a second scrape (maybe from the other worker) sees the same sum
-    assert value(scrape(base), "leaderboard_http_requests_total", route="/health", method="GET", status="200") == sent
+    assert metric_value(scrape(base), "leaderboard_http_requests_total", route="/health", method="GET",
+                        status="200") == sent
 
 
 def test_logs_are_json_lines_with_one_access_line_per_request_and_no_secrets(service, web_server):
@@ -130,9 +130,6 @@ def test_a_small_load_through_the_server_shows_in_the_domain_metrics_and_the_sch
     from leaderboard.auth.users import UserStore
     from leaderboard.embedded_redis import free_port
 
-    from .conftest import TEST_SECRET
-    from .test_jobs import start_scheduler
-    from .write_helpers import all_time_totals, oracle, trade
 
     UserStore(redis_client).create("venue", "venue-password-123", "Venue", "service")
     with serve(tmp_path, REDIS_URL=redis_url, JWT_SECRET_KEY=TEST_SECRET, DEV_MODE="0",
@@ -164,30 +161,30 @@ def test_a_small_load_through_the_server_shows_in_the_domain_metrics_and_the_sch
         deadline = time.monotonic() + 20
         while True:  # until both workers flushed everything (a duplicate is seen when its copy is flushed)
             text = scrape(base)
-            flushed = value(text, "leaderboard_flush_batch_size_sum")
+            flushed = metric_value(text, "leaderboard_flush_batch_size_sum")
             if flushed == len(accepted) or time.monotonic() > deadline:
                 break
             time.sleep(0.2)
         assert flushed == len(accepted)
         assert all_time_totals(redis_client) == oracle(accepted)
-        assert value(text, "leaderboard_trades_accepted_total", source="http") == len(accepted)
-        assert value(text, "leaderboard_trades_duplicate_total", source="http") == len(retries)
-        assert value(text, "leaderboard_trades_rejected_total", reason="validation_error") == len(invalid)
-        assert value(text, "leaderboard_trades_rejected_total", reason="forbidden") == 1
-        flushes = value(text, "leaderboard_flush_duration_seconds_count")
-        assert flushes >= 1 and value(text, "leaderboard_flush_batch_size_count") == flushes
-        assert value(text, "leaderboard_flush_duration_seconds_bucket", le="+Inf") == flushes
-        assert value(text, "leaderboard_flush_duration_seconds_bucket", le="1.0") >= 1
-        assert value(text, "leaderboard_flush_batch_size_bucket", le="+Inf") == flushes
+        assert metric_value(text, "leaderboard_trades_accepted_total", source="http") == len(accepted)
+        assert metric_value(text, "leaderboard_trades_duplicate_total", source="http") == len(retries)
+        assert metric_value(text, "leaderboard_trades_rejected_total", reason="validation_error") == len(invalid)
+        assert metric_value(text, "leaderboard_trades_rejected_total", reason="forbidden") == 1
+        flushes = metric_value(text, "leaderboard_flush_duration_seconds_count")
+        assert flushes >= 1 and metric_value(text, "leaderboard_flush_batch_size_count") == flushes
+        assert metric_value(text, "leaderboard_flush_duration_seconds_bucket", le="+Inf") == flushes
+        assert metric_value(text, "leaderboard_flush_duration_seconds_bucket", le="1.0") >= 1
+        assert metric_value(text, "leaderboard_flush_batch_size_bucket", le="+Inf") == flushes
         assert _samples_present(text, "leaderboard_buffer_depth ")
-        assert value(text, "leaderboard_buffer_depth") == 0
-        assert value(text, "leaderboard_wal_segments") >= 1 and value(text, "leaderboard_wal_bytes") > 0
-        assert value(text, "leaderboard_http_request_duration_seconds_count", route="/v1/trades",
+        assert metric_value(text, "leaderboard_buffer_depth") == 0
+        assert metric_value(text, "leaderboard_wal_segments") >= 1 and metric_value(text, "leaderboard_wal_bytes") > 0
+        assert metric_value(text, "leaderboard_http_request_duration_seconds_count", route="/v1/trades",
                      method="POST") == posts
-        assert value(text, "leaderboard_http_request_duration_seconds_bucket", route="/v1/trades", method="POST",
+        assert metric_value(text, "leaderboard_http_request_duration_seconds_bucket", route="/v1/trades", method="POST",
                      le="+Inf") == posts
-        assert value(text, "leaderboard_http_requests_total", route="/v1/trades", method="POST", status="202") == \
-            len(first) + 10 + 3
+        assert metric_value(text, "leaderboard_http_requests_total", route="/v1/trades", method="POST",
+                            status="202") == len(first) + 10 + 3
 
         # the scheduler process serves its own /metrics (METRICS_BIND), with the same token
         port = free_port()
@@ -200,7 +197,7 @@ def test_a_small_load_through_the_server_shows_in_the_domain_metrics_and_the_sch
                     reply = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2,
                                          headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
                     job_text = reply.text
-                    if value(job_text, "leaderboard_job_runs_total", job="refresh_snapshots", outcome="ok") >= 2:
+                    if metric_value(job_text, "leaderboard_job_runs_total", job="refresh_snapshots", outcome="ok") >= 2:
                         break
                 except requests.ConnectionError:  # not listening yet
                     pass
@@ -209,14 +206,15 @@ def test_a_small_load_through_the_server_shows_in_the_domain_metrics_and_the_sch
         finally:
             scheduler.send_signal(signal.SIGTERM)
             assert scheduler.wait(timeout=30) == 0
-        assert value(job_text, "leaderboard_job_runs_total", job="refresh_snapshots", outcome="ok") >= 2
-        assert value(job_text, "leaderboard_job_runs_total", job="rollover", outcome="ok") == 1
-        assert value(job_text, "leaderboard_job_duration_seconds_count", job="refresh_snapshots") >= 2
-        assert value(job_text, "leaderboard_job_duration_seconds_bucket", job="refresh_snapshots", le="+Inf") >= 2
+        assert metric_value(job_text, "leaderboard_job_runs_total", job="refresh_snapshots", outcome="ok") >= 2
+        assert metric_value(job_text, "leaderboard_job_runs_total", job="rollover", outcome="ok") == 1
+        assert metric_value(job_text, "leaderboard_job_duration_seconds_count", job="refresh_snapshots") >= 2
+        assert metric_value(job_text, "leaderboard_job_duration_seconds_bucket", job="refresh_snapshots",
+                            le="+Inf") >= 2
 
         # a list served from the scheduler's snapshot: its age per board and period
         listed = requests.get(f"{base}/v1/leaderboards/all-volume?period=all", timeout=5)
         assert listed.status_code == 200 and listed.json()["total"] == 8  # trader0-6 and alice
-        age = value(scrape(base), "leaderboard_snapshot_age_seconds", board="all-volume", period="all")
+        age = metric_value(scrape(base), "leaderboard_snapshot_age_seconds", board="all-volume", period="all")
         assert _samples_present(scrape(base), 'leaderboard_snapshot_age_seconds{board="all-volume",period="all"}')
         assert 0 <= age < 10

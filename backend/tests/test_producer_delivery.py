@@ -29,7 +29,7 @@ from leaderboard.producer.market import TradeGenerator
 from leaderboard.producer.runner import RunLimits, run
 from leaderboard.producer.stream_target import StreamTarget
 
-from .test_producer_market import assert_valid_trade
+from .helpers import assert_valid_trade
 
 
 def test_stream_target_writes_trade_arrays_into_the_real_stream(redis_client):

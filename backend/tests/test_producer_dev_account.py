@@ -11,7 +11,7 @@ from leaderboard.config import load_settings
 from leaderboard.producer.delivery import ProducerError
 from leaderboard.producer.dev_account import CREDENTIALS_FILE, dev_credentials
 
-from .conftest import TEST_SECRET
+from .helpers import TEST_SECRET
 
 
 def settings(tmp_path, dev_mode: bool):

@@ -5,14 +5,9 @@ sent a second time (same seed, same trade ids: nothing counts twice)."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
@@ -22,9 +17,17 @@ from leaderboard.auth.users import UserStore
 from leaderboard.producer.market import TradeGenerator
 from leaderboard.ranking import store
 
-from .conftest import TEST_SECRET
-from .serving import serve
-from .write_helpers import all_time_totals, oracle, wait_all_time_totals, wait_stream_drained
+from .helpers import (
+    TEST_SECRET,
+    all_time_totals,
+    oracle,
+    producer_env,
+    serve,
+    stop_consumer,
+    stream_consumer,
+    wait_all_time_totals,
+    wait_stream_drained,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -46,14 +49,6 @@ def produce(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
     assert done.returncode == 0, done.stderr[-2000:]
     assert f"acknowledged {COUNT:,}, rejected 0" in done.stderr, done.stderr[-2000:]
     return done
-
-
-def producer_env(redis_url: str, tmp_path: Path) -> dict[str, str]:
-    env = {**os.environ, "REDIS_URL": redis_url, "JWT_SECRET_KEY": TEST_SECRET, "DATA_DIR": str(tmp_path / "prod"),
-           "LOG_LEVEL": "WARNING"}
-    env.pop("PRODUCER_USERNAME", None)
-    env.pop("PRODUCER_PASSWORD", None)
-    return env
 
 
 def test_http_producer_totals_equal_the_seed_oracle_also_when_resent(tmp_path, redis_url, redis_client):
@@ -86,24 +81,6 @@ def test_http_producer_totals_equal_the_seed_oracle_also_when_resent(tmp_path, r
                            timeout=10).json()
         assert [(e["user_id"], e["score"]) for e in top["entries"]] == [
             (m, store.format_score(c, 2)) for m, c in ranked[:10]]
-
-
-@contextlib.contextmanager
-def stream_consumer(env: dict[str, str], name: str) -> Iterator[subprocess.Popen[bytes]]:
-    """A real `leaderboard consume`; the block must stop it with SIGTERM (checked: a clean exit), else it is killed."""
-    consumer = subprocess.Popen([sys.executable, "-m", "leaderboard", "consume", "--name", name],
-                                env={**env, "CONSUMER_BLOCK_MS": "100"})
-    try:
-        yield consumer
-    finally:
-        if consumer.poll() is None:
-            consumer.kill()
-            consumer.wait()
-
-
-def stop_consumer(consumer: subprocess.Popen[bytes]) -> None:
-    consumer.send_signal(signal.SIGTERM)
-    assert consumer.wait(15) == 0
 
 
 def test_stream_producer_with_consumer_totals_equal_the_seed_oracle(tmp_path, redis_url, redis_client):

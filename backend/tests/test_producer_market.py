@@ -13,24 +13,7 @@ from leaderboard.producer.market import MARKETS, PRICE_CEILING_RATIO, PRICE_FLOO
 from leaderboard.producer.names import trader_names
 from leaderboard.ranking.boards import SYMBOLS
 
-ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-DECIMAL_RE = re.compile(r"^\d+(?:\.(\d+))?$")
-TRADE_FIELDS = {"trade_id", "trader_id", "symbol", "side", "quantity", "price"}
-
-
-def assert_valid_trade(trade: dict) -> None:
-    """The contract of POST /v1/trades, checked field by field."""
-    assert set(trade) == TRADE_FIELDS
-    assert ID_RE.match(trade["trade_id"]), trade
-    assert ID_RE.match(trade["trader_id"]), trade
-    assert trade["symbol"] in SYMBOLS
-    assert trade["side"] in ("buy", "sell")
-    spec = SYMBOLS[trade["symbol"]]
-    for field, allowed in (("quantity", spec.quantity_decimals), ("price", spec.price_decimals)):
-        match = DECIMAL_RE.match(trade[field])
-        assert match, trade
-        assert len(match.group(1) or "") <= allowed, trade
-        assert Decimal(trade[field]) > 0, trade
+from .helpers import ID_RE, assert_valid_trade
 
 
 def test_same_seed_same_trades_byte_for_byte_and_other_seeds_differ():

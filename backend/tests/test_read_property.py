@@ -13,12 +13,11 @@ from hypothesis import strategies as st
 from leaderboard.ranking.boards import Board, BoardRegistry
 from leaderboard.ranking.periods import PERIODS, Period, in_window
 
-from .board_writes import ManualClock, write
-from .read_helpers import NOON, read_cache_of, refresh
+from .helpers import NOON, ManualClock, around_rows, read_cache_of, refresh, write
 
 BOARDS = [Board("sumb", "Sum board", "USD", 2, "sum"), Board("bestb", "Best board", "points", 0, "best")]
 MEMBERS = ["a", "b", "c", "ab", "b1", "Z"]
-DAY0 = NOON.replace(hour=0)  # near the real clock: see read_helpers.NOON
+DAY0 = NOON.replace(hour=0)  # near the real clock: see helpers.NOON
 
 
 @pytest.fixture()
@@ -48,15 +47,6 @@ def oracle(writes, board, period, now):
 
 def fmt(board, minor):
     return format(Decimal(minor).scaleb(-board.decimals), "f")
-
-
-def around_rows(expected, position, size):
-    start = max(0, position - (size - 1) // 2)
-    stop = start + size - 1
-    if stop > len(expected) - 1:
-        stop = len(expected) - 1
-        start = max(0, stop - size + 1)
-    return expected[start : stop + 1]
 
 
 write_strategy = st.tuples(

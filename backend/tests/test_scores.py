@@ -9,8 +9,7 @@ import pytest
 from leaderboard import keys
 from leaderboard.ranking.boards import Board, BoardRegistry
 
-from .test_auth import assert_error
-from .write_helpers import drain, token_headers, zset
+from .helpers import assert_error, drain, token_headers, zset
 
 
 @pytest.fixture()

@@ -12,8 +12,17 @@ from leaderboard.extensions import write_rate_limited
 from leaderboard.http import json_response
 from leaderboard.logs import JsonFormatter
 
-from .conftest import AuthActions, bearer
-from .test_auth import assert_error
+from .helpers import (
+    AuthActions,
+    all_time_totals,
+    assert_error,
+    bearer,
+    drain,
+    metric_value,
+    oracle,
+    token_headers,
+    trade,
+)
 
 
 def test_every_response_has_the_security_headers(client):
@@ -127,15 +136,14 @@ def _limited_app(app_config, **overrides):
 def test_a_trader_over_the_write_limit_gets_429_with_retry_after_and_nothing_is_written(app_config, redis_client):
     from leaderboard import keys, metrics
 
-    from .test_metrics import value
-    from .write_helpers import all_time_totals, drain, oracle, token_headers, trade
 
     app, client = _limited_app(app_config)
     alice = token_headers(app, "alice", "trader")
     accepted = [trade(f"ok{i}") for i in range(3)]
     for item in accepted:
         assert client.post("/v1/trades", json=item, headers=alice).status_code == 202
-    rejected_before = value(metrics.exposition().decode(), "leaderboard_trades_rejected_total", reason="rate_limited")
+    rejected_before = metric_value(metrics.exposition().decode(), "leaderboard_trades_rejected_total",
+                                   reason="rate_limited")
     refused = client.post("/v1/trades", json=trade("refused", quantity="1000"), headers=alice)
     assert_error(refused, 429, "rate_limited")
     assert 0 < int(refused.headers["Retry-After"]) <= 60
@@ -143,7 +151,7 @@ def test_a_trader_over_the_write_limit_gets_429_with_retry_after_and_nothing_is_
     assert_error(client.post("/v1/actions", json={}, headers=alice), 429, "rate_limited")
     assert_error(client.post("/v1/scores", json={"user_id": "alice", "score": 1, "action_id": "a1"}, headers=alice),
                  429, "rate_limited")
-    assert value(metrics.exposition().decode(), "leaderboard_trades_rejected_total", reason="rate_limited") - \
+    assert metric_value(metrics.exposition().decode(), "leaderboard_trades_rejected_total", reason="rate_limited") - \
         rejected_before == 3
     # another trader has a budget of its own
     assert client.post("/v1/trades", json=trade("bob1", trader="bob"),
@@ -154,7 +162,6 @@ def test_a_trader_over_the_write_limit_gets_429_with_retry_after_and_nothing_is_
 
 
 def test_service_accounts_skip_the_write_limit_without_touching_its_storage(app_config, redis_client):
-    from .write_helpers import token_headers, trade
 
     app, client = _limited_app(app_config)
     venue = token_headers(app, "venue", "service")
@@ -173,7 +180,6 @@ def test_service_accounts_skip_the_write_limit_without_touching_its_storage(app_
 
 
 def test_the_exempt_roles_are_configurable(app_config):
-    from .write_helpers import token_headers, trade
 
     app, client = _limited_app(app_config, WRITE_RATE_LIMIT_EXEMPT_ROLES=())
     venue = token_headers(app, "venue", "service")

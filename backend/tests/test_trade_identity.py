@@ -12,9 +12,7 @@ import pytest
 from leaderboard import keys, metrics
 from leaderboard.ingest.writes import trade_write_id
 
-from .test_auth import assert_error
-from .test_metrics import value
-from .write_helpers import all_time_totals, drain, token_headers, trade
+from .helpers import all_time_totals, assert_error, drain, metric_value, token_headers, trade
 
 
 @pytest.fixture()
@@ -75,8 +73,8 @@ def test_without_a_timely_claim_the_conflict_is_found_at_flush_and_counts_nowher
     assert waited < 1.0  # bounded by REQUEST_REDIS_TIMEOUT_MS (100 ms), not the 1.5 s stall
     drain(app)
     after = metrics.exposition().decode()
-    assert value(after, "leaderboard_trades_conflict_total", stage="flush") - \
-        value(before, "leaderboard_trades_conflict_total", stage="flush") == 1
-    assert value(after, "leaderboard_trade_claims_skipped_total", reason="TimeoutError") + \
-        value(after, "leaderboard_trade_claims_skipped_total", reason="backing_off") >= 2
+    assert metric_value(after, "leaderboard_trades_conflict_total", stage="flush") - \
+        metric_value(before, "leaderboard_trades_conflict_total", stage="flush") == 1
+    assert metric_value(after, "leaderboard_trade_claims_skipped_total", reason="TimeoutError") + \
+        metric_value(after, "leaderboard_trade_claims_skipped_total", reason="backing_off") >= 2
     assert all_time_totals(redis_client) == {"btc": {"alice": 1_000 + 100}, "all-volume": {"alice": 1_100}}

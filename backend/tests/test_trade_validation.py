@@ -6,8 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from .test_auth import assert_error
-from .write_helpers import drain, token_headers, trade
+from .helpers import assert_error, drain, token_headers, trade
 
 
 @pytest.fixture()

@@ -10,8 +10,7 @@ import pytest
 from leaderboard import keys
 from leaderboard.ranking.periods import day_bucket, hour_bucket
 
-from .test_auth import assert_error
-from .write_helpers import all_time_totals, drain, oracle, token_headers, trade, zset
+from .helpers import all_time_totals, assert_error, drain, oracle, token_headers, trade, zset
 
 
 @pytest.fixture()
