@@ -14,7 +14,7 @@ from urllib.parse import quote, urlencode
 import schemathesis
 
 from leaderboard import create_app
-from leaderboard.auth.tokens import issue_tokens
+from leaderboard.api.tokens import issue_tokens
 from leaderboard.auth.users import User
 from leaderboard.redis_conn import get_redis
 

@@ -165,7 +165,7 @@ def drain(app: Any, timeout: float = 10.0) -> None:
 def token_headers(app: Any, username: str, role: str) -> dict[str, str]:
     """Authorization headers for `username` with `role`, minted like a login would (without the password
     hashing cost, which is what makes logins slow on purpose)."""
-    from leaderboard.auth.tokens import issue_tokens
+    from leaderboard.api.tokens import issue_tokens
     from leaderboard.auth.users import User
 
     with app.test_request_context():

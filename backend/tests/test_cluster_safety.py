@@ -44,12 +44,12 @@ class Proof:
 
 # (file relative to src/leaderboard, the call's source with whitespace collapsed) -> proof
 ALLOWLIST: dict[tuple[str, str], Proof] = {
-    ("auth/tokens.py", "client.mget(keys.revoked_token(jti), keys.revoked_session(sid), "
+    ("auth/revocations.py", "client.mget(keys.revoked_token(jti), keys.revoked_session(sid), "
      'keys.token_generation(str(payload.get("sub", ""))))'): Proof(
         "revocation keys all carry the {auth} hash tag (keys.revoked_token / revoked_session / token_generation)",
         lambda: [keys.revoked_token("some-jti"), keys.revoked_session("some-sid"), keys.token_generation("bob")],
     ),
-    ("auth/tokens.py", "self.redis.pipeline(transaction=True)"): Proof(
+    ("auth/revocations.py", "self.redis.pipeline(transaction=True)"): Proof(
         "INCR and EXPIRE of one key: the user's token generation",
         lambda: [keys.token_generation("bob")],
     ),

@@ -13,8 +13,12 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 # (live/asgi.py, the router that hands the rest to Flask, is the edge that does)
 DOMAIN = ("leaderboard.ranking", "leaderboard.ingest", "leaderboard.jobs", "leaderboard.competitions",
           "leaderboard.live.hub", "leaderboard.live.events", "leaderboard.live.ticker", "leaderboard.live.stream",
-          "leaderboard.auth.users", "leaderboard.read_cache", "leaderboard.keys", "leaderboard.api_errors",
-          "leaderboard.security_headers")
+          "leaderboard.auth.users", "leaderboard.auth.passwords", "leaderboard.auth.revocations",
+          "leaderboard.read_cache", "leaderboard.keys", "leaderboard.api_errors", "leaderboard.security_headers")
+# the stores of auth/ are handed a Redis client and plain settings values: no web framework, no JWT library (tokens
+# are issued and verified at the edge: api/tokens.py, extensions.py), no HTTP error type, no request context
+AUTH_STORES = ("leaderboard.auth.users", "leaderboard.auth.passwords", "leaderboard.auth.revocations")
+WEB = ("flask", "werkzeug", "flask_jwt_extended", "flask_limiter")
 
 
 def _modules() -> dict[str, Path]:
@@ -87,11 +91,21 @@ def test_the_cycle_finder_finds_a_cycle():
     assert import_cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
+def _loaded_by_importing(names: list[str]) -> list[str]:
+    """The modules of WEB and of ours (leaderboard.*) that importing `names` in a fresh interpreter loads."""
+    code = (f"import importlib, sys\nfor name in {names!r}:\n    importlib.import_module(name)\n"
+            "print('\\n'.join(sorted(sys.modules)))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    return [m for m in result.stdout.split() if m.split(".")[0] in (*WEB, "leaderboard")]
+
+
 def test_domain_packages_import_no_web_framework():
     """Importing every module of the domain and the push tier (DOMAIN) loads neither Flask nor werkzeug."""
     domain = sorted(name for name in _modules() if name.startswith(DOMAIN))
-    code = (f"import importlib, sys\nfor name in {domain!r}:\n    importlib.import_module(name)\n"
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'werkzeug', 'flask_jwt_extended', "
-            "'flask_limiter')))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
-    assert result.stdout.strip() == "[]"
+    assert [m for m in _loaded_by_importing(domain) if m.split(".")[0] in WEB] == []
+
+
+def test_auth_stores_load_no_web_framework_jwt_library_or_http_error():
+    loaded = _loaded_by_importing(list(AUTH_STORES))
+    assert set(AUTH_STORES) <= set(loaded)
+    assert [m for m in loaded if m.split(".")[0] in WEB or m in ("leaderboard.api_errors", "leaderboard.context")] == []

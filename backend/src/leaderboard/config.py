@@ -12,6 +12,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -164,6 +165,11 @@ class Settings:
     @property
     def kafka_dead_letter_topic(self) -> str:
         return self.KAFKA_DEAD_LETTER_TOPIC or self.KAFKA_TOPIC + defaults.KAFKA_DEAD_LETTER_SUFFIX
+
+    @property
+    def refresh_token_seconds(self) -> int:
+        """A refresh token's life: also how long a revocation must outlive the tokens it revokes."""
+        return int(timedelta(days=self.REFRESH_TOKEN_DAYS).total_seconds())
 
     @property
     def wal_dir(self) -> Path:

@@ -27,12 +27,13 @@ REVOCATIONS_KEY = "leaderboard.revocations"  # app.extensions key of the app's R
 
 
 def revocations() -> Any:
-    from .auth.tokens import RevocationList
+    from .auth.revocations import RevocationList
 
     revocation_list = current_app.extensions.get(REVOCATIONS_KEY)
     if revocation_list is None:
-        revocation_list = RevocationList(get_redis(), current_settings().REVOCATION_CACHE_SECONDS,
-                                         bounded_redis())
+        settings = current_settings()
+        revocation_list = RevocationList(get_redis(), settings.REVOCATION_CACHE_SECONDS,
+                                         settings.refresh_token_seconds, bounded_redis())
         current_app.extensions[REVOCATIONS_KEY] = revocation_list
     return revocation_list
 

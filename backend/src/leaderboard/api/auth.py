@@ -9,13 +9,14 @@ from flask_jwt_extended import get_jwt, jwt_required
 
 from ..api_errors import ApiError, validation_error
 from ..auth.passwords import HashGate, HashingBusy
-from ..auth.tokens import issue_tokens, refresh_ttl, token_gen
+from ..auth.revocations import token_gen
 from ..auth.users import UserError, UserStore, validate_new_user
 from ..context import current_settings
 from ..extensions import limiter, revocations, username_from_body
 from ..http import json_response
 from ..redis_conn import get_redis
 from .body import read_json_object
+from .tokens import issue_tokens
 
 bp = Blueprint("auth", __name__, url_prefix="/v1")
 HASH_GATE_KEY = "leaderboard.hash_gate"  # app.extensions key of the process's HashGate
@@ -118,7 +119,7 @@ def refresh() -> Any:
     tags: [auth]
     """
     payload = get_jwt()
-    if not revocations().consume_refresh(payload, refresh_ttl()):
+    if not revocations().consume_refresh(payload):
         raise ApiError(401, "token_revoked", "This refresh token was already used or revoked.")
     user = _users().get(payload["sub"])
     if user is None:
@@ -138,9 +139,9 @@ def logout() -> Any:
     if everywhere not in ("0", "1"):
         raise ApiError(400, "invalid_parameter", "all must be 0 or 1.", {"field": "all"})
     payload = get_jwt()
-    revocations().revoke_session(payload, refresh_ttl())
+    revocations().revoke_session(payload)
     if everywhere == "1":
-        revocations().revoke_user(str(payload["sub"]), refresh_ttl())
+        revocations().revoke_user(str(payload["sub"]))
     return json_response({"revoked": True, "all": everywhere == "1"})
 
 

@@ -1,12 +1,14 @@
-"""Token issue, rotation and revocation.
+"""The revocation list: revoked token ids, ended sessions and "log out everywhere" generations, in Redis.
 
-Every token carries `role` and `sid` (session id) claims. Access and refresh tokens of one login share the
-sid; a refresh rotates the pair (the used refresh token's jti is revoked at once, atomically with the check,
-so a second use fails) and keeps the sid. Logout revokes the sid, which kills both tokens.
+A refresh rotates the token pair: the used refresh token's jti is revoked at once, atomically with the check,
+so a second use fails, and a second use ends the whole session (sid). Logout revokes the sid, which kills
+both tokens of the login. Every key has a TTL equal to the longest remaining token life.
 
-Revocation list: Redis keys with a TTL equal to the longest remaining token life. A worker may cache a
-"not revoked" answer for REVOCATION_CACHE_SECONDS: that is the stated bound for a revocation made by
-another process to take effect; revocations made in this process take effect at once.
+A worker may cache a "not revoked" answer for REVOCATION_CACHE_SECONDS: that is the stated bound for a
+revocation made by another process to take effect; revocations made in this process take effect at once.
+
+A store like `users`: it takes a Redis client and plain settings values; the tokens themselves are issued and
+verified at the web edge (api/tokens.py, flask-jwt-extended), which asks this list.
 """
 
 from __future__ import annotations
@@ -14,49 +16,23 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
-from datetime import timedelta
 from typing import Any
 
-from flask_jwt_extended import create_access_token, create_refresh_token
 from redis.exceptions import RedisError
 
 from .. import keys, metrics
-from ..context import current_settings
 from ..redis_client import BoundedRedis
-from .users import User
 
 log = logging.getLogger(__name__)
-
-
-def issue_tokens(user: User, sid: str | None = None, gen: int | None = None, redis: Any = None) -> dict[str, Any]:
-    """A new access + refresh token pair. `sid`: the session (login) the pair belongs to, kept across
-    refreshes (its family); `gen`: the user's token generation (read from `redis` when not given; 0 without
-    it, which a "log out everywhere" since revokes: the safe side)."""
-    settings = current_settings()
-    if gen is None:
-        gen = int(redis.get(keys.token_generation(user.username)) or 0) if redis is not None else 0
-    claims = {"role": user.role, "sid": sid or uuid.uuid4().hex, "gen": gen}
-    access = create_access_token(identity=user.username, additional_claims=claims)
-    refresh = create_refresh_token(identity=user.username, additional_claims=claims)
-    return {
-        "access_token": access,
-        "refresh_token": refresh,
-        "token_type": "Bearer",
-        "expires_in": settings.ACCESS_TOKEN_MINUTES * 60,
-    }
-
-
-def refresh_ttl() -> int:
-    return int(timedelta(days=current_settings().REFRESH_TOKEN_DAYS).total_seconds())
 
 
 class RevocationList:
     """Revoked token ids and sessions, with a short per-process cache of negative answers."""
 
-    def __init__(self, redis: Any, cache_seconds: float, check: BoundedRedis | None = None) -> None:
+    def __init__(self, redis: Any, cache_seconds: float, refresh_ttl: int, check: BoundedRedis | None = None) -> None:
         self.redis = redis
         self.cache_seconds = cache_seconds
+        self.refresh_ttl = refresh_ttl  # seconds: a refresh token's life, so every revocation outlives its tokens
         self.check = check  # the bounded client of the per-request check (default: `redis`)
         self._not_revoked_until: dict[str, float] = {}
         self._revoked_here: set[str] = set()
@@ -84,7 +60,7 @@ class RevocationList:
             if sid in self._revoked_here:
                 return
         try:
-            self.revoke_session(payload, refresh_ttl())
+            self.revoke_session(payload)
         except RedisError:
             metrics.REDIS_ERRORS.labels("auth").inc()
             return
@@ -129,31 +105,31 @@ class RevocationList:
             for token_id in ids:
                 self._not_revoked_until.pop(token_id, None)
 
-    def consume_refresh(self, payload: dict[str, Any], ttl: int) -> bool:
+    def consume_refresh(self, payload: dict[str, Any]) -> bool:
         """Mark a refresh token used; False if it was used (or revoked) before. A refresh token used twice
         was stolen (or leaked): its whole session ends, so the thief's rotated tokens stop working too."""
-        first_use = self.redis.set(keys.revoked_token(payload["jti"]), b"1", nx=True, ex=ttl)
+        first_use = self.redis.set(keys.revoked_token(payload["jti"]), b"1", nx=True, ex=self.refresh_ttl)
         self._forget(payload["jti"])
         if not first_use:  # two requests raced with one refresh token: the same as a reuse
             self._end_reused_session(payload)
             return False
         return not self.redis.exists(keys.revoked_session(payload.get("sid", "")))
 
-    def revoke_session(self, payload: dict[str, Any], ttl: int) -> None:
+    def revoke_session(self, payload: dict[str, Any]) -> None:
         sid = payload.get("sid", "")
         pipe = self.redis.pipeline(transaction=False)
-        pipe.set(keys.revoked_session(sid), b"1", ex=ttl)
-        pipe.set(keys.revoked_token(payload["jti"]), b"1", ex=ttl)
+        pipe.set(keys.revoked_session(sid), b"1", ex=self.refresh_ttl)
+        pipe.set(keys.revoked_token(payload["jti"]), b"1", ex=self.refresh_ttl)
         pipe.execute()
         self._forget(sid, payload["jti"])
 
-    def revoke_user(self, username: str, ttl: int) -> None:
+    def revoke_user(self, username: str) -> None:
         """Log out everywhere: every token of `username` issued before now is revoked (other workers stop
         trusting them within REVOCATION_CACHE_SECONDS, this one at once)."""
         key = keys.token_generation(username)
         pipe = self.redis.pipeline(transaction=True)
         pipe.incr(key)
-        pipe.expire(key, ttl)  # outlives every token issued before it (refresh tokens live `ttl`)
+        pipe.expire(key, self.refresh_ttl)  # outlives every token issued before it (refresh tokens live that long)
         pipe.execute()
         with self._lock:
             self._not_revoked_until.clear()
@@ -162,4 +138,3 @@ class RevocationList:
 def token_gen(payload: dict[str, Any]) -> int:
     gen = payload.get("gen", 0)
     return gen if isinstance(gen, int) and not isinstance(gen, bool) else 0
-
