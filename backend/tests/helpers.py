@@ -382,12 +382,17 @@ def serve(
     try:
         yield Served(f"http://127.0.0.1:{port}", data_dir, log_path, proc)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        terminate(proc, timeout=30)
+
+
+def terminate(proc: subprocess.Popen[bytes], timeout: float) -> None:
+    """SIGTERM, then SIGKILL if `proc` is still there `timeout` seconds later."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 # --- A small Server-Sent Events client: reads a stream in a thread, timestamps every event ---
@@ -889,12 +894,7 @@ def running_process(argv: list[str], env: dict[str, str], log_path: Path) -> Ite
     try:
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        terminate(proc, timeout=20)
 
 
 @dataclass
