@@ -269,8 +269,12 @@ def test_the_rank_card_is_the_lists_own_row_and_follows_each_new_snapshot(client
     write(redis_client, btc, "newbie", 1, NOON)
     clock.advance(seconds=1.01)  # past the member micro-cache
     assert card("a") == (2, "0.03", 2, listed["as_of"])  # exactly the row the list beside it shows
+    friends = client.get("/v1/leaderboards/btc/members?ids=a,b").json  # the same rows for a list of members
+    assert [(e["rank"], e["user_id"], e["score"]) for e in friends["entries"]] == [(1, "b", "0.05"), (2, "a", "0.03")]
+    assert (friends["total"], friends["as_of"]) == (2, listed["as_of"])
     rank, score, total, as_of = card("newbie")  # not in the list's snapshot: live, newer
     assert (rank, score, total) == (3, "0.01", 3) and as_of > listed["as_of"]
+    assert client.get("/v1/leaderboards/btc/members?ids=a,newbie").json["total"] == 3  # one it lacks: all live
     _refreshed(app, redis_client, clock, 61)  # the live ticker (or the refresh) stores a newer snapshot
     listed = client.get("/v1/leaderboards/btc").json
     assert card("a") == (1, "0.06", 3, listed["as_of"]) and entries_of(listed)[0] == (1, "a", "0.06")

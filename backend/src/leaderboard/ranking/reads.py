@@ -169,6 +169,10 @@ class Reads:
                                       (board.id, period.value))
 
     def _members(self, board: Board, period: Period, user_ids: list[str]) -> dict[str, Any]:
+        snapshot = self.cache.snapshot(board, period)
+        held = {u: row for u in user_ids if (row := snapshot.row_of(u)) is not None}
+        if len(held) == len(set(user_ids)):  # all of them on the list: its rows; else all live (newer, never older)
+            return self._members_of_snapshot(board, period, user_ids, snapshot, held)
         as_of = self._as_of(board, period)
         total, found = store.member_ranks(self.redis, store.period_key(board.id, period, self.now), user_ids,
                                           board.ties)
@@ -185,6 +189,25 @@ class Reads:
             "missing": [u for u in user_ids if u not in found],
             "total": total,
             "as_of": iso(as_of),
+        }
+
+    @staticmethod
+    def _members_of_snapshot(board: Board, period: Period, user_ids: list[str], snapshot: Snapshot,
+                             held: dict[str, Entry]) -> dict[str, Any]:
+        """The members' rows of the list's own snapshot (same ranks, total and as_of as the list)."""
+        ordered = sorted(held.items(), key=lambda item: (item[1].rank, _desc_bytes(item[0])))
+        return {
+            "board": board.id,
+            "period": period.value,
+            "entries": [
+                {"rank": row.rank, "user_id": member, "user_name": row.name,
+                 "score": store.format_score(row.score, board.decimals),
+                 "percentile": store.percentile(row.rank, snapshot.total)}
+                for member, row in ordered
+            ],
+            "missing": [],
+            "total": snapshot.total,
+            "as_of": iso(snapshot.as_of),
         }
 
     # --- helpers ---
