@@ -127,6 +127,24 @@ def test_ready_and_a_trade_post_answer_within_a_second_while_redis_stalls(client
     assert post_took < 1.0  # the revocation check and the id claim are bounded (REQUEST_REDIS_TIMEOUT_MS)
 
 
+def test_a_rate_limited_trade_waits_on_a_stalled_redis_once_and_the_limit_holds_in_memory(app_config, redis_client):
+    app = create_app({**app_config, "WRITE_RATE_LIMIT": "2 per minute"})
+    client = app.test_client()
+    trader = token_headers(app, "tina", "trader")
+    assert client.post("/v1/trades", json=trade("calm-1", "tina"), headers=trader).status_code == 202
+    with redis_stalled(redis_client, 3.0):
+        took, answers = [], []
+        for trade_id in ("stall-1", "stall-2", "stall-3"):
+            started = time.monotonic()
+            answers.append(client.post("/v1/trades", json=trade(trade_id, "tina"), headers=trader))
+            took.append(time.monotonic() - started)
+    assert [answer.status_code for answer in answers[:2]] == [202, 202]
+    assert took[0] < 1.5, took  # the limiter's storage gave up after RATELIMIT_REDIS_TIMEOUT_MS (0.5 s); the
+    # token's revocation check and the trade id claim are bounded too (REQUEST_REDIS_TIMEOUT_MS)
+    assert_error(answers[2], 429)  # counted in this process's memory meanwhile: the limit (2 a minute) holds
+    assert max(took[1:]) < 0.5, took  # without waiting on the stall again
+
+
 # --- 5. a reused refresh token ends its whole session; log out everywhere ---
 def test_a_reused_refresh_token_ends_the_session_the_thiefs_newer_tokens_too(client, auth):
     auth.register("dave")

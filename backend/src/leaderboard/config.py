@@ -69,6 +69,7 @@ class Settings:
     DEDUPE_WINDOW_SECONDS: int = defaults.DEDUPE_WINDOW_SECONDS
     REQUEST_REDIS_TIMEOUT_MS: int = defaults.REQUEST_REDIS_TIMEOUT_MS
     REQUEST_REDIS_RETRY_SECONDS: float = defaults.REQUEST_REDIS_RETRY_SECONDS
+    RATELIMIT_REDIS_TIMEOUT_MS: int = defaults.RATELIMIT_REDIS_TIMEOUT_MS
     MAX_FUTURE_SKEW_SECONDS: int = defaults.MAX_FUTURE_SKEW_SECONDS
     ACTION_TTL_SECONDS: int = defaults.ACTION_TTL_SECONDS
     MAX_SCORE: int = defaults.MAX_SCORE
@@ -246,7 +247,8 @@ def _validate(values: dict[str, Any]) -> None:
         raise ConfigError("DEFAULT_LIMIT must not exceed MAX_LIMIT")
     for name in ("MAX_TRADE_NOTIONAL", "MIN_TRADE_NOTIONAL", "APPLY_CHUNK_WRITES", "WAL_SEGMENT_MAX_BYTES",
                  "CONSUMER_COUNT", "CONSUMER_BLOCK_MS", "CONSUMER_CLAIM_IDLE_MS", "FLUSH_RETRY_MAX_SECONDS",
-                 "REQUEST_REDIS_TIMEOUT_MS", "REQUEST_REDIS_RETRY_SECONDS", "REDIS_SOCKET_TIMEOUT"):
+                 "REQUEST_REDIS_TIMEOUT_MS", "REQUEST_REDIS_RETRY_SECONDS", "REDIS_SOCKET_TIMEOUT",
+                 "RATELIMIT_REDIS_TIMEOUT_MS"):
         if values[name] <= 0:
             raise ConfigError(f"{name} must be > 0, got {values[name]!r}")
     if values["MAX_TRADE_NOTIONAL"] >= defaults.MAX_SAFE_SCORE:

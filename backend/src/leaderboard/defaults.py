@@ -57,6 +57,7 @@ WAL_FSYNC_INTERVAL_MS = 1000  # fsync period under the "interval" policy
 DEDUPE_WINDOW_SECONDS = 24 * 3600  # how long a trade_id / action_id is remembered
 REQUEST_REDIS_TIMEOUT_MS = 100  # longest a request waits on Redis where it has a fallback (revocation, trade id claim)
 REQUEST_REDIS_RETRY_SECONDS = 5.0  # after such a call timed out or failed, requests take the fallback this long
+RATELIMIT_REDIS_TIMEOUT_MS = 500  # longest a rate-limit check waits on Redis; then the process limits in memory
 MAX_FUTURE_SKEW_SECONDS = 5  # writes dated further in the future are rejected
 ACTION_TTL_SECONDS = 600  # how long an action may wait for its score
 MAX_SCORE = 10**12  # largest single score accepted (points)

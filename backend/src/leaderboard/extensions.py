@@ -10,6 +10,8 @@ from urllib.parse import urlsplit, urlunsplit
 from flask import Flask, current_app
 from flask_jwt_extended import JWTManager, get_jwt, verify_jwt_in_request
 from flask_limiter import RateLimitExceeded
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from .config import Settings
 from .context import current_settings
@@ -108,6 +110,17 @@ def ratelimit_storage_uri(settings: Settings) -> str:
         return settings.REDIS_URL
     parts = urlsplit(settings.REDIS_URL)
     return urlunsplit(("redis+cluster", parts.netloc, "", "", ""))  # a cluster has no database number
+
+
+def ratelimit_storage_options(settings: Settings) -> dict[str, Any]:
+    """The Redis client options of flask-limiter's storage: a call waits at most RATELIMIT_REDIS_TIMEOUT_MS, in
+    one attempt (its client would otherwise wait out a whole Redis stall, holding a login or a trader's trade
+    for as long); past it flask-limiter counts in this process's memory (RATELIMIT_IN_MEMORY_FALLBACK_ENABLED)
+    until its Redis answers a check again, so the limits still hold and no later call waits on the stall."""
+    if not settings.REDIS_URL:
+        return {}
+    timeout = settings.RATELIMIT_REDIS_TIMEOUT_MS / 1000
+    return {"socket_timeout": timeout, "socket_connect_timeout": timeout, "retry": Retry(NoBackoff(), 0)}
 
 
 def _write_limit() -> str:

@@ -7,7 +7,8 @@ against; tests/test_library_internals.py fails when an installed version differs
   the name-mangled `Limiter.__inject_headers`) for one that keeps an answer's own Retry-After: flask-limiter sets
   Retry-After on every answer of a limited view to the later of the answer's own and its window's reset, so a
   503 `login_busy` (retry in 2 s) said up to 60 s, and a 200 login carried one too. No option turns off only
-  that header (RATELIMIT_HEADERS_ENABLED also drops the 429's).
+  that header (RATELIMIT_HEADERS_ENABLED also drops the 429's). It also clears `_storage_dead` (the in-memory
+  fallback's state), which `init_app` keeps from a previous app although it makes a new storage.
 - Flask-JWT-Extended 4.7.4: `set_verified_jwt` stores a token verified earlier (auth.guards.VerifiedTokens) where
   `verify_jwt_in_request()` stores one (`flask.g._jwt_extended_jwt*`), so `get_jwt()` and the rest see it. No
   public API takes already-verified claims.
@@ -37,6 +38,7 @@ class RouteLimiter(Limiter):
 
     def init_app(self, app: Flask) -> None:
         super().init_app(app)
+        self._storage_dead = False  # the app's own storage (flask-limiter keeps a previous app's fallback state)
         hooks = app.after_request_funcs.setdefault(None, [])
         for index, hook in enumerate(hooks):
             if isinstance(hook, partial) and hook.func is _LIMITER_INJECT_HEADERS and hook.args == (self,):
