@@ -23,6 +23,8 @@ export const POLL_CAP_MS = 120_000
 export const POLL_JITTER_MS = 750
 const RETRY_BASE_MS = 5_000
 const RETRY_CAP_MS = 60_000
+/** Refused streams in a row, none ever opened, after which the board only polls. */
+const STREAM_GIVE_UP_FAILURES = 3
 
 export type LeaderboardStatus = "loading" | "ready" | "error" | "not-found"
 /** "live": the board's event stream is open and drives the board; "polling": it is not (yet, or it failed). */
@@ -133,6 +135,7 @@ function createPoller({ board, period, client, pageSize, onChange, streamUrl }: 
   let source: EventSource | null = null
   let reopenTimer: ReturnType<typeof setTimeout> | null = null
   let streamFailures = 0
+  let everOpened = false
   let live = false
 
   const update = (patch: Partial<LeaderboardState>) => {
@@ -335,6 +338,7 @@ function createPoller({ board, period, client, pageSize, onChange, streamUrl }: 
     // open: the server answered (a resumed stream with nothing missed sends no event until the next change)
     opened.addEventListener("open", () => {
       if (stopped || source !== opened) return
+      everOpened = true
       goLive()
       if (state.error) void refresh() // back after a failure: one read confirms the rows and clears the error
     })
@@ -349,7 +353,10 @@ function createPoller({ board, period, client, pageSize, onChange, streamUrl }: 
       }
       if (opened.readyState === EventSource.CLOSED) {
         streamFailures++
-        reopenTimer = setTimeout(openStream, retryDelay(streamFailures))
+        // a server that never opened a stream for this board (none served here) is not asked for ever
+        if (everOpened || streamFailures < STREAM_GIVE_UP_FAILURES) {
+          reopenTimer = setTimeout(openStream, retryDelay(streamFailures))
+        }
       }
     })
   }

@@ -348,6 +348,18 @@ describe("LiveBoard on the stream", () => {
     expect(screen.getByTestId("total-members")).toHaveTextContent("1 member")
   })
 
+  it("stops asking for a stream the server never opened (refused 3 times), and keeps polling", async () => {
+    mockFetch().reply(page([entry(1, "alice", "300")]))
+    render(<LiveBoard board={usdBoard} period="day" />)
+    await flush()
+    for (let attempt = 0; attempt < 3; attempt++) {
+      FakeEventSource.opened[attempt]!.fail(true)
+      await flush(61_000)
+    }
+    expect(FakeEventSource.opened).toHaveLength(3)
+    expect(screen.getByTestId("countdown")).toHaveAttribute("data-mode", "polling")
+  })
+
   it("polls while the stream is down, and opens a new stream when the browser gave up on it", async () => {
     const api = mockFetch()
       .reply(page([entry(1, "alice", "300")]))
