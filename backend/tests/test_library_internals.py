@@ -27,6 +27,12 @@ def test_flask_limiter_internals_are_where_the_route_limiter_expects_them(app):
         assert isinstance(manager._blueprint_limits, dict) and limiter._storage_dead is False
         assert limiter.middleware_may_limit() is False  # no limit on a read: the check is skipped
         assert manager.has_hints("leaderboards.list_boards") is False
+        assert limiter._in_memory_fallback == []  # no fallback limits of its own (the views' limits are kept)
+        limiter._storage_dead = True  # Redis stalled: limited views count in memory; a read still skips the check
+        try:
+            assert limiter.middleware_may_limit() is False
+        finally:
+            limiter._storage_dead = False
 
 
 def test_the_route_limiter_replaced_flask_limiters_header_hook(app):

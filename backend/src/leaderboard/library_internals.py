@@ -60,7 +60,10 @@ class RouteLimiter(Limiter):
         manager = self.limit_manager
         return bool(
             manager._application_limits or manager._default_limits or manager._blueprint_limits
-            or (request.endpoint and manager.has_hints(request.endpoint)) or self._storage_dead
+            or (request.endpoint and manager.has_hints(request.endpoint))
+            # its storage down: the in-memory fallback's own limits (RATELIMIT_IN_MEMORY_FALLBACK; none here) would
+            # apply to every request; without them a read would only pay for flask-limiter's storage re-check
+            or (self._storage_dead and bool(self._in_memory_fallback))
         )
 
 
