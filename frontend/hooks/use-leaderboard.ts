@@ -162,7 +162,11 @@ function createPoller({ board, period, client, pageSize, onChange, streamUrl }: 
       page,
       view: next,
       entries,
-      hasMore: entries.length < next.entries.length || (next.entries.length < next.total && cursor !== null),
+      // past the rows held: a cursor continues them, or they changed since the last read said where the list
+      // ends (the board grew past the stream's top); a read of the list finds out
+      hasMore:
+        entries.length < next.entries.length ||
+        (next.entries.length < next.total && (cursor !== null || cursorAsOf !== next.asOf)),
     })
   }
 

@@ -331,6 +331,26 @@ describe("LiveBoard on the stream", () => {
     expect(rows().map((r) => r.getAttribute("data-user-id"))).toEqual(["c", "a", "b"])
   })
 
+  it("offers Load more once the board grew past the stream's rows, and reads the list for them", async () => {
+    const api = mockFetch().reply(page([entry(1, "a", "30"), entry(2, "b", "20")]))
+    render(<LiveBoard board={usdBoard} period="day" pageSize={2} />)
+    await flush()
+    const stream = FakeEventSource.opened[0]!
+    stream.send("snapshot", page([entry(1, "a", "30"), entry(2, "b", "20")], { as_of: "2026-11-21T12:00:01Z" }))
+    expect(screen.queryByTestId("load-more")).not.toBeInTheDocument()
+    // a third member enters at the top; the stream's top (2 rows) lets b go
+    stream.send("update", update("2026-11-21T12:00:02Z", 3, [[1, null, "c", "40"], [2, 1, "a", "30"]], ["b"]))
+    expect(rows().map((r) => r.getAttribute("data-user-id"))).toEqual(["c", "a"])
+    api
+      .reply(page([entry(1, "c", "40"), entry(2, "a", "30")], { as_of: "2026-11-21T12:00:02Z", total: 3, next_cursor: "n3" }))
+      .reply(page([entry(3, "b", "20")], { as_of: "2026-11-21T12:00:02Z", total: 3, next_cursor: null }))
+    fireEvent.click(screen.getByTestId("load-more"))
+    await flush()
+    expect(api.fn).toHaveBeenCalledTimes(3)
+    expect(rows().map((r) => r.getAttribute("data-user-id"))).toEqual(["c", "a", "b"])
+    expect(screen.queryByTestId("load-more")).not.toBeInTheDocument()
+  })
+
   it("starts over at a new day (a reset event) and takes the new day's resets_at from one read", async () => {
     const api = mockFetch().reply(page([entry(1, "alice", "300"), entry(2, "bob", "200")]))
     render(<LiveBoard board={usdBoard} period="day" />)
