@@ -25,7 +25,7 @@ import requests
 
 from leaderboard import keys
 
-from . import load, scenarios, servers
+from . import live_fanout, load, scenarios, servers
 
 SUBSCRIBERS = (250, 1000, 2000)
 TRADES_PER_STEP = 20  # one every TRADE_INTERVAL_S, each a new trader at the top of ETH
@@ -142,6 +142,8 @@ def step(base: str, port: int, token: str, count: int, tag: str, client: Any, ap
 def run(redis_url: str, client: Any, data_dir: Path, seconds: int, say: Any) -> dict[str, Any]:
     from leaderboard.embedded_redis import free_port
 
+    say("live: the hub's Python cost per stream and event, in process")
+    fanout_us = live_fanout.measure(redis_url)
     port = free_port()
     env = {**servers.service_env(redis_url, data_dir / "api", port), "LIVE_MAX_SUBSCRIBERS_PER_ADDRESS": "5000"}
     base = f"http://127.0.0.1:{port}"
@@ -172,7 +174,7 @@ def run(redis_url: str, client: Any, data_dir: Path, seconds: int, say: Any) -> 
         "baseline_after": after, "load_average": [round(x, 2) for x in os.getloadavg()],
         "api_without_runs": alone, "api_without": without, "api_with": with_subs, "api_drop": 1 - with_subs / without,
         "api_cpu_us_per_get_without": cpu_alone * 1e6, "api_cpu_us_per_get_with": cpu_with * 1e6,
-        "wrk_seconds": wrk_seconds,
+        "wrk_seconds": wrk_seconds, "fanout_us_per_stream_event": fanout_us,
         "command": f"python -m bench.live (serve with WEB_INTERFACE=asgi, {env.get('WEB_WORKERS', '2')} workers; "
                    f"scheduler LIVE_TICK_MS=500; subscribers over {len(STREAMS)} streams from bench/live_clients.py; "
                    f"{TRADES_PER_STEP} trades every {TRADE_INTERVAL_S} s; wrk -c64 -d{wrk_seconds}s GET {GET_PATH} "
@@ -256,6 +258,11 @@ def markdown(results: dict[str, Any]) -> str:
         f"({(results.get('api_cpu_us_per_get_with', 0) / results.get('api_cpu_us_per_get_without', 1) - 1) * 100:+.1f} "
         "%): the capacity cost of the streams, which other work on the machine blurs less than req/s.",
         "",
+        *([f"Python cost of one event to one stream in the server, in process (`python -m bench.live_fanout`: "
+           f"{live_fanout.STREAMS:,} streams on the real hub and stream pump, a `send` that only counts): "
+           f"{results['fanout_us_per_stream_event']:.1f} us; each event is encoded once per process, so the rest of "
+           "a delivery is the server's send, the socket and the client.", ""]
+          if "fanout_us_per_stream_event" in results else []),
         f"- delivery p99 < 1 s at every step up to 2,000 subscribers: {verdict_p99} (with wrk loading the API "
         f"meanwhile: {loaded_p99:.0f} ms)",
         f"- API throughput down < 10 % with 2,000 subscribers: {verdict_api}",
