@@ -96,9 +96,14 @@ def app_config(redis_client: redis_lib.Redis, redis_url: str, tmp_path: Path) ->
 def app(app_config: dict[str, Any]) -> Iterator[Any]:
     app = create_app(app_config)
     yield app
-    client = app.extensions.get("leaderboard.redis")
-    if client is not None:
-        client.close()
+    from leaderboard.redis_client import BoundedRedis
+    from leaderboard.redis_conn import BOUNDED_KEY, EXTENSION_KEY, HEALTH_KEY
+
+    # every client the app made: a socket left to the garbage collector is a ResourceWarning, an error here
+    for key in (EXTENSION_KEY, BOUNDED_KEY, HEALTH_KEY):
+        client = app.extensions.get(key)
+        if client is not None:
+            (client.client if isinstance(client, BoundedRedis) else client).close()
 
 
 @pytest.fixture()

@@ -395,6 +395,39 @@ def terminate(proc: subprocess.Popen[bytes], timeout: float) -> None:
         proc.wait()
 
 
+# --- The ASGI router called in process, as the server calls it ---
+
+
+Answer = tuple[int, list[tuple[bytes, bytes]], bytes]  # status, headers, body of one ASGI response
+
+
+async def asgi_request(app: Any, method: str, path: str, query: bytes = b"",
+                       headers: Iterable[tuple[bytes, bytes]] = (), body: bytes = b"", chunks: int = 1,
+                       raw_path: bytes | None = None) -> Answer:
+    """One request through an ASGI app (the router, live/asgi.py) as granian calls it, the body in `chunks`
+    messages: (status, headers, body)."""
+    sent: list[dict[str, Any]] = []
+    size = -(-len(body) // chunks) if body else 1
+    parts = [body[i:i + size] for i in range(0, len(body), size)] or [b""]
+
+    async def receive() -> dict[str, Any]:
+        if not parts:
+            return {"type": "http.disconnect"}
+        part = parts.pop(0)
+        return {"type": "http.request", "body": part, "more_body": bool(parts)}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
+             "path": path, "raw_path": raw_path or path.encode(), "query_string": query, "root_path": "",
+             "headers": [(b"host", b"127.0.0.1"), *headers], "client": ("127.0.0.1", 5000),
+             "server": ("127.0.0.1", 8000)}
+    await app(scope, receive, send)
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    return start["status"], start["headers"], b"".join(m.get("body", b"") for m in sent[1:])
+
+
 # --- A small Server-Sent Events client: reads a stream in a thread, timestamps every event ---
 
 

@@ -3,6 +3,7 @@ Flask view, only from this process's fresh snapshot, never a stale page, and eve
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from leaderboard.api.fast_path import ROUTE, FirstPageFastPath
 from leaderboard.clock import iso
 from leaderboard.security import SECURITY_HEADERS
 
-from .helpers import NOON, assert_error, board_of, midnight_after, refresh, write
+from .helpers import NOON, Answer, asgi_request, assert_error, board_of, midnight_after, refresh, write
 
 
 @pytest.fixture()
@@ -119,26 +120,9 @@ def test_cors_requests_go_to_flask_when_origins_are_configured(app_config, btc_b
     assert app.wsgi_app.served == 1  # only the request without an Origin
 
 
-def _asgi_get(router, path: str, query: bytes, *headers: tuple[bytes, bytes]) -> tuple[int, list[tuple[bytes, bytes]],
-                                                                                    bytes]:
+def _asgi_get(router, path: str, query: bytes, *headers: tuple[bytes, bytes]) -> Answer:
     """One GET through the ASGI router, as granian would call it: (status, headers, body)."""
-    import asyncio
-
-    sent: list[dict] = []
-
-    async def receive() -> dict:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict) -> None:
-        sent.append(message)
-
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
-             "path": path, "raw_path": path.encode(), "query_string": query, "root_path": "",
-             "headers": [(b"host", b"127.0.0.1"), *headers], "client": ("127.0.0.1", 5000),
-             "server": ("127.0.0.1", 8000)}
-    asyncio.run(router(scope, receive, send))
-    start = next(m for m in sent if m["type"] == "http.response.start")
-    return start["status"], start["headers"], b"".join(m.get("body", b"") for m in sent[1:])
+    return asyncio.run(asgi_request(router, "GET", path, query, headers))
 
 
 def test_the_asgi_router_answers_the_cached_page_natively_with_the_same_bytes_and_headers(client, fast, btc_board,

@@ -11,7 +11,7 @@ import pytest
 
 from leaderboard.live.asgi import Router
 
-from .helpers import NOON, board_of, refresh, write
+from .helpers import NOON, Answer, asgi_request, board_of, refresh, write
 
 
 @pytest.fixture()
@@ -19,7 +19,7 @@ def app_config(read_app_config):
     return read_app_config  # the read tests' settings (conftest): a manual clock at NOON, small limits
 
 
-Sent = tuple[int, list[tuple[bytes, bytes]], bytes]
+Sent = Answer
 
 
 @pytest.fixture()
@@ -29,25 +29,13 @@ def router(app, redis_client, client):
         write(redis_client, btc, f"trader-{n}", cents, NOON - timedelta(minutes=5))
     refresh(app, redis_client, NOON)
     assert client.get("/v1/leaderboards/btc").status_code == 200  # the process's read cache exists from here on
-    return Router(app, app.config["SETTINGS"])
+    router = Router(app, app.config["SETTINGS"])
+    yield router
+    router.members.pool.shutdown()
 
 
 async def _get(router, path: str, query: bytes, raw_path: bytes | None = None) -> Sent:
-    sent: list[dict] = []
-
-    async def receive() -> dict:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict) -> None:
-        sent.append(message)
-
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
-             "path": path, "raw_path": raw_path or path.encode(), "query_string": query, "root_path": "",
-             "headers": [(b"host", b"127.0.0.1"), (b"x-request-id", b"same-id")], "client": ("127.0.0.1", 5000),
-             "server": ("127.0.0.1", 8000)}
-    await router(scope, receive, send)
-    start = next(m for m in sent if m["type"] == "http.response.start")
-    return start["status"], start["headers"], b"".join(m.get("body", b"") for m in sent[1:])
+    return await asgi_request(router, "GET", path, query, [(b"x-request-id", b"same-id")], raw_path=raw_path)
 
 
 def both_ways(router, path: str, query: bytes = b"", raw_path: bytes | None = None) -> tuple[Sent, Sent, bool]:

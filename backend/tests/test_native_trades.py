@@ -16,14 +16,16 @@ from leaderboard import keys, metrics
 from leaderboard.ingest.writes import trade_write_id
 from leaderboard.live.asgi import Router
 
-from .helpers import all_time_totals, drain, metric_value, token_headers, trade
+from .helpers import Answer, all_time_totals, asgi_request, drain, metric_value, token_headers, trade
 
-Sent = tuple[int, list[tuple[bytes, bytes]], bytes]
+Sent = Answer
 
 
 @pytest.fixture()
 def router(app):
-    return Router(app, app.config["SETTINGS"])
+    router = Router(app, app.config["SETTINGS"])
+    yield router
+    router.trades.commits.close()
 
 
 @pytest.fixture()
@@ -34,32 +36,11 @@ def venue(app, client):
     return headers
 
 
-def _scope(path: str, headers: dict[str, str], query: bytes = b"") -> dict:
-    return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-            "path": path, "raw_path": path.encode(), "query_string": query, "root_path": "",
-            "headers": [(b"host", b"127.0.0.1"), *((k.lower().encode(), v.encode()) for k, v in headers.items())],
-            "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8000)}
-
-
 async def _post(router, body: bytes, headers: dict[str, str], query: bytes = b"", chunks: int = 1) -> Sent:
     """One POST through the router as granian would call it (the body in `chunks` messages)."""
-    sent: list[dict] = []
-    size = -(-len(body) // chunks) if body else 1
-    parts = [body[i:i + size] for i in range(0, len(body), size)] or [b""]
-
-    async def receive() -> dict:
-        if not parts:
-            return {"type": "http.disconnect"}
-        part = parts.pop(0)
-        return {"type": "http.request", "body": part, "more_body": bool(parts)}
-
-    async def send(message: dict) -> None:
-        sent.append(message)
-
     headers = {"Content-Length": str(len(body)), **headers}
-    await router(_scope("/v1/trades", headers, query), receive, send)
-    start = next(m for m in sent if m["type"] == "http.response.start")
-    return start["status"], start["headers"], b"".join(m.get("body", b"") for m in sent[1:])
+    return await asgi_request(router, "POST", "/v1/trades", query,
+                              [(k.lower().encode(), v.encode()) for k, v in headers.items()], body, chunks)
 
 
 def both_ways(router, body: bytes, headers: dict[str, str], **kw) -> tuple[Sent, Sent, bool]:

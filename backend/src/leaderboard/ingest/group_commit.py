@@ -41,6 +41,7 @@ class GroupCommit:
         self._waiting: deque[_Waiting] = deque()
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._closed = False
         self.rounds = 0  # round trips made (tests, curiosity: requests / rounds = the group size)
         self.requests = 0
 
@@ -56,11 +57,23 @@ class GroupCommit:
             self._wake.notify()
         return future
 
+    def close(self) -> None:
+        """End the thread once the requests waiting are settled (later requests start a new one)."""
+        with self._wake:
+            thread, self._closed = self._thread, True
+            self._wake.notify()
+        if thread is not None:
+            thread.join()
+
     def _run(self) -> None:
         while True:
             with self._wake:
-                while not self._waiting:
+                while not self._waiting and not self._closed:
                     self._wake.wait()
+                if not self._waiting:
+                    self._closed = False
+                    self._thread = None
+                    return
                 group = list(self._waiting)
                 self._waiting.clear()
             try:
