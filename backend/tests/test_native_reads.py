@@ -11,7 +11,7 @@ import pytest
 
 from leaderboard.live.asgi import Router
 
-from .helpers import NOON, Answer, asgi_request, board_of, refresh, write
+from .helpers import NOON, Answer, asgi_request, board_of, drain, refresh, token_headers, write
 
 
 @pytest.fixture()
@@ -84,3 +84,22 @@ def test_anything_else_is_answered_by_the_view(router):
         native, flask, natively = both_ways(router, case_path, query, raw)
         assert not natively, (case_path, query)
         assert native[0] == flask[0] == status, (case_path, query, native)
+
+
+def test_the_go_leader_board_reads_are_answered_natively_with_the_views_bytes(router, app, client, redis_client):
+    """compat.py's top and rank (the go-leader-board mix's reads), natively: the same bytes as the views."""
+    venue = token_headers(app, "venue", "service")
+    for user, score in ((1, 50), (2, 70), (3, 70)):
+        body = {"game_id": 7, "user_id": user, "score": score, "timestamp": (NOON - timedelta(minutes=5)).isoformat()}
+        assert client.post("/api/leaderboard/score", json=body, headers=venue).status_code == 200
+    drain(app)
+    refresh(app, redis_client, NOON)
+    for path, query in (("/api/leaderboard/top/7", b"limit=2&window=24h"), ("/api/leaderboard/top/7", b""),
+                        ("/api/leaderboard/rank/7/2", b"window=all"), ("/api/leaderboard/rank/7/1", b"")):
+        native, flask, natively = both_ways(router, path, query)
+        assert natively, (path, query)
+        assert native == flask and native[0] == 200, (path, query, native)
+    for path, query, status in (("/api/leaderboard/top/7", b"window=1y", 400), ("/api/leaderboard/top/8", b"", 404),
+                                ("/api/leaderboard/rank/7/9", b"", 404), ("/api/leaderboard/top/7", b"limit=0", 400)):
+        native, flask, natively = both_ways(router, path, query)
+        assert not natively and native[0] == flask[0] == status, (path, query, native)

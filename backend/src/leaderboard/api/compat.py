@@ -31,6 +31,7 @@ from ..ingest.writes import score_write
 from ..ranking import store
 from ..ranking.boards import BOARD_ID_PATTERN, SYMBOLS, Board
 from ..ranking.periods import Period
+from ..ranking.reads import Reads
 from ..version import __version__
 from . import write_path
 from .body import read_json_object
@@ -132,9 +133,14 @@ def game_top(game_id: str) -> Any:
     """
     board = _game_board(game_id)
     label, period = _window()
-    limit = limit_arg()
-    total, entries = reads().top_entries(board, period, limit)
-    return json_response({
+    return json_response(game_top_payload(reads(), board, game_id, label, period, limit_arg()))
+
+
+def game_top_payload(reads: Reads, board: Board, game_id: str, label: str, period: Period,
+                     limit: int) -> dict[str, Any]:
+    """The body of GET /api/leaderboard/top/<game_id> (the view and api/native_reads.py build it here)."""
+    total, entries = reads.top_entries(board, period, limit)
+    return {
         "game_id": _seed_id(game_id),
         "leaders": [
             {"user_id": _seed_id(e.member), "score": store.major_number(e.score, board.decimals), "rank": e.rank}
@@ -142,7 +148,7 @@ def game_top(game_id: str) -> Any:
         ],
         "total_players": total,
         "window": label,
-    })
+    }
 
 
 @bp.get("/api/leaderboard/rank/<game_id>/<user_id>")
@@ -153,8 +159,14 @@ def game_rank(game_id: str, user_id: str) -> Any:
     """
     board = _game_board(game_id)
     label, period = _window()
-    place, _name, _as_of = reads().member_place(board, period, member_id(user_id))
-    return json_response({
+    return json_response(game_rank_payload(reads(), board, game_id, member_id(user_id), label, period))
+
+
+def game_rank_payload(reads: Reads, board: Board, game_id: str, user_id: str, label: str,
+                      period: Period) -> dict[str, Any]:
+    """The body of GET /api/leaderboard/rank/<game_id>/<user_id> (the view and api/native_reads.py)."""
+    place, _name, _as_of = reads.member_place(board, period, user_id)
+    return {
         "game_id": _seed_id(game_id),
         "user_id": _seed_id(user_id),
         "score": store.major_number(place.score, board.decimals),
@@ -162,7 +174,7 @@ def game_rank(game_id: str, user_id: str) -> Any:
         "percentile": place.percentile,
         "total_players": place.total,
         "window": label,
-    })
+    }
 
 
 @bp.get("/api/health")

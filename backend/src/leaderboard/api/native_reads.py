@@ -1,4 +1,5 @@
-"""A member's rank and the rows around it (`GET /v1/leaderboards/{board}/members/{user}[/around]`) answered by
+"""A member's rank and the rows around it (`GET /v1/leaderboards/{board}/members/{user}[/around]`), and the
+go-leader-board compat reads (`GET /api/leaderboard/top/{game}`, `.../rank/{game}/{user}`, api/compat.py), answered by
 the ASGI router (live/asgi.py), before a2wsgi and Flask, with the views' own read code (ranking/reads.Reads):
 on the loop when this process holds the view in its member micro-cache (MEMBER_CACHE_SECONDS), else computed in
 a small thread pool of this module's (its Redis calls never block the loop; Flask's request handling and a2wsgi
@@ -16,6 +17,7 @@ import asyncio
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl
@@ -24,20 +26,37 @@ from flask import Flask
 from redis.exceptions import RedisError
 
 from ..config import Settings
-from ..ranking.boards import Board
+from ..ranking.boards import BOARD_ID_PATTERN, Board
 from ..ranking.periods import Period
 from ..ranking.reads import Reads
 from ..read_cache import ReadCache
 from ..redis_conn import get_redis
+from .compat import WINDOWS, game_rank_payload, game_top_payload
 from .native import Message, NativeAnswers, Send
 from .params import MEMBER_ID_PATTERN, READ_CACHE_KEY, REGISTRY_KEY
 
 PATH = re.compile(r"/v1/leaderboards/([^/]+)/members/([^/]+)(/around)?")
-PREFIX = "/v1/leaderboards/"
+GAME_TOP = re.compile(r"/api/leaderboard/top/([^/]+)")  # compat.py's go-leader-board reads
+GAME_RANK = re.compile(r"/api/leaderboard/rank/([^/]+)/([^/]+)")
 MEMBER_ROUTE = "/v1/leaderboards/<board_id>/members/<user_id>"  # the Flask routes' rules (metric labels)
 AROUND_ROUTE = "/v1/leaderboards/<board_id>/members/<user_id>/around"
+GAME_TOP_ROUTE = "/api/leaderboard/top/<game_id>"
+GAME_RANK_ROUTE = "/api/leaderboard/rank/<game_id>/<user_id>"
 _WANTED = frozenset({b"x-request-id"})
 _SIZE = re.compile(r"[0-9]{1,9}")  # params.bounded_int_arg's form
+
+
+@dataclass(frozen=True)
+class _Read:
+    """One read to answer: its route label, board id, member (None for a top list) and query values."""
+
+    route: str
+    board_id: str
+    user_id: str | None
+    period: Period
+    size: int
+    label: str = ""  # a compat window's name
+    game_id: str = ""
 
 
 class NativeMemberReads(NativeAnswers):
@@ -50,36 +69,60 @@ class NativeMemberReads(NativeAnswers):
     async def __call__(self, scope: Message, send: Send) -> bool:
         """True when answered here; False: Flask answers."""
         started = time.perf_counter()
-        match = PATH.fullmatch(scope["path"])
-        if match is None or scope.get("raw_path", b"") != scope["path"].encode():
+        read = self._read(scope)
+        if read is None or scope.get("raw_path", b"") != scope["path"].encode():
             return False
         headers = self.headers(scope, _WANTED)
-        query = self._query(scope["query_string"], around=match[3] is not None)
-        if headers is None or query is None or not MEMBER_ID_PATTERN.fullmatch(match[2]):
+        if headers is None or (read.user_id is not None and not MEMBER_ID_PATTERN.fullmatch(read.user_id)):
             return False
         cache: ReadCache | None = self.app.extensions.get(READ_CACHE_KEY)
         registry = self.app.extensions.get(REGISTRY_KEY)
-        if cache is None or registry is None:
+        if cache is None or registry is None or not BOARD_ID_PATTERN.fullmatch(read.board_id):
             return False
         try:
-            board = registry.get(match[1])
+            board = registry.get(read.board_id)
         except RedisError:
             return False
         if board is None:
             return False
-        period, size = query
-        payload = self._view(board, period, match[2], size, match[3] is not None, cache, cached_only=True)
+        payload = self._view(read, board, cache, cached_only=True)
         if payload is None:
-            payload = await asyncio.get_running_loop().run_in_executor(
-                self.pool, self._view, board, period, match[2], size, match[3] is not None, cache)
+            payload = await asyncio.get_running_loop().run_in_executor(self.pool, self._view, read, board, cache)
             if payload is None:
                 return False
-        await self.answer(send, 200, payload, headers.get(b"x-request-id", b""), "GET",
-                          AROUND_ROUTE if match[3] else MEMBER_ROUTE, scope["path"], started)
+        await self.answer(send, 200, payload, headers.get(b"x-request-id", b""), "GET", read.route, scope["path"],
+                          started)
         return True
 
-    def _view(self, board: Board, period: Period, user_id: str, size: int, around: bool, cache: ReadCache,
-              cached_only: bool = False) -> dict[str, Any] | None:
+    def _read(self, scope: Message) -> _Read | None:
+        """The read a GET asks for, when its path and query are ones the views would accept as they are."""
+        path = scope["path"]
+        if path.startswith("/v1/"):
+            match = PATH.fullmatch(path)
+            if match is None:
+                return None
+            around = match[3] is not None
+            query = self._query(scope["query_string"], {"period", "size"} if around else {"period"})
+            if query is None or query.get("period", "day") not in Period._value2member_map_:
+                return None
+            size = self._size(query.get("size"))
+            return None if size is None else _Read(AROUND_ROUTE if around else MEMBER_ROUTE, match[1], match[2],
+                                                   Period(query.get("period", "day")), size)
+        top, rank = GAME_TOP.fullmatch(path), GAME_RANK.fullmatch(path)
+        if top is None and rank is None:
+            return None
+        query = self._query(scope["query_string"], {"window", "limit"} if top else {"window"})
+        if query is None or query.get("window", "all") not in WINDOWS:
+            return None
+        limit = self._size(query.get("limit"))
+        label = query.get("window", "all")
+        if rank is not None:
+            return _Read(GAME_RANK_ROUTE, f"game-{rank[1]}", rank[2], WINDOWS[label], 0, label, rank[1])
+        assert top is not None
+        return None if limit is None else _Read(GAME_TOP_ROUTE, f"game-{top[1]}", None, WINDOWS[label], limit, label,
+                                                top[1])
+
+    def _view(self, read: _Read, board: Board, cache: ReadCache, cached_only: bool = False) -> dict[str, Any] | None:
         """The view's payload, as the Flask view computes it; None when the view should answer (not cached with
         `cached_only`, a member without a score, Redis unreachable, anything else raised)."""
         try:
@@ -88,22 +131,28 @@ class NativeMemberReads(NativeAnswers):
                     self._redis = get_redis()
             reads = Reads(self._redis, cache, cache.clock(), self.settings.HISTORY_DAYS,
                           timedelta(seconds=self.settings.CURSOR_TTL_SECONDS), cached_only=cached_only)
-            return reads.around(board, period, user_id, size) if around else reads.member(board, period, user_id)
+            if read.route == AROUND_ROUTE:
+                return reads.around(board, read.period, str(read.user_id), read.size)
+            if read.route == MEMBER_ROUTE:
+                return reads.member(board, read.period, str(read.user_id))
+            if read.route == GAME_RANK_ROUTE:
+                return game_rank_payload(reads, board, read.game_id, str(read.user_id), read.label, read.period)
+            return game_top_payload(reads, board, read.game_id, read.label, read.period, read.size)
         except Exception:  # NotCached, MemberNotFound, RedisError, ...: the view renders what it is
             return None
 
-    def _query(self, raw: bytes, around: bool) -> tuple[Period, int] | None:
-        """(period, size) of a query the views would accept as it is, else None."""
+    @staticmethod
+    def _query(raw: bytes, allowed: set[str]) -> dict[str, str] | None:
+        """The query's values when it names only `allowed` parameters, each once; else None."""
         try:
             pairs = parse_qsl(raw.decode("latin1"), keep_blank_values=True, strict_parsing=bool(raw))
         except ValueError:
             return None
-        values: dict[str, Any] = dict(pairs)
-        if len(values) != len(pairs) or not set(values) <= ({"period", "size"} if around else {"period"}):
-            return None
-        period = values.get("period", "day")
-        size = values.get("size", str(self.settings.DEFAULT_LIMIT))
-        if period not in Period._value2member_map_ or not _SIZE.fullmatch(size) \
-                or not 1 <= int(size) <= self.settings.MAX_LIMIT:
-            return None
-        return Period(period), int(size)
+        values = dict(pairs)
+        return values if len(values) == len(pairs) and set(values) <= allowed else None
+
+    def _size(self, raw: str | None) -> int | None:
+        """A size/limit as params.bounded_int_arg reads it (absent: DEFAULT_LIMIT); None when it would refuse it."""
+        if raw is None:
+            return self.settings.DEFAULT_LIMIT
+        return int(raw) if _SIZE.fullmatch(raw) and 1 <= int(raw) <= self.settings.MAX_LIMIT else None

@@ -65,9 +65,10 @@ class Router:
                 await self.competition_streams(scope, receive, send, match[1])
                 return
             if self.first_page is not None and scope["method"] == "GET" and scope["path"].startswith(
-                    FIRST_PAGE_PREFIX) and (await self._first_page(scope, send) or (
-                    self.members is not None and await self.members(scope, send))):  # api/native_reads.py
+                    FIRST_PAGE_PREFIX) and await self._first_page(scope, send):
                 return
+            if self.members is not None and scope["method"] == "GET" and await self.members(scope, send):
+                return  # member views and the compat reads, api/native_reads.py
             if self.trades is not None and scope["method"] == "POST" and scope["path"] == TRADES_PATH:
                 handed = await self.trades(scope, receive, send)  # api/native_trades.py; None: answered
                 if handed is None:

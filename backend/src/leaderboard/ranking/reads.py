@@ -11,7 +11,7 @@ import orjson
 
 from .. import defaults
 from ..clock import from_ms, iso, to_ms
-from ..read_cache import ReadCache
+from ..read_cache import NotCached, ReadCache
 from . import store
 from .boards import Board
 from .cursor import Cursor
@@ -80,7 +80,9 @@ class Reads:
 
     def top_entries(self, board: Board, period: Period, limit: int) -> tuple[int, tuple[Entry, ...]]:
         """(total, the first `limit` rows) of the current snapshot, for the seed-compatible shapes."""
-        snapshot = self.cache.snapshot(board, period)
+        snapshot = self.cache.local_snapshot(board, period) if self.cached_only else self.cache.snapshot(board, period)
+        if snapshot is None:
+            raise NotCached((board.id, period))
         return snapshot.total, snapshot.entries[:limit]
 
     def history_page(self, board: Board, day: date, limit: int, cursor: Cursor | None) -> dict[str, Any]:
