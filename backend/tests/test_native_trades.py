@@ -216,3 +216,46 @@ def test_one_claim_call_decides_a_groups_requests_one_after_another(app, redis_c
     assert [o.index for o in outcomes if isinstance(o, WriteConflict)] == [0, 2, 1]
     marker = keys.seen("all-volume", trade_write_id("olga", "o-2"))
     assert not redis_client.exists(marker)  # the refused batch set nothing
+
+
+def test_the_go_leader_board_score_is_accepted_natively_with_the_views_bytes(router, venue, app, client, redis_client):
+    """compat.py's POST /api/leaderboard/score (the mix's writes): natively once the game's board exists, with the
+    view's answer; an unknown game (the view declares its board), an invalid score and an admin (whose writes the
+    limit counts) go to the view."""
+    when = "2026-01-02T03:04:05Z"
+    first = {"game_id": 3, "user_id": 10, "score": 5, "timestamp": when}
+    assert client.post("/api/leaderboard/score", json=first, headers=venue).status_code == 200  # declares game-3
+    native_trades = router.trades
+
+    def post(body: dict, headers: dict[str, str]) -> tuple[Sent, Sent, bool]:
+        served = native_trades.served
+        raw = orjson.dumps(body)
+
+        async def both() -> tuple[Sent, Sent]:
+            one = await asgi_request(router, "POST", "/api/leaderboard/score", b"", [
+                (b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode()),
+                (b"x-request-id", b"same-request-id"), (b"authorization", headers["Authorization"].encode())], raw)
+            router.trades = None
+            try:
+                return one, await asgi_request(router, "POST", "/api/leaderboard/score", b"", [
+                    (b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode()),
+                    (b"x-request-id", b"same-request-id"), (b"authorization", headers["Authorization"].encode())], raw)
+            finally:
+                router.trades = native_trades
+
+        native, flask = asyncio.run(both())
+        return native, flask, native_trades.served == served + 1
+
+    native, flask, natively = post({"game_id": 3, "user_id": 11, "score": 9, "timestamp": when}, venue)
+    assert natively and native == flask and native[0] == 200 and orjson.loads(native[2]) == {"accepted": 1}
+    admin = token_headers(app, "boss", "admin")
+    assert client.post("/api/leaderboard/score", json={**first, "user_id": 99}, headers=admin).status_code == 200
+    for body, headers, status in (({"game_id": 4, "user_id": 1, "score": 1}, venue, 200),  # a new game
+                                  ({"game_id": 3, "user_id": 1, "score": -1}, venue, 422),
+                                  ({"game_id": 3, "user_id": 1, "score": 1, "extra": 1}, venue, 422),
+                                  ({"game_id": 3, "user_id": 12, "score": 2, "timestamp": when}, admin, 200)):
+        native, flask, natively = post(body, headers)
+        assert not natively and native[0] == flask[0] == status, (body, native)
+    drain(app)
+    scores = {m.decode(): int(s) for m, s in redis_client.zrange(keys.all_time("game-3"), 0, -1, withscores=True)}
+    assert scores == {"10": 5, "11": 9, "12": 2, "99": 5}  # each counted once although posted twice (the same write id)

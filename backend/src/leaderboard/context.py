@@ -19,5 +19,10 @@ def current_settings() -> Settings:
 
 def app_clock() -> Clock:
     """The current app's clock: the system clock unless a test put one in `extra["CLOCK"]`."""
-    clock: Clock = current_settings().extra.get("CLOCK", system_clock)
+    return clock_of(current_settings())
+
+
+def clock_of(settings: Settings) -> Clock:
+    """The clock of an app with `settings` (for code that runs outside a request: api/native_trades.py)."""
+    clock: Clock = settings.extra.get("CLOCK", system_clock)
     return clock

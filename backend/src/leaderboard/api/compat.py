@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,11 +24,12 @@ from flask import Blueprint, request
 
 from ..api_errors import ApiError, validation_error
 from ..auth.guards import roles_required
+from ..config import Settings
 from ..context import app_clock, current_settings
 from ..extensions import write_rate_limited
 from ..http import json_response
 from ..ingest.validation import InvalidWrite, parse_event_time, parse_score, validate_id
-from ..ingest.writes import score_write
+from ..ingest.writes import Write, score_write
 from ..ranking import store
 from ..ranking.boards import BOARD_ID_PATTERN, SYMBOLS, Board
 from ..ranking.periods import Period
@@ -74,8 +76,11 @@ def _seed_value(body: dict[str, Any], field: str) -> str:
     return validate_id(value, field)
 
 
+SCORE_ROLES = ("service", "admin")
+
+
 @bp.post("/api/leaderboard/score")
-@roles_required("service", "admin")
+@roles_required(*SCORE_ROLES)
 @write_rate_limited
 def game_score() -> Any:
     """Submit a game score (go-leader-board shape); a member keeps its best score per game.
@@ -92,8 +97,18 @@ def game_score() -> Any:
 
 def accept_game_score() -> None:
     """Validate a seed-shaped score and hand it to the write path (its board is declared on first use)."""
-    settings = current_settings()
-    body = read_json_object({"game_id", "user_id", "score", "timestamp"})
+    write_path.submit([game_score_write(read_json_object(SCORE_FIELDS), current_settings(), app_clock()(),
+                                        _game_board_for_write)])
+
+
+SCORE_FIELDS = {"game_id", "user_id", "score", "timestamp"}
+
+
+def game_score_write(body: dict[str, Any], settings: Settings, now: datetime,
+                     game_board: Callable[[str], Board]) -> Write:
+    """The write of a seed-shaped score body (a JSON object of SCORE_FIELDS only); ApiError (422) when it is
+    invalid. `game_board(game_id)` gives the game's board (the view declares it on a game's first score; the
+    native path, api/native_trades.py, only looks it up)."""
     try:
         for name in ("game_id", "user_id", "score"):
             if name not in body:
@@ -103,13 +118,12 @@ def accept_game_score() -> None:
         score = parse_score(body["score"], settings.MAX_SCORE)
         if "timestamp" in body and body["timestamp"] is None:
             raise InvalidWrite("timestamp", "must be an ISO-8601 time; leave it out for now")
-        ts_ms = parse_event_time(body.get("timestamp"), app_clock()(), settings.MAX_FUTURE_SKEW_SECONDS,
-                                 "timestamp")
+        ts_ms = parse_event_time(body.get("timestamp"), now, settings.MAX_FUTURE_SKEW_SECONDS, "timestamp")
     except InvalidWrite as exc:
         raise validation_error(str(exc), **exc.details()) from None
-    board = _game_board_for_write(game_id)
+    board = game_board(game_id)
     write_id = "glb:" + hashlib.sha256(f"{board.id}|{user_id}|{score}|{ts_ms}".encode()).hexdigest()[:32]
-    write_path.submit([score_write(board, user_id, score, write_id, datetime.fromtimestamp(ts_ms / 1000, UTC))])
+    return score_write(board, user_id, score, write_id, datetime.fromtimestamp(ts_ms / 1000, UTC))
 
 
 def _window() -> tuple[str, Period]:

@@ -32,17 +32,23 @@ from flask import Flask
 from .. import defaults
 from ..auth.guards import may_post_for, trusted_access_claims
 from ..config import Settings
+from ..context import clock_of
 from ..extensions import write_limit_applies
 from ..ingest.claims import WriteClaims
 from ..ingest.group_commit import GroupCommit
 from ..ingest.runtime import IngestRuntime
 from ..ingest.validation import parse_trades
 from ..ingest.writes import trade_write
+from ..ranking.boards import BOARD_ID_PATTERN, Board
 from . import write_path
+from .compat import SCORE_FIELDS, SCORE_ROLES, game_score_write
 from .native import Message, NativeAnswers, Receive, Send
+from .params import REGISTRY_KEY
 
 PATH = "/v1/trades"
 ROUTE = "/v1/trades"  # the Flask route's rule: one metrics label for both paths
+SCORE_PATH = "/api/leaderboard/score"  # compat.py's go-leader-board score (a service or admin token)
+PATHS = frozenset({PATH, SCORE_PATH})
 _WANTED = frozenset({b"authorization", b"content-type", b"content-length", b"x-request-id", b"transfer-encoding"})
 
 
@@ -80,16 +86,19 @@ class NativeTrades(NativeAnswers):
         claims = trusted_access_claims(self.app, headers[b"authorization"][len(b"Bearer "):].decode("latin1"))
         if claims is None or write_limit_applies(claims, self.settings):
             return replay
-        writes = self._writes(body, claims)
-        if writes is None or not await self.commits.accept(writes):
+        if scope["path"] == SCORE_PATH:
+            writes, claim, status, route = self._score_writes(body, claims), False, 200, SCORE_PATH
+        else:
+            writes, claim, status, route = self._writes(body, claims), True, 202, ROUTE
+        if writes is None or not await self.commits.accept(writes, claim):
             return replay
-        await self.answer(send, 202, {"accepted": len(writes)}, headers.get(b"x-request-id", b""), "POST", ROUTE,
-                          PATH, started)
+        await self.answer(send, status, {"accepted": len(writes)}, headers.get(b"x-request-id", b""), "POST", route,
+                          route, started)
         return None
 
     def _headers(self, scope: Message) -> dict[bytes, bytes] | None:
         """The request headers this path reads, when the request is one it may answer; else None."""
-        if scope.get("query_string") or scope.get("raw_path", b"/v1/trades") != b"/v1/trades" \
+        if scope.get("query_string") or scope.get("raw_path", b"") != scope["path"].encode() \
                 or not self.settings.INGEST_ENABLED:
             return None
         found = self.headers(scope, _WANTED)
@@ -115,6 +124,27 @@ class NativeTrades(NativeAnswers):
         if not all(may_post_for(username, role, trade.trader_id) for trade in trades):
             return None
         return [trade_write(trade) for trade in trades]
+
+    def _score_writes(self, body: bytes, claims: dict[str, Any]) -> list[Any] | None:
+        """The compat score's write when its view would accept it from this caller (a service or admin token,
+        the game's board already declared); None: the view answers."""
+        if claims.get("role") not in SCORE_ROLES:
+            return None
+        try:
+            parsed = orjson.loads(body)
+            if not isinstance(parsed, dict) or not SCORE_FIELDS.issuperset(parsed):
+                return None  # read_json_object's 422s
+            return [game_score_write(parsed, self.settings, clock_of(self.settings)(), self._known_game_board)]
+        except Exception:  # an invalid score, an unknown game (the view declares it): the view answers
+            return None
+
+    def _known_game_board(self, game_id: str) -> Board:
+        registry = self.app.extensions.get(REGISTRY_KEY)
+        board = registry.get(f"game-{game_id}") if registry is not None and BOARD_ID_PATTERN.fullmatch(
+            f"game-{game_id}") else None
+        if board is None:
+            raise LookupError(game_id)
+        return board  # type: ignore[no-any-return]
 
 
 def _replaying(body: bytes, more: bool, receive: Receive) -> Receive:

@@ -25,14 +25,14 @@ import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 
-from .claims import WriteClaims, WriteConflict
+from .claims import Claimed, WriteClaims, WriteConflict
 from .runtime import IngestRuntime
 from .writes import Write
 
 log = logging.getLogger(__name__)
 
 Resolve = Callable[[], tuple[WriteClaims, IngestRuntime]]  # the claims and runtime of the app (may raise)
-_Waiting = tuple[Sequence[Write], "asyncio.Future[bool]", asyncio.AbstractEventLoop]
+_Waiting = tuple[Sequence[Write], bool, "asyncio.Future[bool]", asyncio.AbstractEventLoop]
 
 
 class GroupCommit:
@@ -45,12 +45,14 @@ class GroupCommit:
         self.rounds = 0  # round trips made (tests, curiosity: requests / rounds = the group size)
         self.requests = 0
 
-    def accept(self, writes: Sequence[Write]) -> asyncio.Future[bool]:
-        """On the event loop: a future that says whether `writes` were durably accepted (see the docstring)."""
+    def accept(self, writes: Sequence[Write], claim: bool = True) -> asyncio.Future[bool]:
+        """On the event loop: a future that says whether `writes` were durably accepted (see the docstring).
+        `claim=False` for writes whose view does not claim their ids (scores: their id is derived from the
+        content, so a reuse is a retry)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[bool] = loop.create_future()
         with self._wake:
-            self._waiting.append((writes, future, loop))
+            self._waiting.append((writes, claim, future, loop))
             if self._thread is None or not self._thread.is_alive():  # first use in this process (or forked)
                 self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
                 self._thread.start()
@@ -77,7 +79,8 @@ class GroupCommit:
                 group = list(self._waiting)
                 self._waiting.clear()
             try:
-                accepted = self.commit([writes for writes, _future, _loop in group])
+                accepted = self.commit([writes for writes, _claim, _future, _loop in group],
+                                       [claim for _writes, claim, _future, _loop in group])
             except Exception:
                 log.exception("group commit failed; the requests go to the view",
                               extra={"event": "group_commit_failed", "requests": len(group)})
@@ -85,16 +88,20 @@ class GroupCommit:
             self.rounds += 1
             self.requests += len(group)
             by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[bool], bool]]] = {}
-            for (_writes, future, loop), result in zip(group, accepted, strict=True):
+            for (_writes, _claim, future, loop), result in zip(group, accepted, strict=True):
                 by_loop.setdefault(loop, []).append((future, result))
             for loop, settled in by_loop.items():
                 with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits any more
                     loop.call_soon_threadsafe(_settle, settled)
 
-    def commit(self, requests: Sequence[Sequence[Write]]) -> list[bool]:
-        """Claim and durably accept each request's writes; True for each request accepted."""
+    def commit(self, requests: Sequence[Sequence[Write]], claim: Sequence[bool] | None = None) -> list[bool]:
+        """Claim (where `claim` says so: all by default) and durably accept each request's writes; True for each
+        request accepted."""
         claims, runtime = self._resolve()
-        outcomes = claims.claim_many(requests)
+        claiming = [n for n in range(len(requests)) if claim is None or claim[n]]
+        outcomes: list[Claimed | WriteConflict | None] = [None] * len(requests)
+        for n, outcome in zip(claiming, claims.claim_many([requests[n] for n in claiming]), strict=True):
+            outcomes[n] = outcome
         ready = [number for number, outcome in enumerate(outcomes) if not isinstance(outcome, WriteConflict)]
         accepted = [False] * len(requests)
         try:

@@ -26,7 +26,7 @@ from a2wsgi import WSGIMiddleware
 from ..api.fast_path import PREFIX as FIRST_PAGE_PREFIX
 from ..api.fast_path import FirstPageFastPath
 from ..api.native_reads import NativeMemberReads
-from ..api.native_trades import PATH as TRADES_PATH
+from ..api.native_trades import PATHS as WRITE_PATHS
 from ..api.native_trades import NativeTrades
 from ..competitions.live import CompetitionStreams
 from ..config import Settings
@@ -69,7 +69,7 @@ class Router:
                 return
             if self.members is not None and scope["method"] == "GET" and await self.members(scope, send):
                 return  # member views and the compat reads, api/native_reads.py
-            if self.trades is not None and scope["method"] == "POST" and scope["path"] == TRADES_PATH:
+            if self.trades is not None and scope["method"] == "POST" and scope["path"] in WRITE_PATHS:
                 handed = await self.trades(scope, receive, send)  # api/native_trades.py; None: answered
                 if handed is None:
                     return
