@@ -160,8 +160,8 @@ def test_the_api_creates_a_first_reached_board_and_its_reads_give_unique_ranks(c
         created = client.post("/v1/leaderboards", json={"id": board_id, "mode": "best", "ties": ties}, headers=admin)
         assert created.status_code == 201 and created.json["ties"] == ties
     assert client.post("/v1/leaderboards", json={"id": "plain"}, headers=admin).json["ties"] == "shared"
-    # event time = acceptance time: amy reaches 50 first, then kim, zed; bob tops; amy's repeat of 50 is later
-    scores = [("amy", 50), ("kim", 50), ("zed", 50), ("bob", 70), ("amy", 50)]
+    # event time = acceptance time: amy reaches 50 first, then kimberly, zed; bob tops; amy's repeat of 50 is later
+    scores = [("amy", 50), ("kimberly", 50), ("zed", 50), ("bob", 70), ("amy", 50)]
     for user, score in scores:
         for board_id in ("cup", "flat"):
             action = client.post("/v1/actions", json={}, headers=game).json["action_id"]
@@ -173,22 +173,22 @@ def test_the_api_creates_a_first_reached_board_and_its_reads_give_unique_ranks(c
     refresh(app, redis_client, datetime.now(UTC))
     for period in ("all", "day", "24h"):
         page = client.get(f"/v1/leaderboards/cup?period={period}").json
-        assert [(e["rank"], e["user_id"]) for e in page["entries"]] == [(1, "bob"), (2, "amy"), (3, "kim"),
+        assert [(e["rank"], e["user_id"]) for e in page["entries"]] == [(1, "bob"), (2, "amy"), (3, "kimberly"),
                                                                          (4, "zed")], period
     flat = client.get("/v1/leaderboards/flat?period=all").json["entries"]
-    assert [(e["rank"], e["user_id"]) for e in flat] == [(1, "bob"), (2, "zed"), (2, "kim"), (2, "amy")]
-    me = client.get("/v1/leaderboards/cup/members/kim?period=all").json
+    assert [(e["rank"], e["user_id"]) for e in flat] == [(1, "bob"), (2, "zed"), (2, "kimberly"), (2, "amy")]
+    me = client.get("/v1/leaderboards/cup/members/kimberly?period=all").json
     assert (me["rank"], me["score"]) == (3, "50")
-    around = client.get("/v1/leaderboards/cup/members/kim/around?period=all&size=3").json["entries"]
-    assert [(e["rank"], e["user_id"]) for e in around] == [(2, "amy"), (3, "kim"), (4, "zed")]
-    # delete-user leaves no trace, the order sets included
+    around = client.get("/v1/leaderboards/cup/members/kimberly/around?period=all&size=3").json["entries"]
+    assert [(e["rank"], e["user_id"]) for e in around] == [(2, "amy"), (3, "kimberly"), (4, "zed")]
+    # delete-user leaves no trace, the order sets included (a long name: random action ids never contain it)
     with app.app_context():
         from leaderboard.redis_conn import get_redis
 
-        delete_user(get_redis(), CompetitionRegistry(get_redis(), 0), "kim", "boss", "now")
-    assert mentions(redis_client, b"kim") == []
-    _total, after = store.member_ranks(redis_client, keys.all_time("cup"), ["zed", "kim"], "first_reached")
-    assert list(after) == ["zed"] and after["zed"].rank == 3  # kim is gone, zed moved up
+        delete_user(get_redis(), CompetitionRegistry(get_redis(), 0), "kimberly", "boss", "now")
+    assert mentions(redis_client, b"kimberly") == []
+    _total, after = store.member_ranks(redis_client, keys.all_time("cup"), ["zed", "kimberly"], "first_reached")
+    assert list(after) == ["zed"] and after["zed"].rank == 3  # kimberly is gone, zed moved up
 
 
 @pytest.mark.parametrize("mode", ["sum", "best"])
