@@ -201,10 +201,12 @@ def evaluate(results: dict[str, Any]) -> None:
         if not s.get("available") or not ceiling:
             targets.append(f"{name}: {text}: not measured ({s.get('note', 'no ceiling')})")
             continue
-        rate = s["requests_per_second"]
-        verdict = "met" if rate / ceiling >= share and rate >= floor else "MISSED"
+        rate, p99_bound = s["requests_per_second"], report.P99_TARGET_MS.get(name)
+        p99_met = p99_bound is None or (s.get("p99_ms") is not None and s["p99_ms"] < p99_bound)
+        verdict = "met" if rate / ceiling >= share and rate >= floor and p99_met else "MISSED"
         absolute = f", {rate:,.0f} req/s (≥ {floor:,} asked)" if floor else ""
-        targets.append(f"{name}: {text}: {rate / ceiling * 100:.0f} %{absolute} — {verdict}")
+        latency = f", p99 {s.get('p99_ms', 0):,.1f} ms (< {p99_bound:.0f} asked)" if p99_bound else ""
+        targets.append(f"{name}: {text}: {rate / ceiling * 100:.0f} %{absolute}{latency} — {verdict}")
     mix = by_name.get("glb_mix", {})
     if mix.get("available"):
         parts = [f"{part} {mix['parts'][part]['requests_per_second']:,.0f}/s = "
