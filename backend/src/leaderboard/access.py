@@ -41,6 +41,11 @@ def safe_request_id(given: str) -> bool:
     return bool(given) and _SAFE_REQUEST_ID.fullmatch(given) is not None
 
 
+def request_id_for(given: str) -> str:
+    """The id a request is answered and logged with: the client's X-Request-ID when safe, else a new one."""
+    return given if safe_request_id(given) else new_request_id()
+
+
 def request_id() -> str:
     """This request's id (also usable from views and domain code that log)."""
     return str(g.get("request_id", ""))
@@ -49,7 +54,7 @@ def request_id() -> str:
 def _begin() -> None:
     g.request_started = time.perf_counter()
     given = request.headers.get(REQUEST_ID_HEADER, "")
-    g.request_id = given if safe_request_id(given) else new_request_id()
+    g.request_id = request_id_for(given)
 
 
 def _finish(response: Response) -> Response:

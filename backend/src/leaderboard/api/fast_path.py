@@ -15,16 +15,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import parse_qsl
 
 from flask import Flask
 from redis.exceptions import RedisError
 
 from .. import access
-from ..access import REQUEST_ID_HEADER, new_request_id, safe_request_id
+from ..access import REQUEST_ID_HEADER, request_id_for
 from ..ranking.periods import Period, next_midnight
 from ..read_cache import ReadCache
 from ..security import SECURITY_HEADERS
+from .native import bounded_size, extra_headers, json_headers, query_values
 from .params import READ_CACHE_KEY, REGISTRY_KEY
 
 PREFIX = "/v1/leaderboards/"
@@ -44,8 +44,7 @@ class FirstPageFastPath:
         self.cors = bool(settings.CORS_ORIGINS)
         self.access_log = settings.ACCESS_LOG
         self.extra_headers = [*SECURITY_HEADERS.items(), *app.config.get("SWAGGER", {}).get("headers", [])]
-        self.extra_headers_asgi = [(name.strip().encode("latin1").lower(), value.strip().encode("latin1"))
-                                   for name, value in self.extra_headers]
+        self.extra_headers_asgi = extra_headers(app)
         self.queries: dict[str, tuple[Period, int] | None] = {}
         self.served = 0  # requests answered here (tests, curiosity)
 
@@ -85,8 +84,7 @@ class FirstPageFastPath:
         if answered is None:
             return None
         request_id, body = answered
-        return [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                (b"x-request-id", request_id.encode()), *self.extra_headers_asgi], body
+        return json_headers(body, request_id, self.extra_headers_asgi), body
 
     def answer_parts(self, method: str, path: str, query: str, given_request_id: str,
                      has_origin: bool) -> tuple[str, bytes] | None:
@@ -96,7 +94,7 @@ class FirstPageFastPath:
         body = self._cached_body(method, path, query, has_origin)
         if body is None:
             return None
-        request_id = given_request_id if safe_request_id(given_request_id) else new_request_id()
+        request_id = request_id_for(given_request_id)
         access.record("GET", ROUTE, path, 200, time.perf_counter() - started, request_id, self.access_log)
         self.served += 1
         return request_id, body
@@ -129,17 +127,11 @@ class FirstPageFastPath:
         if raw in self.queries:
             return self.queries[raw]
         parsed: tuple[Period, int] | None = None
-        try:
-            pairs = parse_qsl(raw, keep_blank_values=True, strict_parsing=bool(raw))
-        except ValueError:
-            pairs = [("", "")]
-        names = [name for name, _value in pairs]
-        values = dict(pairs)
-        if len(names) == len(values) and set(values) <= {"period", "limit"}:
-            limit_text = values.get("limit", str(self.default_limit))
-            if values.get("period", "day") in Period._value2member_map_ and limit_text.isascii() \
-                    and limit_text.isdigit() and len(limit_text) <= 9 and 1 <= int(limit_text) <= self.max_limit:
-                parsed = (Period(values.get("period", "day")), int(limit_text))
+        values = query_values(raw, {"period", "limit"})
+        if values is not None and values.get("period", "day") in Period._value2member_map_:
+            limit = bounded_size(values.get("limit", str(self.default_limit)), self.default_limit, self.max_limit)
+            if limit is not None:
+                parsed = (Period(values.get("period", "day")), limit)
         if len(self.queries) >= QUERY_CACHE_MAX_ENTRIES:
             self.queries.clear()
         self.queries[raw] = parsed

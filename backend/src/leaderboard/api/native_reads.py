@@ -20,7 +20,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-from urllib.parse import parse_qsl
 
 from flask import Flask
 from redis.exceptions import RedisError
@@ -32,7 +31,7 @@ from ..ranking.reads import Reads
 from ..read_cache import ReadCache
 from ..redis_conn import get_redis
 from .compat import WINDOWS, game_rank_payload, game_top_payload
-from .native import Message, NativeAnswers, Send
+from .native import Message, NativeAnswers, Send, bounded_size, query_values
 from .params import MEMBER_ID_PATTERN, READ_CACHE_KEY, REGISTRY_KEY
 
 PATH = re.compile(r"/v1/leaderboards/([^/]+)/members/([^/]+)(/around)?")
@@ -43,7 +42,6 @@ AROUND_ROUTE = "/v1/leaderboards/<board_id>/members/<user_id>/around"
 GAME_TOP_ROUTE = "/api/leaderboard/top/<game_id>"
 GAME_RANK_ROUTE = "/api/leaderboard/rank/<game_id>/<user_id>"
 _WANTED = frozenset({b"x-request-id"})
-_SIZE = re.compile(r"[0-9]{1,9}")  # params.bounded_int_arg's form
 
 
 @dataclass(frozen=True)
@@ -143,16 +141,7 @@ class NativeMemberReads(NativeAnswers):
 
     @staticmethod
     def _query(raw: bytes, allowed: set[str]) -> dict[str, str] | None:
-        """The query's values when it names only `allowed` parameters, each once; else None."""
-        try:
-            pairs = parse_qsl(raw.decode("latin1"), keep_blank_values=True, strict_parsing=bool(raw))
-        except ValueError:
-            return None
-        values = dict(pairs)
-        return values if len(values) == len(pairs) and set(values) <= allowed else None
+        return query_values(raw.decode("latin1"), allowed)
 
     def _size(self, raw: str | None) -> int | None:
-        """A size/limit as params.bounded_int_arg reads it (absent: DEFAULT_LIMIT); None when it would refuse it."""
-        if raw is None:
-            return self.settings.DEFAULT_LIMIT
-        return int(raw) if _SIZE.fullmatch(raw) and 1 <= int(raw) <= self.settings.MAX_LIMIT else None
+        return bounded_size(raw, self.settings.DEFAULT_LIMIT, self.settings.MAX_LIMIT)
