@@ -37,7 +37,7 @@ from ..extensions import write_limit_applies
 from ..ingest.claims import WriteClaims
 from ..ingest.group_commit import GroupCommit
 from ..ingest.runtime import IngestRuntime
-from ..ingest.validation import parse_trades
+from ..ingest.validation import parse_trades_for
 from ..ingest.writes import trade_write
 from ..ranking.boards import BOARD_ID_PATTERN, Board
 from . import write_path
@@ -116,8 +116,7 @@ class NativeTrades(NativeAnswers):
         settings = self.settings
         try:
             parsed = orjson.loads(body)
-            trades = parse_trades(parsed, datetime.now(UTC), settings.MAX_BATCH, settings.MAX_FUTURE_SKEW_SECONDS,
-                                  settings.MAX_TRADE_NOTIONAL, settings.MIN_TRADE_NOTIONAL)
+            trades = parse_trades_for(parsed, datetime.now(UTC), settings)
         except Exception:  # malformed JSON, an invalid trade, anything else: the view says what is wrong
             return None
         username, role = claims["sub"], claims.get("role", "trader")

@@ -15,7 +15,7 @@ from ..extensions import write_rate_limited
 from ..http import json_response
 from ..ingest.claims import WriteConflict
 from ..ingest.errors import BufferFull, IngestDisabled
-from ..ingest.validation import InvalidWrite, parse_trades
+from ..ingest.validation import InvalidWrite, parse_trades_for
 from ..ingest.writes import trade_write
 from . import write_path
 from .body import read_json
@@ -47,8 +47,7 @@ def accept_trades(body: Any) -> int:
     """Validate the body's trades and hand them to the write path; how many were accepted."""
     settings = current_settings()
     try:
-        trades = parse_trades(body, datetime.now(UTC), settings.MAX_BATCH, settings.MAX_FUTURE_SKEW_SECONDS,
-                              settings.MAX_TRADE_NOTIONAL, settings.MIN_TRADE_NOTIONAL)
+        trades = parse_trades_for(body, datetime.now(UTC), settings)
     except InvalidWrite as exc:
         raise validation_error(str(exc), **exc.details()) from None
     is_batch = isinstance(body, dict) and "trades" in body

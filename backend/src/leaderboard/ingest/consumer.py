@@ -37,7 +37,7 @@ from ..metrics_server import process_metrics
 from ..readiness import ReadyChecks, redis_ping_check
 from ..signals import stop_on_signals
 from .flusher import Applier, StreamAck
-from .validation import InvalidWrite, parse_trades
+from .validation import InvalidWrite, parse_trades_for
 from .writes import Write, trade_write
 
 log = logging.getLogger(__name__)
@@ -138,8 +138,7 @@ class TradeStreamConsumer:
             payload = fields.get(b"trades", b"")
             try:
                 body = {"trades": orjson.loads(payload)}
-                trades = parse_trades(body, now, self.settings.MAX_BATCH, self.settings.MAX_FUTURE_SKEW_SECONDS,
-                                      self.settings.MAX_TRADE_NOTIONAL, self.settings.MIN_TRADE_NOTIONAL)
+                trades = parse_trades_for(body, now, self.settings)
             except orjson.JSONDecodeError as exc:
                 dead.append((entry_id, f"trades: not valid JSON ({exc})", payload))
             except InvalidWrite as exc:

@@ -47,7 +47,7 @@ from ..metrics_server import process_metrics
 from ..readiness import ReadyChecks
 from ..signals import stop_on_signals
 from .flusher import Applier
-from .validation import InvalidWrite, parse_trades
+from .validation import InvalidWrite, parse_trades_for
 from .writes import Write, trade_write
 
 log = logging.getLogger(__name__)
@@ -139,8 +139,7 @@ def decode_message(value: bytes | None, settings: Settings, now: datetime) -> li
     except orjson.JSONDecodeError as exc:
         return "invalid_json", f"not valid JSON ({exc})"
     try:
-        trades = parse_trades(body, now, settings.MAX_BATCH, settings.MAX_FUTURE_SKEW_SECONDS,
-                              settings.MAX_TRADE_NOTIONAL)
+        trades = parse_trades_for(body, now, settings)
     except InvalidWrite as exc:
         return "invalid_trade", str(exc)
     return [trade_write(trade) for trade in trades]

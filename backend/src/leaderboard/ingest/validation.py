@@ -16,6 +16,7 @@ from decimal import Context, Decimal
 from typing import Any
 
 from .. import defaults
+from ..config import Settings
 from ..ranking.boards import SYMBOLS, default_boards
 from .writes import Trade, epoch_ms
 
@@ -190,6 +191,13 @@ def trade_items(body: Any, max_batch: int) -> tuple[list[Any], bool]:
             raise InvalidWrite("trades", f"at most {max_batch} trades per request")
         return items, True
     return [body], False
+
+
+def parse_trades_for(body: Any, now: datetime, settings: Settings) -> list[Trade]:
+    """`parse_trades` under the service's limits (MAX_BATCH, MAX_FUTURE_SKEW_SECONDS, MAX/MIN_TRADE_NOTIONAL): what
+    every way in (the API's view and its native path, the stream and Kafka consumers) accepts."""
+    return parse_trades(body, now, settings.MAX_BATCH, settings.MAX_FUTURE_SKEW_SECONDS, settings.MAX_TRADE_NOTIONAL,
+                        settings.MIN_TRADE_NOTIONAL)
 
 
 def parse_trades(body: Any, now: datetime, max_batch: int, max_future_skew_s: int, max_notional: int,
