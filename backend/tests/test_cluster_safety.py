@@ -168,6 +168,11 @@ ALLOWLIST: dict[tuple[str, str], Proof] = {
         "reads one sorted set and its board's disqualified hash (keys.disqualified_of): both tagged {board}",
         lambda: store.read_keys(keys.day("volume", date(2026, 11, 21)), "first_reached"),
     ),
+    ("ranking/store.py", "pipe.evalsha(script.sha, len(read), *read, member, size)"): Proof(
+        "around_many: AROUND_LUA once per member in a pipeline, each call with store.read_keys of one sorted set "
+        "(the set and its board's disqualified hash; first_reached: its order set and reach hash): all tagged {board}",
+        lambda: store.read_keys(keys.day("volume", date(2026, 11, 21)), "first_reached"),
+    ),
     ("ranking/store.py", "redis.register_script(PAGE_LUA)"): Proof(
         "pages one sorted set (first_reached: its order set and reach hash, store.read_keys) past its board's "
         "disqualified hash (keys.disqualified_of): all tagged {board}",

@@ -9,9 +9,11 @@ from datetime import timedelta
 
 import pytest
 
+from leaderboard.clock import to_ms
 from leaderboard.live.asgi import Router
+from leaderboard.ranking.apply import APPLY_BOARD_BATCH_LUA, BoardWrite, build_board_batch
 
-from .helpers import NOON, Answer, asgi_request, board_of, drain, refresh, token_headers, write
+from .helpers import NOON, Answer, asgi_request, board_of, drain, read_cache_of, refresh, token_headers, write
 
 
 @pytest.fixture()
@@ -103,3 +105,71 @@ def test_the_go_leader_board_reads_are_answered_natively_with_the_views_bytes(ro
                                 ("/api/leaderboard/rank/7/9", b"", 404), ("/api/leaderboard/top/7", b"limit=0", 400)):
         native, flask, natively = both_ways(router, path, query)
         assert not natively and native[0] == flask[0] == status, (path, query, native)
+
+
+def test_reads_waiting_together_are_computed_together_with_the_views_bytes(router, app, redis_client):
+    """Member views past the list's snapshot (SNAPSHOT_TOP_N 50 here) asked at once: the reads waiting are
+    computed in a few batches (per batch and board period one script call for the ranks, one pipeline of around
+    scripts, one read of display names: not one round trip each), and every answer is the view's bytes, on a
+    `shared` board with ties and a disqualified member, on a `first_reached` board, and the compat rank."""
+    btc = board_of(redis_client, "btc")
+    for n in range(5, 90):
+        write(redis_client, btc, f"trader-{n}", 1000 - 10 * (n // 2), NOON - timedelta(minutes=5))  # pairs tie
+    admin = token_headers(app, "boss", "admin")
+    client = app.test_client()
+    assert client.post("/v1/leaderboards/btc/disqualifications", json={"user_id": "trader-70", "reason": "spoofing"},
+                       headers=admin).status_code == 201
+    assert client.post("/v1/leaderboards", json={"id": "race", "mode": "best", "ties": "first_reached"},
+                       headers=admin).status_code == 201
+    writes = [BoardWrite(f"r{n}", f"runner-{n}", 100 + n // 3, to_ms(NOON) - 60_000 * (n % 7)) for n in range(60)]
+    batch = build_board_batch("race", "best:first_reached", writes, marker_ttl=3600, history_days=7, now=NOON)
+    redis_client.register_script(APPLY_BOARD_BATCH_LUA)(keys=batch.keys, args=batch.args)
+    venue = token_headers(app, "venue", "service")
+    for n in range(60):
+        at = (NOON - timedelta(minutes=5)).isoformat()
+        body = {"game_id": 1, "user_id": n, "score": 100 + n // 3, "timestamp": at}
+        assert client.post("/api/leaderboard/score", json=body, headers=venue).status_code == 200
+    drain(app)
+    refresh(app, redis_client, NOON)
+    assert board_of(redis_client, "race").ties == "first_reached"
+    traders = [n for n in range(52, 80) if n != 70]
+    requests = [(f"/v1/leaderboards/btc/members/trader-{n}", b"period=day") for n in traders]
+    requests += [(f"/v1/leaderboards/btc/members/trader-{n}/around", b"period=day&size=5") for n in traders]
+    requests += [(f"/v1/leaderboards/race/members/runner-{n}", b"period=all") for n in range(0, 8)]
+    requests += [(f"/v1/leaderboards/race/members/runner-{n}/around", b"period=all&size=4") for n in range(0, 60, 5)]
+    requests += [("/v1/leaderboards/btc/members/trader-60/around", b"period=all&size=3"),
+                 ("/api/leaderboard/rank/1/7", b"window=24h"), ("/api/leaderboard/rank/1/58", b""),
+                 ("/v1/leaderboards/game-1/members/3/around", b"period=day")]
+    refused = [("/v1/leaderboards/btc/members/trader-70", b"period=day"),  # disqualified: the view's 404
+               ("/v1/leaderboards/btc/members/nobody/around", b"period=day")]
+    cache = read_cache_of(app)
+    native = router.members
+    router.members = None
+    try:
+        views = []
+        for path, query in requests + refused:
+            cache.clear()
+            views.append(asyncio.run(_get(router, path, query)))
+    finally:
+        router.members = native
+    cache.clear()
+    before, served, batches = redis_client.info("commandstats"), native.served, native.batches
+
+    async def together() -> list[Sent]:
+        return list(await asyncio.gather(*(_get(router, path, query) for path, query in requests + refused)))
+
+    answers = asyncio.run(together())
+    after = redis_client.info("commandstats")
+    assert [a[0] for a in answers] == [200] * len(requests) + [404, 404]
+    assert answers == views  # status, every header in order, body: byte for byte
+    assert native.served == served + len(requests)  # the refused ones: the view's
+    made = native.batches - batches
+    assert 2 <= made <= 4  # a batch per free pool thread, then the reads waiting meanwhile together
+
+    def calls(command: str) -> int:
+        return int(after[f"cmdstat_{command}"]["calls"] - before.get(f"cmdstat_{command}", {"calls": 0})["calls"])
+
+    # 76 answers found a member, 35 of them a rank past the snapshot: one round trip each before
+    assert calls("hmget") <= 2 + 6 * (made - 2) <= 14  # names: one read per batch and board period (6 of them)
+    arounds = sum(1 for path, _q in requests + refused if path.endswith("/around"))
+    assert calls("evalsha") - arounds <= 2 + 6 * (made - 2)  # ranks: one script call per batch and board period

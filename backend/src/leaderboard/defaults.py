@@ -45,6 +45,8 @@ WRITE_RATE_LIMIT_EXEMPT_ROLES = ("service",)  # roles the write limit skips (ven
 REVOCATION_CACHE_SECONDS = 2.0  # how long a worker may trust "token not revoked" (revocation bound)
 NATIVE_TRADES_BODY_MAX_BYTES = 4096  # larger trade POST bodies go to the Flask view (its thread), not the ASGI
 # loop: validating ~35 trades takes ~1 ms there, and the loop serves the live streams too (api/native_trades.py)
+NATIVE_READS_BATCH_MAX = 64  # member reads waiting on the ASGI loop computed together in one pool call (one
+# pipeline of their scripts, api/native_reads.py); more wait for the next batch
 TOKEN_CACHE_MAX_ENTRIES = 10_000  # verified access tokens a worker remembers, so a signature is checked once
 
 # --- Write path ---

@@ -191,10 +191,14 @@ class ReadCache:
         if cached_only:
             raise NotCached(key)
         value = compute()
+        self.keep_member_view(key, value, now)
+        return value
+
+    def keep_member_view(self, key: Hashable, value: Any, computed_at: datetime) -> None:
+        """Hold `value`, computed from `computed_at` on, as member_view holds what it computes."""
         if len(self._members) >= defaults.MEMBER_CACHE_MAX_ENTRIES:
             self._members.clear()  # bounded memory; a cold micro-cache only costs Redis round trips
-        self._members[key] = (now + self.member_ttl, value, now)
-        return value
+        self._members[key] = (computed_at + self.member_ttl, value, computed_at)
 
     def rendered_page(self, key: Hashable, snapshot: Snapshot, resets_at: datetime) -> bytes | None:
         """A page rendered from exactly this snapshot object for the same day, else None."""

@@ -3,7 +3,10 @@ go-leader-board compat reads (`GET /api/leaderboard/top/{game}`, `.../rank/{game
 the ASGI router (live/asgi.py), before a2wsgi and Flask, with the views' own read code (ranking/reads.Reads):
 on the loop when this process holds the view in its member micro-cache (MEMBER_CACHE_SECONDS), else computed in
 a small thread pool of this module's (its Redis calls never block the loop; Flask's request handling and a2wsgi
-are what is skipped). Everything else goes to the Flask view unchanged, so every rule and error stays there.
+are what is skipped). The reads waiting for the pool go in batches (at most NATIVE_READS_BATCH_MAX): a batch's
+member views of one board period are computed together (Reads.prefetch: one script call for the ranks, one
+pipeline of around scripts, one read of display names), then each answer is built by the view's own code from
+them. Everything else goes to the Flask view unchanged, so every rule and error stays there.
 
 Answered here only when: a path without percent-escapes, a known board (the registry in memory), a valid member
 id, a query of only `period` (and `size` for around), each at most once and valid, no Origin when CORS origins
@@ -24,6 +27,7 @@ from typing import Any
 from flask import Flask
 from redis.exceptions import RedisError
 
+from .. import defaults
 from ..config import Settings
 from ..ranking.boards import BOARD_ID_PATTERN, Board
 from ..ranking.periods import Period
@@ -61,8 +65,12 @@ class NativeMemberReads(NativeAnswers):
     def __init__(self, app: Flask, settings: Settings) -> None:
         super().__init__(app, settings)
         # threads start on first use, in the worker that uses them (after the fork)
-        self.pool = ThreadPoolExecutor(max(2, settings.WEB_BLOCKING_THREADS), thread_name_prefix="member-reads")
+        self.threads = max(2, settings.WEB_BLOCKING_THREADS)
+        self.pool = ThreadPoolExecutor(self.threads, thread_name_prefix="member-reads")
         self._redis: Any = None
+        self._waiting: list[tuple[_Read, Board, asyncio.Future[dict[str, Any] | None]]] = []
+        self._batches = 0  # batches in the pool now
+        self.batches = 0  # batches computed (tests, curiosity)
 
     async def __call__(self, scope: Message, send: Send) -> bool:
         """True when answered here; False: Flask answers."""
@@ -85,12 +93,71 @@ class NativeMemberReads(NativeAnswers):
             return False
         payload = self._view(read, board, cache, cached_only=True)
         if payload is None:
-            payload = await asyncio.get_running_loop().run_in_executor(self.pool, self._view, read, board, cache)
+            payload = await self._computed(read, board, cache)
             if payload is None:
                 return False
         await self.answer(send, 200, payload, headers.get(b"x-request-id", b""), "GET", read.route, scope["path"],
                           started)
         return True
+
+    async def _computed(self, read: _Read, board: Board, cache: ReadCache) -> dict[str, Any] | None:
+        """`_view` off the loop, batched with the other reads waiting: a batch goes to the pool as soon as one
+        of its threads is free, with every read that came meanwhile (at most NATIVE_READS_BATCH_MAX), and its
+        Redis calls are made together (Reads.prefetch: one round trip for the scripts, one for the names)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[dict[str, Any] | None] = loop.create_future()
+        self._waiting.append((read, board, future))
+        if self._batches < self.threads:
+            self._next_batch(loop, cache)
+        return await future
+
+    def _next_batch(self, loop: asyncio.AbstractEventLoop, cache: ReadCache) -> None:
+        batch = self._waiting[: defaults.NATIVE_READS_BATCH_MAX]
+        del self._waiting[: len(batch)]
+        if not batch:
+            return
+        self._batches += 1
+        self.batches += 1
+        done = loop.run_in_executor(self.pool, self._views, [(read, board) for read, board, _ in batch], cache)
+
+        def settle(finished: asyncio.Future[list[dict[str, Any] | None]]) -> None:
+            self._batches -= 1
+            payloads = finished.result() if finished.exception() is None else [None] * len(batch)
+            for (_read, _board, waiting), payload in zip(batch, payloads, strict=True):
+                if not waiting.done():
+                    waiting.set_result(payload)
+            if self._waiting:
+                self._next_batch(loop, cache)
+
+        done.add_done_callback(settle)
+
+    def _views(self, batch: list[tuple[_Read, Board]], cache: ReadCache) -> list[dict[str, Any] | None]:
+        """`_view` of each read, their live member views computed together per board period first."""
+        reads = self._reads(cache, cached_only=False)
+        groups: dict[tuple[str, Period], tuple[Board, list[str], list[tuple[str, int]]]] = {}
+        for read, board in batch:
+            if read.user_id is None:
+                continue  # a top list: from the snapshot
+            _board, places, arounds = groups.setdefault((board.id, read.period), (board, [], []))
+            if read.route == AROUND_ROUTE:
+                arounds.append((read.user_id, read.size))
+            else:
+                places.append(read.user_id)
+        failed = set()
+        for key, (board, places, arounds) in groups.items():
+            try:
+                reads.prefetch(board, key[1], places, arounds)
+            except Exception:  # Redis unreachable, ...: the view answers these (not one more try each here)
+                failed.add(key)
+        return [None if (board.id, read.period) in failed and read.user_id is not None
+                else self._view(read, board, cache, reads=reads) for read, board in batch]
+
+    def _reads(self, cache: ReadCache, cached_only: bool) -> Reads:
+        if not cached_only and self._redis is None:
+            with self.app.app_context():
+                self._redis = get_redis()
+        return Reads(self._redis, cache, cache.clock(), self.settings.HISTORY_DAYS,
+                     timedelta(seconds=self.settings.CURSOR_TTL_SECONDS), cached_only=cached_only)
 
     def _read(self, scope: Message) -> _Read | None:
         """The read a GET asks for, when its path and query are ones the views would accept as they are."""
@@ -120,15 +187,13 @@ class NativeMemberReads(NativeAnswers):
         return None if limit is None else _Read(GAME_TOP_ROUTE, f"game-{top[1]}", None, WINDOWS[label], limit, label,
                                                 top[1])
 
-    def _view(self, read: _Read, board: Board, cache: ReadCache, cached_only: bool = False) -> dict[str, Any] | None:
+    def _view(self, read: _Read, board: Board, cache: ReadCache, cached_only: bool = False,
+              reads: Reads | None = None) -> dict[str, Any] | None:
         """The view's payload, as the Flask view computes it; None when the view should answer (not cached with
         `cached_only`, a member without a score, Redis unreachable, anything else raised)."""
         try:
-            if not cached_only and self._redis is None:
-                with self.app.app_context():
-                    self._redis = get_redis()
-            reads = Reads(self._redis, cache, cache.clock(), self.settings.HISTORY_DAYS,
-                          timedelta(seconds=self.settings.CURSOR_TTL_SECONDS), cached_only=cached_only)
+            if reads is None:
+                reads = self._reads(cache, cached_only)
             if read.route == AROUND_ROUTE:
                 return reads.around(board, read.period, str(read.user_id), read.size)
             if read.route == MEMBER_ROUTE:

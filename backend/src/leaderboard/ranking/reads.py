@@ -3,9 +3,10 @@ micro-cache, archived days. Views parse the request and call these; these call t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -19,6 +20,8 @@ from .errors import CursorExpired, CursorInvalid, HistoryNotFound, MemberNotFoun
 from .periods import Period, day_bucket, day_start, next_midnight
 from .snapshots import Entry, Snapshot
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True)
 class Reads:
@@ -30,6 +33,8 @@ class Reads:
     history_days: int
     cursor_ttl: timedelta = timedelta(seconds=defaults.CURSOR_TTL_SECONDS)
     cached_only: bool = False  # member views only from the micro-cache, else read_cache.NotCached (no Redis)
+    # member views computed together by `prefetch` for this request batch (api/native_reads.py), by cache key
+    prefetched: dict[Hashable, Any] = field(default_factory=dict, compare=False)
 
     @property
     def refresh(self) -> timedelta:
@@ -109,25 +114,78 @@ class Reads:
         }
 
     # --- live member views (O(log n), micro-cached per process) ---
+    def prefetch(self, board: Board, period: Period, places: Sequence[str], arounds: Sequence[tuple[str, int]]) -> None:
+        """Compute together the member views of one board period that `member_place(user)` and `around(user,
+        size)` are about to be asked for and the micro-cache does not hold: one script call for every place,
+        one pipeline of around scripts, one read of display names each (api/native_reads.py batches the
+        requests waiting). Kept in the micro-cache and in `prefetched`, where those calls find them, so each
+        answer is still built by the one code path the view uses. A member without a score is remembered as
+        its MemberNotFound, raised when asked."""
+        scope = (board.id, period.value)
+        started = self.cache.clock()
+        wanted_places = [u for u in dict.fromkeys(places) if not self._held(self._place_key(board, period, u), scope)]
+        wanted_arounds = [w for w in dict.fromkeys(arounds)
+                          if not self._held(self._around_key(board, period, *w), scope)]
+        computed: dict[Hashable, Any] = {}
+        if wanted_places:
+            for user_id, place in self._member_places(board, period, wanted_places).items():
+                computed[self._place_key(board, period, user_id)] = place
+        if wanted_arounds:
+            for (user_id, size), body in self._arounds(board, period, wanted_arounds).items():
+                computed[self._around_key(board, period, user_id, size)] = body
+        for key, value in computed.items():
+            if not isinstance(value, MemberNotFound):
+                self.cache.keep_member_view(key, value, started)
+        self.prefetched.update(computed)
+
+    def _held(self, key: Hashable, scope: tuple[str, str]) -> bool:
+        try:
+            self.cache.member_view(key, _not_computed, scope, cached_only=True)
+        except NotCached:
+            return False
+        return True
+
+    def _member_view(self, key: Hashable, compute: Callable[[], T], scope: tuple[str, str]) -> T:
+        """The micro-cache's member view, or the one `prefetch` computed for this batch."""
+        if key in self.prefetched:
+            found = self.prefetched[key]
+            if isinstance(found, MemberNotFound):
+                raise found
+            return found  # type: ignore[no-any-return]
+        return self.cache.member_view(key, compute, scope, self.cached_only)
+
     def member_place(self, board: Board, period: Period, user_id: str) -> tuple[store.MemberRank, str, datetime]:
         """(place, display name, as_of) of a member; MemberNotFound when it has no score."""
-        key = ("member", board.id, period, self._bucket(period), user_id)
-        return self.cache.member_view(key, lambda: self._member_place(board, period, user_id),
-                                      (board.id, period.value), self.cached_only)
+        return self._member_view(self._place_key(board, period, user_id),
+                                 lambda: _found(self._member_places(board, period, [user_id])[user_id]),
+                                 (board.id, period.value))
 
-    def _member_place(self, board: Board, period: Period, user_id: str) -> tuple[store.MemberRank, str, datetime]:
-        """From the list's own snapshot when the member is in it (same rank, score, total and as_of as the list
-        beside the card); else read live (deeper than the snapshot, or new since it): newer, never older."""
+    def _place_key(self, board: Board, period: Period, user_id: str) -> Hashable:
+        return ("member", board.id, period, self._bucket(period), user_id)
+
+    def _member_places(self, board: Board, period: Period, user_ids: list[str]) -> dict[str, Place | MemberNotFound]:
+        """From the list's own snapshot when a member is in it (same rank, score, total and as_of as the list
+        beside the card); else read live (deeper than the snapshot, or new since it): newer, never older. The
+        live ones in one script call (one moment) and one read of their names."""
         snapshot = self.cache.snapshot(board, period)
-        row = snapshot.row_of(user_id)
-        if row is not None:
-            return store.MemberRank(row.rank, row.score, snapshot.total), row.name, snapshot.as_of
+        places: dict[str, Place | MemberNotFound] = {}
+        live = []
+        for user_id in user_ids:
+            row = snapshot.row_of(user_id)
+            if row is not None:
+                places[user_id] = store.MemberRank(row.rank, row.score, snapshot.total), row.name, snapshot.as_of
+            else:
+                live.append(user_id)
+        if not live:
+            return places
         as_of = self._as_of(board, period)
-        _total, found = store.member_ranks(self.redis, store.period_key(board.id, period, self.now), [user_id],
+        _total, found = store.member_ranks(self.redis, store.period_key(board.id, period, self.now), live,
                                           board.ties)
-        if user_id not in found:
-            raise MemberNotFound(board.id, period.value, user_id)
-        return found[user_id], store.display_names(self.redis, [user_id])[user_id], as_of
+        names = store.display_names(self.redis, [u for u in live if u in found])
+        for user_id in live:
+            places[user_id] = ((found[user_id], names[user_id], as_of) if user_id in found
+                               else MemberNotFound(board.id, period.value, user_id))
+        return places
 
     def member(self, board: Board, period: Period, user_id: str) -> dict[str, Any]:
         place, name, as_of = self.member_place(board, period, user_id)
@@ -144,25 +202,33 @@ class Reads:
         }
 
     def around(self, board: Board, period: Period, user_id: str, size: int) -> dict[str, Any]:
-        key = ("around", board.id, period, self._bucket(period), user_id, size)
-        return self.cache.member_view(key, lambda: self._around(board, period, user_id, size),
-                                      (board.id, period.value), self.cached_only)
+        return self._member_view(self._around_key(board, period, user_id, size),
+                                 lambda: _found(self._arounds(board, period, [(user_id, size)])[(user_id, size)]),
+                                 (board.id, period.value))
 
-    def _around(self, board: Board, period: Period, user_id: str, size: int) -> dict[str, Any]:
+    def _around_key(self, board: Board, period: Period, user_id: str, size: int) -> Hashable:
+        return ("around", board.id, period, self._bucket(period), user_id, size)
+
+    def _arounds(self, board: Board, period: Period, wanted: list[tuple[str, int]]
+                 ) -> dict[tuple[str, int], dict[str, Any] | MemberNotFound]:
+        """Around-me bodies of (member, size) pairs: one round trip for their scripts, one for the names."""
         as_of = self._as_of(board, period)
-        found = store.around(self.redis, store.period_key(board.id, period, self.now), user_id, size, board.ties)
-        if found is None:
-            raise MemberNotFound(board.id, period.value, user_id)
-        total, rows = found
-        names = store.display_names(self.redis, [r.member for r in rows])
-        return {
-            "board": board.id,
-            "period": period.value,
-            "user_id": user_id,
-            "entries": [self._entry(board, r, names) for r in rows],
-            "total": total,
-            "as_of": iso(as_of),
-        }
+        found = store.around_many(self.redis, store.period_key(board.id, period, self.now), wanted, board.ties)
+        names = store.display_names(self.redis, list(dict.fromkeys(r.member for f in found if f for r in f[1])))
+        bodies: dict[tuple[str, int], dict[str, Any] | MemberNotFound] = {}
+        for (user_id, size), rows in zip(wanted, found, strict=True):
+            if rows is None:
+                bodies[(user_id, size)] = MemberNotFound(board.id, period.value, user_id)
+                continue
+            bodies[(user_id, size)] = {
+                "board": board.id,
+                "period": period.value,
+                "user_id": user_id,
+                "entries": [self._entry(board, r, names) for r in rows[1]],
+                "total": rows[0],
+                "as_of": iso(as_of),
+            }
+        return bodies
 
     def members(self, board: Board, period: Period, user_ids: list[str]) -> dict[str, Any]:
         """Ranks of a list of members (friends), best first; ids without a score are listed in `missing`."""
@@ -224,6 +290,19 @@ class Reads:
     def _entry(board: Board, row: store.Ranked, names: dict[str, str]) -> dict[str, Any]:
         return {"rank": row.rank, "user_id": row.member, "user_name": names[row.member],
                 "score": store.format_score(row.score, board.decimals)}
+
+
+Place = tuple[store.MemberRank, str, datetime]  # (place, display name, as_of): Reads.member_place
+
+
+def _found(value: T | MemberNotFound) -> T:
+    if isinstance(value, MemberNotFound):
+        raise value
+    return value
+
+
+def _not_computed() -> Any:
+    raise AssertionError("cached_only never computes")
 
 
 def page_body(board: Board, period: Period, snapshot: Snapshot, offset: int, limit: int, *, now: datetime,

@@ -22,6 +22,9 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from redis.cluster import RedisCluster
+from redis.exceptions import NoScriptError
+
 from .. import keys
 from ..clock import from_ms, to_ms
 from .boards import Board
@@ -72,6 +75,7 @@ local function dq_above(dq, score)
   for _, d in ipairs(dq) do if d[2] > score then n = n + 1 end end
   return n
 end
+-- (no disqualified member in `key`: none of its rows is one, so they are not looked up one by one)
 local function fetch(key, dqkey, dq, start, count)
   local out = {}
   if count <= 0 then return out end
@@ -80,7 +84,7 @@ local function fetch(key, dqkey, dq, start, count)
   for i = 1, #rows, 2 do
     if #out >= 2 * count then break end
     local member = plain(rows[i])
-    if redis.call('HEXISTS', dqkey, member) == 0 then
+    if #dq == 0 or redis.call('HEXISTS', dqkey, member) == 0 then
       out[#out + 1] = member
       out[#out + 1] = rows[i + 1]
     end
@@ -379,7 +383,36 @@ def member_ranks(redis: Any, key: str, members: Sequence[str], ties: str = "shar
 
 def around(redis: Any, key: str, member: str, size: int, ties: str = "shared") -> tuple[int, list[Ranked]] | None:
     """(total, `size` ranked rows around `member`, full at the edges); None when it has no score."""
-    raw = redis.register_script(AROUND_LUA)(keys=read_keys(key, ties), args=[member, size])
+    return _around_rows(redis.register_script(AROUND_LUA)(keys=read_keys(key, ties), args=[member, size]), ties)
+
+
+def around_many(redis: Any, key: str, wanted: Sequence[tuple[str, int]], ties: str = "shared"
+                ) -> list[tuple[int, list[Ranked]] | None]:
+    """`around` of several (member, size) of one sorted set in one round trip: a pipeline (not a transaction)
+    of the same script's calls, each atomic as `around`'s is (on Redis Cluster, whose client refuses scripts in
+    a pipeline, and for one member: one call each). RedisError when any call failed."""
+    script = redis.register_script(AROUND_LUA)
+    read = read_keys(key, ties)
+    if len(wanted) == 1 or isinstance(redis, RedisCluster):
+        return [_around_rows(script(keys=read, args=[member, size]), ties) for member, size in wanted]
+
+    def calls() -> list[Any]:
+        pipe = redis.pipeline(transaction=False)
+        for member, size in wanted:
+            pipe.evalsha(script.sha, len(read), *read, member, size)
+        return list(pipe.execute(raise_on_error=False))
+
+    raws = calls()
+    if any(isinstance(raw, NoScriptError) for raw in raws):  # a restarted or flushed Redis: load it once
+        redis.script_load(AROUND_LUA)
+        raws = calls()
+    for raw in raws:
+        if isinstance(raw, Exception):
+            raise raw
+    return [_around_rows(raw, ties) for raw in raws]
+
+
+def _around_rows(raw: Any, ties: str) -> tuple[int, list[Ranked]] | None:
     if not raw:
         return None
     total, start, above = int(raw[0]), int(raw[1]), int(raw[2])
