@@ -168,10 +168,16 @@ ALLOWLIST: dict[tuple[str, str], Proof] = {
         "reads one sorted set and its board's disqualified hash (keys.disqualified_of): both tagged {board}",
         lambda: store.read_keys(keys.day("volume", date(2026, 11, 21)), "first_reached"),
     ),
-    ("ranking/store.py", "pipe.evalsha(script.sha, len(read), *read, member, size)"): Proof(
-        "around_many: AROUND_LUA once per member in a pipeline, each call with store.read_keys of one sorted set "
-        "(the set and its board's disqualified hash; first_reached: its order set and reach hash): all tagged {board}",
+    ("ranking/store.py", "pipe.evalsha(AROUND_SHA, len(read), *read, member, size)"): Proof(
+        "around_many: AROUND_LUA once per member in a pipeline (not a transaction), each call with store.read_keys "
+        "of one sorted set (the set and its board's disqualified hash; first_reached: its order set and reach "
+        "hash): all tagged {board}",
         lambda: store.read_keys(keys.day("volume", date(2026, 11, 21)), "first_reached"),
+    ),
+    ("ranking/store.py", "pipe.evalsha(RANKS_SHA, len(read), *read, *members)"): Proof(
+        "ranks_and_names: RANKS_LUA in a pipeline (not a transaction) with store.read_keys of one sorted set, as "
+        "member_ranks calls it: all tagged {board}",
+        lambda: store.read_keys(keys.window("volume", "24h"), "first_reached"),
     ),
     ("ranking/store.py", "redis.register_script(PAGE_LUA)"): Proof(
         "pages one sorted set (first_reached: its order set and reach hash, store.read_keys) past its board's "

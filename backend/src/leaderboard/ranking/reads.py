@@ -17,7 +17,7 @@ from . import store
 from .boards import Board
 from .cursor import Cursor
 from .errors import CursorExpired, CursorInvalid, HistoryNotFound, MemberNotFound
-from .periods import Period, day_bucket, day_start, next_midnight
+from .periods import ROLLING_HOURS, Period, day_bucket, day_start, next_midnight
 from .snapshots import Entry, Snapshot
 
 T = TypeVar("T")
@@ -178,10 +178,9 @@ class Reads:
                 live.append(user_id)
         if not live:
             return places
-        as_of = self._as_of(board, period)
-        _total, found = store.member_ranks(self.redis, store.period_key(board.id, period, self.now), live,
-                                          board.ties)
-        names = store.display_names(self.redis, [u for u in live if u in found])
+        key = store.period_key(board.id, period, self.now)
+        as_of, (_total, found, names) = self._at_as_of(
+            board, period, lambda stamp: _tail(store.ranks_and_names(self.redis, key, live, board.ties, stamp)))
         for user_id in live:
             places[user_id] = ((found[user_id], names[user_id], as_of) if user_id in found
                                else MemberNotFound(board.id, period.value, user_id))
@@ -212,8 +211,9 @@ class Reads:
     def _arounds(self, board: Board, period: Period, wanted: list[tuple[str, int]]
                  ) -> dict[tuple[str, int], dict[str, Any] | MemberNotFound]:
         """Around-me bodies of (member, size) pairs: one round trip for their scripts, one for the names."""
-        as_of = self._as_of(board, period)
-        found = store.around_many(self.redis, store.period_key(board.id, period, self.now), wanted, board.ties)
+        key = store.period_key(board.id, period, self.now)
+        as_of, (found,) = self._at_as_of(
+            board, period, lambda stamp: _tail(store.around_many(self.redis, key, wanted, board.ties, stamp)))
         names = store.display_names(self.redis, list(dict.fromkeys(r.member for f in found if f for r in f[1])))
         bodies: dict[tuple[str, int], dict[str, Any] | MemberNotFound] = {}
         for (user_id, size), rows in zip(wanted, found, strict=True):
@@ -282,6 +282,20 @@ class Reads:
     def _as_of(self, board: Board, period: Period) -> datetime:
         return store.view_as_of(self.redis, board, period, self.now, self.refresh)
 
+    def _at_as_of(self, board: Board, period: Period, read: Callable[[tuple[str, str, str] | None], tuple[Any, T]]
+                  ) -> tuple[datetime, T]:
+        """(as_of, what `read` read) as `_as_of` then `read` would give them, with a rolling window's stamp read in
+        the same round trip, before the rest (`read(stamp)` gives (the stamp, its reads)): when the stamp does
+        not serve (store.stamp_as_of) the window is materialized and `read(None)` reads again."""
+        if period not in ROLLING_HOURS:
+            return self.now, read(None)[1]
+        stamp, value = read(store.stamp_fields(board, period))
+        as_of = store.stamp_as_of(stamp, self.now, self.refresh)
+        if as_of is not None:
+            return as_of, value
+        store.materialize_window(self.redis, board, period, self.now)
+        return self.now, read(None)[1]
+
     def _bucket(self, period: Period) -> str:
         """Part of a micro-cache key, so a member view cached before 00:00 is not served for the new day."""
         return day_bucket(self.now).isoformat() if period is Period.DAY else ""
@@ -293,6 +307,11 @@ class Reads:
 
 
 Place = tuple[store.MemberRank, str, datetime]  # (place, display name, as_of): Reads.member_place
+
+
+def _tail(values: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...]]:
+    """(first, the rest) of a store read that returns the window stamp first."""
+    return values[0], values[1:]
 
 
 def _found(value: T | MemberNotFound) -> T:

@@ -16,7 +16,8 @@ only (one hash slot), so this runs unchanged on Redis Cluster.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -230,6 +231,10 @@ return count
 """
 
 
+PIPELINED_SCRIPTS = (RANKS_LUA, AROUND_LUA)  # the read scripts sent by SHA1 in pipelines (_pipelined)
+RANKS_SHA, AROUND_SHA = (hashlib.sha1(script.encode()).hexdigest() for script in PIPELINED_SCRIPTS)
+
+
 @dataclass(frozen=True)
 class Ranked:
     """One member's place on one board period. `score` is in minor units."""
@@ -324,13 +329,26 @@ def materialize_window(redis: Any, board: Board, period: Period, now: datetime) 
 def window_as_of(redis: Any, board: Board, period: Period, now: datetime, max_age: timedelta) -> datetime:
     """When the window a member view reads was materialized; rebuilt first if it is missing, for another
     hour than `now`'s, or older than `max_age` (so member views never lag the scheduler by more)."""
-    stamp = redis.hmget(keys.window_stamp(board.id, period), "hour", "as_of_ms")
+    as_of = stamp_as_of(redis.hmget(*stamp_fields(board, period)), now, max_age)
+    if as_of is not None:
+        return as_of
+    materialize_window(redis, board, period, now)
+    return now
+
+
+def stamp_fields(board: Board, period: Period) -> tuple[str, str, str]:
+    """HMGET arguments of a window's materialization stamp (its hour, its as_of)."""
+    return keys.window_stamp(board.id, period), "hour", "as_of_ms"
+
+
+def stamp_as_of(stamp: Sequence[Any], now: datetime, max_age: timedelta) -> datetime | None:
+    """When the window was materialized, from its stamp (HMGET of `stamp_fields`), when that serves a member view
+    at `now`; None when it is missing, for another hour than `now`'s or older than `max_age` (rebuild it)."""
     if stamp[0] is not None and stamp[1] is not None:
         as_of = from_ms(int(stamp[1]))
         if _text(stamp[0]) == hour_bucket(now).strftime("%Y%m%d%H") and timedelta(0) <= now - as_of <= max_age:
             return as_of
-    materialize_window(redis, board, period, now)
-    return now
+    return None
 
 
 def view_as_of(redis: Any, board: Board, period: Period, now: datetime, max_age: timedelta) -> datetime:
@@ -371,7 +389,10 @@ def page_and_total(redis: Any, key: str, offset: int, count: int, ties: str = "s
 def member_ranks(redis: Any, key: str, members: Sequence[str], ties: str = "shared"
                  ) -> tuple[int, dict[str, MemberRank]]:
     """(total, rank of every member that has a score), atomically, O(log n) per member."""
-    raw = redis.register_script(RANKS_LUA)(keys=read_keys(key, ties), args=list(members))
+    return _ranks_of(redis.register_script(RANKS_LUA)(keys=read_keys(key, ties), args=list(members)), members)
+
+
+def _ranks_of(raw: Any, members: Sequence[str]) -> tuple[int, dict[str, MemberRank]]:
     total = int(raw[0])
     found: dict[str, MemberRank] = {}
     for index, member in enumerate(members):
@@ -386,30 +407,71 @@ def around(redis: Any, key: str, member: str, size: int, ties: str = "shared") -
     return _around_rows(redis.register_script(AROUND_LUA)(keys=read_keys(key, ties), args=[member, size]), ties)
 
 
-def around_many(redis: Any, key: str, wanted: Sequence[tuple[str, int]], ties: str = "shared"
-                ) -> list[tuple[int, list[Ranked]] | None]:
-    """`around` of several (member, size) of one sorted set in one round trip: a pipeline (not a transaction)
-    of the same script's calls, each atomic as `around`'s is (on Redis Cluster, whose client refuses scripts in
-    a pipeline, and for one member: one call each). RedisError when any call failed."""
-    script = redis.register_script(AROUND_LUA)
+def around_many(redis: Any, key: str, wanted: Sequence[tuple[str, int]], ties: str = "shared",
+                stamp: tuple[str, str, str] | None = None) -> tuple[Any, list[tuple[int, list[Ranked]] | None]]:
+    """(the window stamp HMGET `stamp` asks for, else None; `around` of each (member, size) of one sorted set), in
+    one round trip: a pipeline (not a transaction) of the stamp read and the same script's calls, each atomic as
+    `around`'s is (on Redis Cluster, whose client refuses scripts in a pipeline: one call each, in that order)."""
     read = read_keys(key, ties)
-    if len(wanted) == 1 or isinstance(redis, RedisCluster):
-        return [_around_rows(script(keys=read, args=[member, size]), ties) for member, size in wanted]
+    if isinstance(redis, RedisCluster):
+        script = redis.register_script(AROUND_LUA)
+        stamped = redis.hmget(*stamp) if stamp else None
+        return stamped, [_around_rows(script(keys=read, args=[member, size]), ties) for member, size in wanted]
 
-    def calls() -> list[Any]:
-        pipe = redis.pipeline(transaction=False)
+    def fill(pipe: Any) -> None:
+        if stamp:
+            pipe.hmget(*stamp)
         for member, size in wanted:
-            pipe.evalsha(script.sha, len(read), *read, member, size)
+            pipe.evalsha(AROUND_SHA, len(read), *read, member, size)
+
+    raws = _pipelined(redis, fill)
+    stamped = raws.pop(0) if stamp else None
+    return stamped, [_around_rows(raw, ties) for raw in raws]
+
+
+def ranks_and_names(redis: Any, key: str, members: Sequence[str], ties: str = "shared",
+                    stamp: tuple[str, str, str] | None = None
+                    ) -> tuple[Any, int, dict[str, MemberRank], dict[str, str]]:
+    """(the window stamp HMGET `stamp` asks for, else None; `member_ranks`; `display_names` of `members`) in one
+    round trip: a pipeline (not a transaction) of the stamp read, the rank script and the names read, in that
+    order (on Redis Cluster, whose client refuses scripts in a pipeline: one call each)."""
+    if isinstance(redis, RedisCluster):
+        stamped = redis.hmget(*stamp) if stamp else None
+        total, found = member_ranks(redis, key, members, ties)
+        return stamped, total, found, display_names(redis, members)
+    read = read_keys(key, ties)
+
+    def fill(pipe: Any) -> None:
+        if stamp:
+            pipe.hmget(*stamp)
+        pipe.evalsha(RANKS_SHA, len(read), *read, *members)
+        pipe.hmget(keys.display_names(), list(members))
+
+    raws = _pipelined(redis, fill)
+    stamped = raws.pop(0) if stamp else None
+    total, found = _ranks_of(raws[0], members)
+    return stamped, total, found, _names_of(members, raws[1])
+
+
+def _pipelined(redis: Any, fill: Callable[[Any], None]) -> list[Any]:
+    """The replies of the commands `fill(pipe)` queues on a pipeline (not a transaction): one round trip; scripts
+    go by their SHA1 (PIPELINED_SCRIPTS), loaded once when Redis does not know one (a restart, SCRIPT FLUSH).
+    Raises the first error."""
+
+    def attempt() -> list[Any]:
+        pipe = redis.pipeline(transaction=False)
+        fill(pipe)
         return list(pipe.execute(raise_on_error=False))
 
-    raws = calls()
-    if any(isinstance(raw, NoScriptError) for raw in raws):  # a restarted or flushed Redis: load it once
-        redis.script_load(AROUND_LUA)
-        raws = calls()
+    raws = attempt()
+    if any(isinstance(raw, NoScriptError) for raw in raws):
+        for script in PIPELINED_SCRIPTS:
+            redis.script_load(script)
+        raws = attempt()
     for raw in raws:
         if isinstance(raw, Exception):
             raise raw
-    return [_around_rows(raw, ties) for raw in raws]
+    return raws
 
 
 def _around_rows(raw: Any, ties: str) -> tuple[int, list[Ranked]] | None:
@@ -425,7 +487,10 @@ def display_names(redis: Any, members: Sequence[str]) -> dict[str, str]:
     """Registered users' display names; a member without one shows as its id."""
     if not members:
         return {}
-    names = redis.hmget(keys.display_names(), list(members))
+    return _names_of(members, redis.hmget(keys.display_names(), list(members)))
+
+
+def _names_of(members: Sequence[str], names: Sequence[Any]) -> dict[str, str]:
     return {m: (_text(n) if n is not None else m) for m, n in zip(members, names, strict=True)}
 
 
