@@ -114,3 +114,14 @@ def check_member_views(client, board, period: Period, expected, around_size):
     listed = client.get(f"{base}/members?period={period.value}&ids={','.join(MEMBERS)}").json
     assert [(e["rank"], e["user_id"]) for e in listed["entries"]] == [(r, m) for r, m, _ in expected]
     assert sorted(listed["missing"]) == sorted(set(MEMBERS) - scored)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(minor=st.integers(-(2**53), 2**53), decimals=st.integers(-3, 18))
+def test_scores_format_and_parse_as_decimal_does(minor, decimals):
+    """store.format_score / parse_score work in integers on the hot path; the definition is Decimal's."""
+    from leaderboard.ranking import store
+
+    assert store.format_score(minor, decimals) == format(Decimal(minor).scaleb(-decimals), "f")
+    for raw in (str(minor).encode(), str(minor), repr(float(minor)), str(minor) + ".0"):
+        assert store.parse_score(raw) == int(Decimal(raw.decode() if isinstance(raw, bytes) else raw))

@@ -262,8 +262,15 @@ def percentile(rank: int, total: int) -> float:
 
 
 def format_score(minor: int, decimals: int) -> str:
-    """Integer minor units as an exact decimal string in major units: 12345 with 2 decimals -> "123.45"."""
-    return format(Decimal(minor).scaleb(-decimals), "f")
+    """Integer minor units as an exact decimal string in major units: 12345 with 2 decimals -> "123.45" (what
+    `format(Decimal(minor).scaleb(-decimals), "f")` gives, in integer arithmetic: a member view formats a row
+    each)."""
+    if decimals == 0:
+        return str(minor)
+    if decimals < 0:
+        return format(Decimal(minor).scaleb(-decimals), "f")
+    whole, fraction = divmod(-minor if minor < 0 else minor, 10**decimals)
+    return ("-" if minor < 0 else "") + str(whole) + "." + str(fraction).zfill(decimals)
 
 
 def major_number(minor: int, decimals: int) -> int | float:
@@ -273,6 +280,8 @@ def major_number(minor: int, decimals: int) -> int | float:
 
 def parse_score(raw: bytes | str | float | int) -> int:
     """A sorted-set score back to its integer (Redis prints integral doubles below 2^53 exactly)."""
+    if isinstance(raw, bytes | str) and raw.isascii() and raw.isdigit():  # Redis's form of an integral score >= 0
+        return int(raw)
     text = raw.decode() if isinstance(raw, bytes) else str(raw)
     return int(Decimal(text))
 
