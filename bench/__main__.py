@@ -209,13 +209,7 @@ def evaluate(results: dict[str, Any]) -> None:
         targets.append(f"{name}: {text}: {rate / ceiling * 100:.0f} %{absolute}{latency} — {verdict}")
     mix = by_name.get("glb_mix", {})
     if mix.get("available"):
-        parts = [f"{part} {mix['parts'][part]['requests_per_second']:,.0f}/s = "
-                 f"{mix['parts'][part]['requests_per_second'] / published:.0%} of {published:,}"
-                 for part, published in report.GLB_PUBLISHED.items() if part in mix["parts"]]
-        met = all(mix["parts"][p]["requests_per_second"] >= n for p, n in report.GLB_PUBLISHED.items()
-                  if p in mix["parts"])
-        targets.append("go-leader-board mix, each part ≥ its published rate (their machine, not this one): "
-                       + "; ".join(parts) + (" — met" if met else " — MISSED"))
+        targets.append(report.glb_verdict(mix, results))
     idle = results.get("idle", {})
     if idle.get("available"):
         verdict = "met" if idle["core_share"] < report.IDLE_CORE_TARGET else "MISSED"

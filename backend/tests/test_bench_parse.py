@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 from pathlib import Path
 
@@ -63,3 +64,26 @@ def test_redis_benchmark_csv_with_and_without_header(parse):
     assert parse.parse_redis_benchmark_csv('"ZINCRBY lb 1 member:__rand_int__","251256.28"\n') == 251256.28
     with pytest.raises(ValueError):
         parse.parse_redis_benchmark_csv("")
+
+
+def test_the_go_leader_board_verdict_states_the_ratio_only_when_its_reason_holds(monkeypatch):
+    """report.glb_verdict: met when every part reaches its published rate; the ratio stated (with each part
+    against this run's own ceilings) only when the published rates add up to more than this run's bare app GET
+    ceiling, so no server reaches them here; else MISSED."""
+    monkeypatch.syspath_prepend(str(PARSE_PY.parents[1]))
+    report = importlib.import_module("bench.report")
+    parts = {"score": 963, "top": 3699, "rank": 806}
+    mix = {"parts": {name: {"requests_per_second": rate} for name, rate in parts.items()}}
+
+    def run(bare: float) -> dict:
+        return {"ceilings": {"bare app GET": {"requests_per_second": bare},
+                             "flask hello GET": {"requests_per_second": 3006},
+                             "flask hello POST": {"requests_per_second": 2359}}}
+
+    stated = report.glb_verdict(mix, run(27_572))
+    assert stated.endswith("— ratio stated") and "score 963/s = 6% of 15,700" in stated
+    assert "1.6x this run's bare app GET ceiling" in stated and "score 41% of flask hello POST" in stated
+    assert "rank 27% of flask hello GET" in stated and "top 13% of bare app GET" in stated
+    assert report.glb_verdict(mix, run(50_000)).endswith("— MISSED")  # a box that could: no excuse
+    fast = {"parts": {name: {"requests_per_second": 20_000} for name in parts}}
+    assert report.glb_verdict(fast, run(27_572)).endswith("— met")
