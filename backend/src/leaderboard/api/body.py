@@ -1,8 +1,10 @@
-"""Strict JSON request bodies: one parser (orjson) per body, parsed once per request.
+"""Strict JSON request bodies: one parser per body, parsed once per request.
 
-Whatever reads the body (the view, the login limiter's key function) goes through `read_json`, so they
+Whatever reads the body (the view, the login limiter's key function) goes through `read_json` (orjson), so they
 can never disagree about what a body says (a body that one parser reads one way and another parser
-another way, or that makes one of them fail, was a way around the login limit)."""
+another way, or that makes one of them fail, was a way around the login limit). POST /v1/trades is the one
+exception: its view takes the bytes (`read_raw`, the same 415 and 413) and decodes them itself with the trade
+bodies' own parser (msgspec, ingest.validation.decode_trades); nothing reads that body with orjson."""
 
 from __future__ import annotations
 
@@ -26,15 +28,31 @@ def read_json() -> Any:
     return parsed[0]
 
 
+def read_raw() -> bytes:
+    """The request body's bytes, for a view that decodes them with its own parser (and no other reader of the
+    body): 415 for another content type, 413 over MAX_CONTENT_LENGTH, like `read_json`."""
+    if request.mimetype != "application/json":
+        raise _unsupported()
+    return _body()
+
+
+def bad_json(reason: str) -> ApiError:
+    return ApiError(400, "bad_json", f"The body is not valid JSON: {reason}")
+
+
+def _unsupported() -> ApiError:
+    return ApiError(415, "unsupported_media_type", "Send the body as application/json.")
+
+
 def _parse() -> tuple[Any] | ApiError | RequestEntityTooLarge:
     if request.mimetype != "application/json":
-        return ApiError(415, "unsupported_media_type", "Send the body as application/json.")
+        return _unsupported()
     try:
         return (orjson.loads(_body()),)
     except RequestEntityTooLarge as exc:  # kept like the other errors: a second read would see the body's rest
         return exc
     except orjson.JSONDecodeError as exc:
-        return ApiError(400, "bad_json", f"The body is not valid JSON: {exc}")
+        return bad_json(str(exc))
 
 
 def _body() -> bytes:

@@ -10,8 +10,8 @@ Answered here only when all of this holds (else: Flask):
 - a bearer token this worker already verified and knows not revoked, from memory (auth.guards
   `trusted_access_claims`: the view's first branch), of a caller the write limit does not count
   (extensions.write_limit_applies: service accounts by default) — counted callers go to the view's limiter;
-- a body the view's parser (orjson) reads and `parse_trades` accepts, every trade the caller's own or the
-  caller allowed to post for others (auth.guards.may_post_for);
+- a body the view's parser (ingest.validation.decode_trades, msgspec) accepts on its fast path, every trade the
+  caller's own or the caller allowed to post for others (auth.guards.may_post_for);
 - the trade ids claimed and the writes durably accepted by this process's group commit (ingest/group_commit.py:
   the same claim script and write path as the view's, off the loop, batched with the other requests waiting).
 
@@ -37,7 +37,7 @@ from ..extensions import write_limit_applies
 from ..ingest.claims import WriteClaims
 from ..ingest.group_commit import GroupCommit
 from ..ingest.runtime import IngestRuntime
-from ..ingest.validation import parse_trades_for
+from ..ingest.validation import decode_trades_fast
 from ..ingest.writes import trade_write
 from ..ranking.boards import BOARD_ID_PATTERN, Board
 from . import write_path
@@ -115,10 +115,12 @@ class NativeTrades(NativeAnswers):
         """The body's writes when the view would accept them from this caller; None: the view answers."""
         settings = self.settings
         try:
-            parsed = orjson.loads(body)
-            trades = parse_trades_for(parsed, datetime.now(UTC), settings)
-        except Exception:  # malformed JSON, an invalid trade, anything else: the view says what is wrong
+            decoded = decode_trades_fast(body, datetime.now(UTC), settings)
+        except Exception:  # anything unexpected: the view says what is wrong
+            decoded = None
+        if decoded is None:  # malformed JSON, an invalid trade: the view says what is wrong
             return None
+        trades = decoded.trades
         username, role = claims["sub"], claims.get("role", "trader")
         if not all(may_post_for(username, role, trade.trader_id) for trade in trades):
             return None

@@ -15,10 +15,10 @@ from ..extensions import write_rate_limited
 from ..http import json_response
 from ..ingest.claims import WriteConflict
 from ..ingest.errors import BufferFull, IngestDisabled
-from ..ingest.validation import InvalidWrite, parse_trades_for
-from ..ingest.writes import trade_write
+from ..ingest.validation import InvalidWrite, MalformedJson, decode_trades
+from ..ingest.writes import Trade, trade_write
 from . import write_path
-from .body import read_json
+from .body import bad_json, read_raw
 
 bp = Blueprint("trades", __name__, url_prefix="/v1")
 
@@ -33,24 +33,25 @@ def post_trades() -> Any:
     ---
     tags: [writes]
     """
-    body = None
+    count = 1  # trades the request carried, for leaderboard_trades_rejected
     try:
-        body = read_json()
-        accepted = accept_trades(body)
+        try:
+            trades, is_batch = decode_trades(read_raw(), datetime.now(UTC), current_settings())
+        except MalformedJson as exc:
+            raise bad_json(str(exc)) from None
+        except InvalidWrite as exc:
+            count = exc.trades
+            raise validation_error(str(exc), **exc.details()) from None
+        count = len(trades)
+        accepted = accept_trades(trades, is_batch)
     except Exception as exc:
-        count_rejected(exc, trade_count(body))
+        count_rejected(exc, count)
         raise
     return json_response({"accepted": accepted}, 202)
 
 
-def accept_trades(body: Any) -> int:
-    """Validate the body's trades and hand them to the write path; how many were accepted."""
-    settings = current_settings()
-    try:
-        trades = parse_trades_for(body, datetime.now(UTC), settings)
-    except InvalidWrite as exc:
-        raise validation_error(str(exc), **exc.details()) from None
-    is_batch = isinstance(body, dict) and "trades" in body
+def accept_trades(trades: list[Trade], is_batch: bool) -> int:
+    """Hand the body's valid trades to the write path; how many were accepted."""
     for index, trade in enumerate(trades):
         if not can_post_for(trade.trader_id):
             details: dict[str, Any] = {"field": "trader_id", **({"index": index} if is_batch else {})}
@@ -71,13 +72,6 @@ def accept_trades(body: Any) -> int:
         claims.release(claimed)
         raise
     return len(trades)
-
-
-def trade_count(body: Any) -> int:
-    """Trades a refused request carried: a batch's length, else 1."""
-    if isinstance(body, dict) and isinstance(body.get("trades"), list) and body["trades"]:
-        return len(body["trades"])
-    return 1
 
 
 def count_rejected(exc: Exception, writes: int = 1) -> None:

@@ -27,7 +27,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from redis.exceptions import RedisError, ResponseError
 
 from .. import defaults, keys, metrics
@@ -37,7 +36,7 @@ from ..metrics_server import process_metrics
 from ..readiness import ReadyChecks, redis_ping_check
 from ..signals import stop_on_signals
 from .flusher import Applier, StreamAck
-from .validation import InvalidWrite, parse_trades_for
+from .validation import InvalidWrite, MalformedJson, decode_json, decode_trades, trade_count
 from .writes import Write, trade_write
 
 log = logging.getLogger(__name__)
@@ -137,9 +136,8 @@ class TradeStreamConsumer:
         for entry_id, fields in entries:
             payload = fields.get(b"trades", b"")
             try:
-                body = {"trades": orjson.loads(payload)}
-                trades = parse_trades_for(body, now, self.settings)
-            except orjson.JSONDecodeError as exc:
+                trades = decode_trades(payload, now, self.settings, array=True).trades
+            except MalformedJson as exc:
                 dead.append((entry_id, f"trades: not valid JSON ({exc})", payload))
             except InvalidWrite as exc:
                 dead.append((entry_id, str(exc), payload))
@@ -175,12 +173,11 @@ class TradeStreamConsumer:
 
 
 def _trade_count(payload: bytes) -> int:
-    """Trades in a refused entry's payload (1 when it is not a JSON array)."""
+    """Trades in a refused entry's payload (1 when it is not a JSON array), read by the entries' own parser."""
     try:
-        trades = orjson.loads(payload)
-    except orjson.JSONDecodeError:
+        return trade_count({"trades": decode_json(payload)})
+    except MalformedJson:
         return 1
-    return len(trades) if isinstance(trades, list) and trades else 1
 
 
 def _text(value: Any) -> str:

@@ -36,7 +36,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from redis.exceptions import RedisError
 
 from .. import keys, metrics
@@ -47,7 +46,7 @@ from ..metrics_server import process_metrics
 from ..readiness import ReadyChecks
 from ..signals import stop_on_signals
 from .flusher import Applier
-from .validation import InvalidWrite, parse_trades_for
+from .validation import InvalidWrite, MalformedJson, decode_json, decode_trades, trade_count
 from .writes import Write, trade_write
 
 log = logging.getLogger(__name__)
@@ -135,11 +134,9 @@ def decode_message(value: bytes | None, settings: Settings, now: datetime) -> li
         limit = settings.KAFKA_MAX_MESSAGE_BYTES
         return "too_large", f"message of {len(value)} bytes; at most {limit} (KAFKA_MAX_MESSAGE_BYTES)"
     try:
-        body = orjson.loads(value)
-    except orjson.JSONDecodeError as exc:
+        trades = decode_trades(value, now, settings).trades
+    except MalformedJson as exc:
         return "invalid_json", f"not valid JSON ({exc})"
-    try:
-        trades = parse_trades_for(body, now, settings)
     except InvalidWrite as exc:
         return "invalid_trade", str(exc)
     return [trade_write(trade) for trade in trades]
@@ -411,13 +408,12 @@ class DeliveryFailed(Exception):
 
 
 def _trade_count(payload: bytes | None) -> int:
-    """Trades a refused message carried (a batch's length, else 1), for leaderboard_trades_rejected."""
+    """Trades a refused message carried (a batch's length, else 1), for leaderboard_trades_rejected; read by the
+    messages' own parser."""
     try:
-        body = orjson.loads(payload or b"")
-    except orjson.JSONDecodeError:
+        return trade_count(decode_json(payload or b""))
+    except MalformedJson:
         return 1
-    trades = body.get("trades") if isinstance(body, dict) else None
-    return len(trades) if isinstance(trades, list) and trades else 1
 
 
 def run_kafka_consumer(settings: Settings, group: str | None = None) -> None:
