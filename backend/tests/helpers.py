@@ -41,8 +41,10 @@ from leaderboard.config import Settings
 from leaderboard.embedded_redis import die_with_parent, find_redis_server, free_port
 from leaderboard.jobs import tasks
 from leaderboard.live import ticker
+from leaderboard.live.events import derive
 from leaderboard.ranking.boards import SYMBOLS, Board, BoardRegistry
 from leaderboard.ranking.periods import day_bucket, day_bucket_expiry, hour_bucket, hour_bucket_expiry
+from leaderboard.ranking.snapshots import Entry
 
 TEST_SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 PASSWORD = "correct-horse-battery"  # every test user's password (AuthActions, the browser tests)
@@ -770,6 +772,17 @@ def wait_ticking(check, scheduler) -> None:
     while not check.llen(keys.job_runs(ticker.JOB)):
         assert time.monotonic() < deadline and scheduler.poll() is None, "the ticker did not start"
         time.sleep(0.05)
+
+
+def apply_live_update(rows: list[dict[str, Any]], event: dict[str, Any]) -> list[dict[str, Any]]:
+    """A stream client's top rows (the API's entry dicts, score as text) after an `update` event, derived by the
+    client's rule (live/events.derive: the rows sent at their ranks, the others shifted in their order)."""
+    def entry(row: dict[str, Any]) -> Entry:
+        return Entry(row["rank"], row["user_id"], row["user_name"], row["score"])  # type: ignore[arg-type]
+
+    held = [] if event["reset"] else [entry(row) for row in rows]
+    derived = derive(held, [entry(row) for row in event["rows"]], event["removed"])
+    return [{"rank": e.rank, "user_id": e.member, "user_name": e.name, "score": e.score} for e in derived]
 
 
 def has_trader(trader: str):

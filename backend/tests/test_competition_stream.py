@@ -17,6 +17,7 @@ from leaderboard.embedded_redis import free_port
 
 from .helpers import (
     SseClient,
+    apply_live_update,
     has_trader,
     start_api,
     start_live_scheduler,
@@ -58,7 +59,7 @@ def test_a_trade_in_the_window_reaches_the_competition_stream_within_a_second(ve
         assert opening.kind == "snapshot" and opening.data["competition"] == "live-cup"
         assert opening.data["entries"] == [] and opening.data["total"] == 0
 
-        delays = []
+        delays, updates = [], []
         for number, quantity in enumerate((2, 3)):  # each one tops the board
             trader = f"cup-{number}"
             posted = requests.post(f"{base}/v1/trades", headers=venue, timeout=5,
@@ -66,12 +67,14 @@ def test_a_trade_in_the_window_reaches_the_competition_stream_within_a_second(ve
             acked = time.monotonic()
             assert posted.status_code == 202, posted.text
             event = client.wait_for(has_trader(trader), timeout=5)
+            updates.append(event)
             delays.append(event.at - acked)
             assert event.data["board"] == "comp:live-cup" and event.data["period"] == "all"
             assert event.data["rows"][0] == {"rank": 1, "previous_rank": None, "user_id": trader,
                                              "user_name": trader, "score": f"{quantity * 1000}.00"}
         assert max(delays) < 1.5, delays  # ~1 s: at most one 500 ms tick after the flush, with margin for CI
-        assert event.data["rows"][1]["previous_rank"] == 1  # cup-0 moved down
+        # cup-0 only shifted down (same score): derived by the client from its rows, not sent
+        assert [row["user_id"] for row in event.data["rows"]] == ["cup-1"] and not event.data["removed"]
         last_seen = event.id
 
         # outside the competition's symbols: the board does not move, no event
@@ -82,8 +85,14 @@ def test_a_trade_in_the_window_reaches_the_competition_stream_within_a_second(ve
                            json={"user_id": "cup-1", "reason": "wash trading"})
         assert dq.status_code == 201, dq.text
         moved = client.wait_for(lambda e: e.kind == "update" and "cup-1" in e.data["removed"], timeout=5)
-        assert moved.data["rows"] == [{"rank": 1, "previous_rank": 2, "user_id": "cup-0", "user_name": "cup-0",
-                                       "score": "2000.00"}] and moved.data["total"] == 1
+        assert moved.data["rows"] == [] and moved.data["total"] == 1  # cup-0 moves up to 1: derived
+        assert apply_live_update(apply_live_update(opening.data["entries"], updates[0].data), updates[1].data) == [
+            {"rank": 1, "user_id": "cup-1", "user_name": "cup-1", "score": "3000.00"},
+            {"rank": 2, "user_id": "cup-0", "user_name": "cup-0", "score": "2000.00"}]
+        assert apply_live_update([{"rank": 1, "user_id": "cup-1", "user_name": "cup-1", "score": "3000.00"},
+                                  {"rank": 2, "user_id": "cup-0", "user_name": "cup-0", "score": "2000.00"}],
+                                 moved.data) == [{"rank": 1, "user_id": "cup-0", "user_name": "cup-0",
+                                                  "score": "2000.00"}]
 
         # a client that saw `last_seen` gets exactly what followed; the list agrees with the stream
         resumed = SseClient(port, STREAM, last_event_id=last_seen).start()

@@ -6,11 +6,15 @@ from __future__ import annotations
 import signal
 import time
 from collections import Counter
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import orjson
 import pytest
 import requests
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from leaderboard import keys
 from leaderboard.config import load_settings
@@ -18,10 +22,11 @@ from leaderboard.embedded_redis import free_port
 from leaderboard.ingest.flusher import Applier
 from leaderboard.ingest.writes import score_write
 from leaderboard.live import ticker
-from leaderboard.live.events import decode_message
+from leaderboard.live.events import decode_message, derive, diff_rows
 from leaderboard.ranking import snapshots
 from leaderboard.ranking.boards import BoardRegistry
 from leaderboard.ranking.periods import Period
+from leaderboard.ranking.snapshots import Entry
 
 from .helpers import TEST_SECRET, start_live_scheduler, start_service, trade, venue_login
 
@@ -76,10 +81,63 @@ def test_a_tick_snapshots_changed_periods_and_publishes_what_moved(redis_client,
     assert ticker.tick(redis_client, boards, datetime.now(UTC), config) == {"published": len(Period)}
     update = events(redis_client, "scores", "all")[-1]
     assert not update["reset"]
+    # bob only shifted (2 -> 3, same score): the client derives it (events.derive), the event does not carry it
     assert [(r["rank"], r["previous_rank"], r["user_id"], r["score"]) for r in update["rows"]] == [
-        (2, None, "dave", "25"), (3, 2, "bob", "20")]
+        (2, None, "dave", "25")]
     assert update["removed"] == ["carol"]
     assert snapshots.load(redis_client, "scores", Period.ALL).as_of.isoformat()[:19] == update["as_of"][:19]
+
+
+def ranked(scores: Mapping[str, tuple[int, int]], top_n: int, ties: str, names: Mapping[str, str]) -> list[Entry]:
+    """The oracle: member -> (score, reach ms) as the API ranks it. `shared`: score descending, member id
+    descending inside a tie, rank = 1 + members with a higher score; `first_reached`: earlier reach first inside
+    a tie, then member id descending, rank = position."""
+    by_id = sorted(scores, reverse=True)
+    if ties == "shared":
+        order = sorted(by_id, key=lambda m: -scores[m][0])
+        rows = [Entry(1 + sum(s > scores[m][0] for s, _r in scores.values()), m, names.get(m, m), scores[m][0])
+                for m in order]
+    else:
+        order = sorted(by_id, key=lambda m: (-scores[m][0], scores[m][1]))
+        rows = [Entry(n + 1, m, names.get(m, m), scores[m][0]) for n, m in enumerate(order)]
+    return rows[:top_n]
+
+
+members = st.sampled_from([f"m{n}" for n in range(14)])
+boards = st.dictionaries(members, st.tuples(st.integers(1, 6), st.integers(0, 3)), max_size=14)  # many ties
+
+
+@hypothesis_settings(max_examples=400, deadline=None)
+@given(before=boards, after=boards, renamed=st.sets(members), ties=st.sampled_from(["shared", "first_reached"]),
+       top_n=st.integers(1, 10), keep=st.integers(0, 14))
+def test_an_update_applied_to_the_previous_top_gives_the_new_top_exactly(before, after, renamed, ties, top_n, keep):
+    """Random boards full of ties, under both tie rules: members enter, leave, change score, reach time or name;
+    what a client derives from the previous top and the event's rows is the new top, ranks included. A client
+    holding only the first `keep` rows derives a head of it."""
+    old = ranked(before, top_n, ties, {})
+    new = ranked(after, top_n, ties, {m: m.upper() for m in renamed})
+    rows, removed = diff_rows(old, new)
+    assert [e for e, _previous in rows] == [e for e in new if e in {r for r, _p in rows}]  # the API's order
+    assert all(previous == (next((o.rank for o in old if o.member == e.member), None)) for e, previous in rows)
+    assert removed == [e.member for e in old if e.member not in {n.member for n in new}]
+    assert derive(old, [e for e, _previous in rows], removed) == new
+    head = derive(old[:keep], [e for e, _previous in rows], removed)
+    assert head == new[: len(head)]
+
+
+@pytest.mark.parametrize("ties", ["shared", "first_reached"])
+def test_a_new_leader_sends_one_row_and_the_one_pushed_out_not_the_whole_shifted_top(ties):
+    before = {f"m{n:02}": (100 - n, n) for n in range(100)} | {"tied": (50, 99)}  # a tie at 50 under shared
+    old = ranked(before, 100, ties, {})
+    new = ranked(before | {"leader": (1000, 0)}, 100, ties, {})
+    rows, removed = diff_rows(old, new)
+    assert [(e.rank, e.member, previous) for e, previous in rows] == [(1, "leader", None)]
+    assert removed == [old[-1].member]
+    assert derive(old, [e for e, _p in rows], removed) == new
+    raised = ranked(before | {"m10": (50, 1)}, 100, ties, {})  # m10 falls into the tie at 50
+    rows, removed = diff_rows(old, raised)
+    assert derive(old, [e for e, _p in rows], removed) == raised and not removed
+    assert len(rows) <= 3  # m10, and under `shared` the tie group it joined ahead of
 
 
 @pytest.mark.slow

@@ -327,7 +327,7 @@ function createPoller({ board, period, client, pageSize, onChange, streamUrl }: 
     if (result.kind === "stale") return
     if (result.kind === "resync") return void refresh()
     generation++
-    show(result.view, { movements: movementsAfter(state.movements, change), error: null })
+    show(result.view, { movements: movementsAfter(state.movements, change, view, result.view), error: null })
     if (change.reset) void refresh() // a new day: the page's resets_at moves too
     else if (!result.complete && result.view.entries.length < Math.min(result.view.total, shownRows())) void refresh()
   }

@@ -56,46 +56,92 @@ function entryOf(row: LiveRow): Entry {
 }
 
 /**
+ * The new top from the rows held (`held`: from rank 1, in the API's order) and an update's rows and removed ids,
+ * by the server's rule (leaderboard/live/events.py `derive`): the event carries only rows that entered or changed
+ * score or name (and any row the rule would misplace); the rows it does not name kept their score, so their order,
+ * and fill the positions the rows sent leave free, from the top, each keeping its distance between rank and
+ * position. `complete` false: it stopped at a position only a row it never held could fill.
+ */
+export function deriveTop(
+  held: readonly Entry[],
+  rows: readonly Entry[],
+  removed: readonly string[]
+): { entries: Entry[]; complete: boolean } {
+  const named = new Set([...removed, ...rows.map((row) => row.user_id)])
+  const placed = new Map<number, Entry>()
+  const sorted = [...rows].sort(compareEntries)
+  let sameRank = 0
+  for (const [index, row] of sorted.entries()) {
+    sameRank = index > 0 && sorted[index - 1]!.rank === row.rank ? sameRank + 1 : 0
+    placed.set(row.rank - 1 + sameRank, row)
+  }
+  const kept: Array<[number, Entry]> = []
+  for (const [position, entry] of held.entries()) if (!named.has(entry.user_id)) kept.push([position, entry])
+  const entries: Entry[] = []
+  let nextKept = 0
+  while (placed.size > 0 || nextKept < kept.length) {
+    const position = entries.length
+    const sent = placed.get(position)
+    if (sent) {
+      entries.push(sent)
+      placed.delete(position)
+    } else if (nextKept < kept.length) {
+      const [was, entry] = kept[nextKept++]!
+      entries.push({ ...entry, rank: entry.rank + position - was })
+    } else {
+      return { entries, complete: false } // a row this view never held goes here
+    }
+  }
+  return { entries, complete: true }
+}
+
+/**
  * Apply an `update` event to a view. `depth`: how many rows the stream's top holds (learned from its snapshot;
  * rows past it are not kept current by the events, so they are dropped first).
  */
 export function applyUpdate(view: BoardView | null, event: LiveUpdate, depth?: number): ApplyResult {
   if (view !== null && !isNewer(event.as_of, view.asOf)) return { kind: "stale" }
   if (view === null && !event.reset) return { kind: "resync" }
-  const touched = new Set([...event.removed, ...event.rows.map((row) => row.user_id)])
-  const base = event.reset || view === null ? [] : view.entries.slice(0, depth ?? view.entries.length)
-  const merged = [...base.filter((entry) => !touched.has(entry.user_id)), ...event.rows.map(entryOf)]
-  merged.sort(compareEntries)
-  const entries = validHead(merged)
-  if (entries.length === 0 && merged.length > 0) return { kind: "resync" }
+  const held = event.reset || view === null ? [] : view.entries.slice(0, depth ?? view.entries.length)
+  const derived = deriveTop(held, event.rows.map(entryOf), event.removed)
+  const entries = validHead(derived.entries)
+  if (entries.length === 0 && derived.entries.length > 0) return { kind: "resync" }
   return {
     kind: "applied",
     view: { asOf: event.as_of, total: event.total, entries },
-    complete: entries.length === merged.length,
+    complete: derived.complete && entries.length === derived.entries.length,
   }
 }
 
-/** The rank marks after an event: rows it names get their move (from `previous_rank`), the others keep theirs. */
+function movementOf(rank: number, was: number | null): Movement {
+  if (was === null) return { kind: "new" }
+  if (rank < was) return { kind: "up", by: was - rank }
+  if (rank > was) return { kind: "down", by: rank - was }
+  return { kind: "same" }
+}
+
+/** The rank marks after an event: rows it names get their move (from `previous_rank`), rows it shifted (their
+ * rank in `next` differs from the one in `previous`) theirs, the others keep their marks. */
 export function movementsAfter(
   before: ReadonlyMap<string, Movement>,
-  event: LiveUpdate
+  event: LiveUpdate,
+  previous: BoardView | null,
+  next: BoardView
 ): Map<string, Movement> {
-  const next = event.reset ? new Map<string, Movement>() : new Map(before)
-  for (const id of event.removed) next.delete(id)
-  for (const row of event.rows) {
-    const was = row.previous_rank
-    next.set(
-      row.user_id,
-      was === null
-        ? { kind: "new" }
-        : row.rank < was
-          ? { kind: "up", by: was - row.rank }
-          : row.rank > was
-            ? { kind: "down", by: row.rank - was }
-            : { kind: "same" }
-    )
+  const marks = event.reset ? new Map<string, Movement>() : new Map(before)
+  for (const id of event.removed) marks.delete(id)
+  const sent = new Map(event.rows.map((row) => [row.user_id, row]))
+  const wasRank = new Map((event.reset ? [] : (previous?.entries ?? [])).map((e) => [e.user_id, e.rank]))
+  for (const entry of next.entries) {
+    const row = sent.get(entry.user_id)
+    if (row) marks.set(entry.user_id, movementOf(row.rank, row.previous_rank))
+    else {
+      const was = wasRank.get(entry.user_id)
+      if (was !== undefined && was !== entry.rank) marks.set(entry.user_id, movementOf(entry.rank, was))
+    }
   }
-  return next
+  for (const row of event.rows) if (!marks.has(row.user_id)) marks.set(row.user_id, movementOf(row.rank, row.previous_rank))
+  return marks
 }
 
 /** The API's percentile: 100 * (total - rank + 1) / total, two decimals, rounded half up (exact, in integers). */

@@ -131,9 +131,9 @@ export interface LiveRow {
   score: string
 }
 
-/** The `update` event of GET /v1/leaderboards/{board}/stream: the rows of the live top that are new, moved or
- * changed score since the previous event, the ids that left it, and the new as_of and total. `reset`: a new day,
- * `rows` is the whole new top. */
+/** The `update` event of GET /v1/leaderboards/{board}/stream: the rows of the live top that entered it or changed
+ * score or name since the previous event (rows that only shifted are derived: lib/live-board.ts deriveTop), the ids
+ * that left it, and the new as_of and total. `reset`: a new day, `rows` is the whole new top. */
 export interface LiveUpdate {
   board: string
   period: string

@@ -2,8 +2,9 @@
 server's event loop (an open stream costs a task and a few kB, never a worker thread).
 
 A stream starts with `retry:` advice and a `snapshot` event (the list endpoint's first page, LIVE_TOP_N rows,
-same `as_of` as the list), then an `update` event per published change of its board period (rows that moved,
-with their previous rank, ids that left the top, the new `as_of`), and a heartbeat comment after
+same `as_of` as the list), then an `update` event per published change of its board period (rows that entered
+the top or changed score or name, with their previous rank, ids that left the top, the new `as_of`; the client
+derives the rows that only shifted: live/events.py), and a heartbeat comment after
 LIVE_HEARTBEAT_SECONDS without a write. Event ids are the ids of the board period's event stream in Redis, so a
 client that reconnects with `Last-Event-ID` (any process, after any restart) gets every event it missed, or a
 fresh snapshot when they are no longer kept: never a silent gap.
