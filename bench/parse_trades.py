@@ -6,10 +6,14 @@ ROUNDS rounds, each about SECONDS long):
 
     .venv/bin/python -m bench.parse_trades        # ROUNDS=5 SECONDS=0.5
 
+BEFORE_SRC=<a checkout's backend/src> takes `parse_trades_for` of that checkout's ingest/validation.py (loaded
+beside this tree's) for the "before" column, e.g. the commit before decode_trades.
+
 Results: bench/PROFILE.md."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import time
 from collections.abc import Callable
@@ -19,7 +23,8 @@ from typing import Any
 import orjson
 
 from leaderboard.config import Settings
-from leaderboard.ingest.validation import decode_trades, parse_trades_for
+from leaderboard.ingest import validation
+from leaderboard.ingest.validation import decode_trades
 from leaderboard.producer.market import TradeGenerator
 
 
@@ -32,9 +37,22 @@ def per_trade(run: Callable[[], Any], trades: int, seconds: float) -> float:
     return elapsed / calls / trades * 1e6
 
 
+def before_parser() -> Callable[..., Any]:
+    src = os.environ.get("BEFORE_SRC")
+    if not src:
+        return validation.parse_trades_for
+    spec = importlib.util.spec_from_file_location("leaderboard.ingest._validation_before",
+                                                  os.path.join(src, "leaderboard", "ingest", "validation.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.parse_trades_for  # type: ignore[no-any-return]
+
+
 def main() -> None:
     rounds, seconds = int(os.environ.get("ROUNDS", "5")), float(os.environ.get("SECONDS", "0.5"))
     settings, now = Settings(), datetime.now(UTC)
+    parse_trades_for = before_parser()
     batch = TradeGenerator(7, 10_000).next_batch(1000)
     shapes = {"single POST body": (orjson.dumps(batch[0]), 1, False),
               "POST batch of 1,000": (orjson.dumps({"trades": batch}), 1000, False),
