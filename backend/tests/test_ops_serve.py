@@ -95,6 +95,21 @@ def test_logs_are_json_lines_with_one_access_line_per_request_and_no_secrets(ser
     assert access[0]["latency_ms"] > 0 and access[0]["level"] == "info"
 
 
+def test_every_worker_freezes_its_start_up_heap_and_takes_the_configured_switch_interval(tmp_path):
+    """bench/PROFILE.md ("The single POST's tail"): a full collection under load walked the whole start-up heap
+    (60-180 ms with the GIL held); each worker freezes it once its app is built, and sets WEB_SWITCH_INTERVAL_MS."""
+    with serve(tmp_path, WEB_SWITCH_INTERVAL_MS="2.5") as served:
+        deadline = time.monotonic() + 10
+        while True:
+            lines = [json.loads(line) for line in served.log_path.read_text().splitlines() if line.strip()]
+            settled = [line for line in lines if line.get("event") == "worker_settled"]
+            if len(settled) >= 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+    assert len({line["pid"] for line in settled}) == 2, settled
+    assert all(line["gc_frozen"] > 10_000 and line["switch_interval_ms"] == 2.5 for line in settled), settled
+
+
 def test_responses_carry_security_headers_and_no_server_version(service):
     base, _data_dir, _log = service
     for path in ("/health", "/v1/me", "/", "/apidocs/"):

@@ -11,6 +11,7 @@ WEB_INTERFACE = "asgi"  # asgi: the live router (streams natively, the rest thro
 WEB_SERVER = "granian"  # HTTP server of `leaderboard serve`: granian or gunicorn (bench/PROFILE.md)
 WEB_WORKERS = 2  # worker processes (one per core on the reference machine)
 WEB_BLOCKING_THREADS = 1  # granian: Python threads per worker (1 gave the best p99, shared/CEILINGS.md)
+WEB_SWITCH_INTERVAL_MS = 1.0  # GIL switch interval of every worker (Python: 5): best p99 of 0.2-5 (bench/PROFILE.md)
 WEB_WORKER_CLASS = "gthread"  # gunicorn worker class
 WEB_THREADS = 4  # threads per gthread worker (gunicorn)
 WEB_TIMEOUT = 30  # seconds a request may take before gunicorn restarts the worker (gunicorn only)
