@@ -2,11 +2,18 @@
 of a trade to its arrival at every subscriber, for 250, 1,000 and 2,000 concurrent subscribers, and the API's
 own throughput (cached top-10 GET, wrk) with none and with 2,000 subscribers while trades are posted, in one
 run. Writes bench/results/live-<date>.json, bench/results/live_subscribers.png and the "Live streams" section
-of BENCHMARKS.md."""
+of BENCHMARKS.md.
+
+The throughput runs alternate without and with subscribers (without, with, ... without: API_ROUNDS runs with
+subscribers, each between two without; wrk for BENCH_SECONDS, 3 to 5 s, each), so a drift of the machine's
+other load between runs does not pass for the streams' cost: each run with subscribers is compared with the
+mean of the two runs without around it, and the verdict is the median of those paired drops. The API's CPU per
+GET (its processes' CPU over the run / GETs served) is reported beside it, paired the same way."""
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import signal
@@ -30,9 +37,12 @@ from . import live_fanout, load, scenarios, servers
 SUBSCRIBERS = (250, 1000, 2000)
 TRADES_PER_STEP = 20  # one every TRADE_INTERVAL_S, each a new trader at the top of ETH
 TRADE_INTERVAL_S = 0.25
+# throughput runs with subscribers, each between two without
+API_ROUNDS = int(os.environ.get("BENCH_LIVE_ROUNDS") or 3)
 STREAMS = ["/v1/leaderboards/eth/stream?period=day", "/v1/leaderboards/eth/stream?period=all",
            "/v1/leaderboards/all-volume/stream?period=day", "/v1/leaderboards/all-volume/stream?period=all"]
 GET_PATH = "/v1/leaderboards/eth?period=day&limit=10"
+PRICES = itertools.count()  # every trade of the run above all before it: each one a new leader of ETH and all-volume
 SECTION = ("<!-- live:start -->", "<!-- live:end -->")
 
 
@@ -44,17 +54,17 @@ def percentile(values: list[float], share: float) -> float:
 class Poster:
     """Posts TRADES_PER_STEP trades (one new leader each) in a thread and keeps each 202's wall-clock time."""
 
-    def __init__(self, base: str, token: str, tag: str) -> None:
-        self.base, self.token, self.tag = base, token, tag
+    def __init__(self, base: str, token: str, tag: str, trades: int = TRADES_PER_STEP) -> None:
+        self.base, self.token, self.tag, self.trades = base, token, tag, trades
         self.acked: dict[str, float] = {}
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         with requests.Session() as http:
-            for number in range(TRADES_PER_STEP):
+            for number in range(self.trades):
                 trader = f"live-{self.tag}-{number}"
                 body = {"trade_id": f"{trader}-t", "trader_id": trader, "symbol": "ETH", "side": "buy",
-                        "quantity": "1", "price": str(10**7 + number * 1000 + hash(self.tag) % 997)}
+                        "quantity": "1", "price": str(10**7 + next(PRICES) * 1000)}
                 posted = http.post(f"{self.base}/v1/trades", json=body, timeout=10,
                                    headers={"Authorization": f"Bearer {self.token}"})
                 if posted.status_code == 202:
@@ -103,7 +113,8 @@ def step(base: str, port: int, token: str, count: int, tag: str, client: Any, ap
         connected = int(clients.stdout.readline().split()[1])
     else:
         connected = 0
-    poster = Poster(base, token, tag)
+    # a throughput run posts for as long as wrk runs (the same trades per second as the delivery steps)
+    poster = Poster(base, token, tag, int(wrk_seconds / TRADE_INTERVAL_S) if wrk_seconds else TRADES_PER_STEP)
     workers = api_workers(api_pid)
     api_cpu, client_cpu = cpu_seconds(workers), cpu_seconds([clients.pid] if clients else [])
     wrk_proc = load.start_wrk(base + GET_PATH.split("?")[0], wrk_seconds, 64, "get_fixed.lua",
@@ -114,13 +125,13 @@ def step(base: str, port: int, token: str, count: int, tag: str, client: Any, ap
     time.sleep(2.0)  # the last trade's events arrive
     api_cpu = cpu_seconds(workers) - api_cpu
     latencies: list[float] = []
-    received = 0
+    received = snapshots_bytes = 0
     if clients is not None:
         client_cpu = cpu_seconds([clients.pid]) - client_cpu
         clients.send_signal(signal.SIGTERM)
         clients.wait(timeout=60)
         report = json.loads(out.read_text())
-        received = report["bytes"]
+        received, snapshots_bytes = report["bytes"] - report["bytes_at_ready"], report["bytes_at_ready"]
         for path, by_id in report["arrivals"].items():
             for trader, event_id in first_events(client, path, set(poster.acked)).items():
                 latencies += [at - poster.acked[trader] for at in by_id.get(event_id, [])]
@@ -130,7 +141,10 @@ def step(base: str, port: int, token: str, count: int, tag: str, client: Any, ap
     result: dict[str, Any] = {"subscribers": count, "connected": connected, "trades": len(poster.acked),
                               "deliveries": len(latencies), "expected_deliveries": len(poster.acked) * connected,
                               "client_cpu_s": round(client_cpu, 2), "api_cpu_s": round(api_cpu, 2),
-                              "received_mb": round(received / 1e6, 1)}
+                              "received_mb": round(received / 1e6, 2),  # after the opening snapshots
+                              "snapshots_mb": round(snapshots_bytes / 1e6, 2),
+                              "bytes_per_delivery": round(received / len(latencies)) if latencies else None,
+                              "load_average": round(os.getloadavg()[0], 2)}
     if latencies:
         result |= {"p50_ms": percentile(latencies, 0.5) * 1000, "p99_ms": percentile(latencies, 0.99) * 1000,
                    "max_ms": max(latencies) * 1000, "mean_ms": statistics.fmean(latencies) * 1000}
@@ -154,31 +168,46 @@ def run(redis_url: str, client: Any, data_dir: Path, seconds: int, say: Any) -> 
         token = scenarios.service_token(base, client)
         wrk_seconds = max(3, min(seconds, int(TRADES_PER_STEP * TRADE_INTERVAL_S)))
         load.wrk(base + GET_PATH.split("?")[0], 2, 64, "get_fixed.lua", {"BENCH_PATH": GET_PATH})  # warm-up
-        say("live: API throughput without subscribers (trades posted meanwhile)")
-        before = step(base, port, token, 0, "base", client, api.pid, wrk_seconds)
         for count in SUBSCRIBERS:
             say(f"live: {count} subscribers")
             steps.append(step(base, port, token, count, f"s{count}", client, api.pid))
-        say(f"live: {max(SUBSCRIBERS)} subscribers while wrk loads the API")
-        loaded = step(base, port, token, max(SUBSCRIBERS), "loaded", client, api.pid, wrk_seconds)
-        say("live: API throughput without subscribers again")
-        after = step(base, port, token, 0, "after", client, api.pid, wrk_seconds)
-    alone = [before["api"]["requests_per_second"], after["api"]["requests_per_second"]]
-    without, with_subs = statistics.fmean(alone), loaded["api"]["requests_per_second"]
-    # what the API's processes spent per GET served (its trades and, with subscribers, the streams included):
-    # the capacity the API has left, which other work on the shared machine does not blur as it does req/s
-    cpu_alone = statistics.fmean(s["api_cpu_s"] / s["api"]["requests"] for s in (before, after))
-    cpu_with = loaded["api_cpu_s"] / loaded["api"]["requests"]
+        runs: list[dict[str, Any]] = []
+        for number in range(2 * API_ROUNDS + 1):  # without, with, without, ..., without
+            count = max(SUBSCRIBERS) if number % 2 else 0
+            say(f"live: API throughput, run {number + 1} of {2 * API_ROUNDS + 1}: {count} subscribers")
+            runs.append(step(base, port, token, count, f"api{number}", client, api.pid, wrk_seconds))
+    alone, loaded_runs = runs[0::2], runs[1::2]
+    rps = [r["api"]["requests_per_second"] for r in runs]
+    cpu_per_get = [r["api_cpu_s"] / r["api"]["requests"] for r in runs]
+    # each run with subscribers against the mean of the runs without just before and after it
+    paired_drops = [1 - rps[n] / statistics.fmean((rps[n - 1], rps[n + 1])) for n in range(1, len(runs), 2)]
+    paired_cpu = [cpu_per_get[n] / statistics.fmean((cpu_per_get[n - 1], cpu_per_get[n + 1])) - 1
+                  for n in range(1, len(runs), 2)]
+    without = statistics.median(r["api"]["requests_per_second"] for r in alone)
+    with_subs = statistics.median(r["api"]["requests_per_second"] for r in loaded_runs)
+    # delivery while wrk loads the API, over every run with subscribers: their median p50, the worst p99 and max
+    loaded = {**loaded_runs[0], "deliveries": sum(r["deliveries"] for r in loaded_runs),
+              "expected_deliveries": sum(r["expected_deliveries"] for r in loaded_runs)}
+    latencies = [r for r in loaded_runs if "p99_ms" in r]
+    if latencies:
+        loaded |= {"p50_ms": statistics.median(r["p50_ms"] for r in latencies),
+                   "p99_ms": max(r["p99_ms"] for r in latencies), "max_ms": max(r["max_ms"] for r in latencies)}
+    cpu_alone = statistics.median(cpu_per_get[0::2])
+    cpu_with = statistics.median(cpu_per_get[1::2])
     return {
-        "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "steps": steps, "loaded": loaded, "baseline": before,
-        "baseline_after": after, "load_average": [round(x, 2) for x in os.getloadavg()],
-        "api_without_runs": alone, "api_without": without, "api_with": with_subs, "api_drop": 1 - with_subs / without,
+        "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "steps": steps, "loaded": loaded,
+        "baseline": alone[0], "api_runs": runs, "load_average": [round(x, 2) for x in os.getloadavg()],
+        "api_without_runs": [r["api"]["requests_per_second"] for r in alone],
+        "api_with_runs": [r["api"]["requests_per_second"] for r in loaded_runs],
+        "api_without": without, "api_with": with_subs, "api_drop_median_runs": 1 - with_subs / without,
+        "api_paired_drops": paired_drops, "api_drop": statistics.median(paired_drops),
+        "api_cpu_per_get_paired_increase": paired_cpu, "api_cpu_per_get_increase": statistics.median(paired_cpu),
         "api_cpu_us_per_get_without": cpu_alone * 1e6, "api_cpu_us_per_get_with": cpu_with * 1e6,
         "wrk_seconds": wrk_seconds, "fanout_us_per_stream_event": fanout_us,
         "command": f"python -m bench.live (serve with WEB_INTERFACE=asgi, {env.get('WEB_WORKERS', '2')} workers; "
                    f"scheduler LIVE_TICK_MS=500; subscribers over {len(STREAMS)} streams from bench/live_clients.py; "
-                   f"{TRADES_PER_STEP} trades every {TRADE_INTERVAL_S} s; wrk -c64 -d{wrk_seconds}s GET {GET_PATH} "
-                   "before, with 2,000 subscribers, and after)",
+                   f"a trade every {TRADE_INTERVAL_S} s; wrk -c64 -d{wrk_seconds}s GET {GET_PATH} in "
+                   f"{2 * API_ROUNDS + 1} runs alternating 0 and {max(SUBSCRIBERS):,} subscribers)",
     }
 
 
@@ -216,15 +245,19 @@ def plot(results: dict[str, Any]) -> Path | None:
 
 
 def markdown(results: dict[str, Any]) -> str:
-    rows = ["| subscribers | connected | deliveries / expected | p50 | p99 | max | MB received | CPU: API workers "
-            "| CPU: subscribers' process |",
-            "|---|---|---|---|---|---|---|---|---|"]
-    for s in [results["baseline"], *results["steps"], *([results["loaded"]] if "loaded" in results else [])]:
-        label = f"{s['subscribers']:,}" + (" + wrk" if "api" in s else "")
+    rows = ["| subscribers | connected | deliveries / expected | p50 | p99 | max | MB received after the snapshots "
+            "| bytes / delivery "
+            "| CPU: API workers | CPU: subscribers' process | load average |",
+            "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for s in [*results["steps"], *results.get("api_runs", [])]:
+        rate = f" + wrk ({s['api']['requests_per_second']:,.0f} req/s)" if "api" in s else ""
+        label = f"{s['subscribers']:,}{rate}"
+        ms = [f"{s[k]:.0f} ms" if k in s else "-" for k in ("p50_ms", "p99_ms", "max_ms")]
         rows.append(f"| {label} | {s['connected']:,} | {s['deliveries']:,} / {s['expected_deliveries']:,} "
-                    f"| {s.get('p50_ms', float('nan')):.0f} ms | {s.get('p99_ms', float('nan')):.0f} ms "
-                    f"| {s.get('max_ms', float('nan')):.0f} ms | {s.get('received_mb', 0):.1f} "
-                    f"| {s.get('api_cpu_s', float('nan')):.1f} s | {s['client_cpu_s']:.1f} s |")
+                    f"| {ms[0]} | {ms[1]} | {ms[2]} | {s.get('received_mb', 0):.1f} "
+                    f"| {s.get('bytes_per_delivery') or 0:,} "
+                    f"| {s.get('api_cpu_s', float('nan')):.1f} s | {s['client_cpu_s']:.1f} s "
+                    f"| {s.get('load_average', float('nan'))} |")
     drop = results["api_drop"] * 100
     verdict_p99 = "met" if all(s.get("p99_ms", 1e9) < 1000 for s in results["steps"]) else "MISSED"
     loaded_p99 = results.get("loaded", {}).get("p99_ms", float("nan"))
@@ -240,23 +273,25 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         *rows,
         "",
-        "Rows marked + wrk ran wrk on the cached GET during the step (the throughput runs); the others measure "
-        "delivery alone. CPU columns: seconds of CPU over the step (its trades, plus 2 s), summed over the API's "
-        "processes, and of the "
-        "one process that holds every subscriber (a bare asyncio Protocol per connection that only scans each chunk "
-        "for event ids: what remote clients would cost this machine is nothing; this is the least a local one "
-        "costs).",
+        "Rows marked + wrk are the throughput runs, in the order they ran: wrk on the cached GET, alternating "
+        "without and with subscribers; the others measure delivery alone. CPU columns: seconds of CPU over the "
+        "step (its trades, plus 2 s), summed over the API's processes, and of the one process that holds every "
+        "subscriber (a bare asyncio Protocol per connection that only scans each chunk for event ids: what remote "
+        "clients would cost this machine is nothing; this is the least a local one costs).",
         "",
-        f"API throughput (cached top-10 GET, wrk -c64, trades posted meanwhile): {results['api_without']:,.0f} req/s "
-        f"without subscribers (mean of the runs before and after: "
-        f"{' and '.join(f'{r:,.0f}' for r in results.get('api_without_runs', []))}), {results['api_with']:,.0f} "
-        f"req/s with {results.get('loaded', results['steps'][-1])['connected']:,}: {-drop:+.1f} %. "
-        "The API's CPU per GET served (all its "
-        f"processes' CPU over the step / GETs; trades, and with subscribers the streams, included): "
+        f"API throughput (cached top-10 GET, wrk -c64, trades posted meanwhile), judged on the **median of the "
+        f"paired drops**: each run with subscribers against the mean of the runs without just before and after it "
+        f"({', '.join(f'{-d * 100:+.1f} %' for d in results.get('api_paired_drops', []))}): **{-drop:+.1f} %**. "
+        f"Medians of the runs: {results['api_without']:,.0f} req/s without "
+        f"({', '.join(f'{r:,.0f}' for r in results.get('api_without_runs', []))}), {results['api_with']:,.0f} "
+        f"with {results['loaded']['connected']:,} subscribers "
+        f"({', '.join(f'{r:,.0f}' for r in results.get('api_with_runs', []))}). The API's CPU per GET served (all "
+        "its processes' CPU over the run / GETs; trades, and with subscribers the streams, included), paired the "
+        f"same way: {', '.join(f'{c * 100:+.1f} %' for c in results.get('api_cpu_per_get_paired_increase', []))} "
+        f"(median {results.get('api_cpu_per_get_increase', float('nan')) * 100:+.1f} %; medians of the runs "
         f"{results.get('api_cpu_us_per_get_without', float('nan')):.0f} us without, "
-        f"{results.get('api_cpu_us_per_get_with', float('nan')):.0f} us with "
-        f"({(results.get('api_cpu_us_per_get_with', 0) / results.get('api_cpu_us_per_get_without', 1) - 1) * 100:+.1f} "
-        "%): the capacity cost of the streams, which other work on the machine blurs less than req/s.",
+        f"{results.get('api_cpu_us_per_get_with', float('nan')):.0f} us with): the capacity cost of the streams, "
+        "which other work on the machine blurs less than req/s.",
         "",
         *([f"Python cost of one event to one stream in the server, in process (`python -m bench.live_fanout`: "
            f"{live_fanout.STREAMS:,} streams on the real hub and stream pump, a `send` that only counts): "
@@ -297,8 +332,12 @@ def main() -> int:
     write(results)
     for s in [*results["steps"], results["loaded"]]:
         say(f"{s['subscribers']} subscribers: p50 {s.get('p50_ms', 0):.0f} ms, p99 {s.get('p99_ms', 0):.0f} ms "
-            f"({s['deliveries']}/{s['expected_deliveries']})")
-    say(f"API {results['api_without']:,.0f} -> {results['api_with']:,.0f} req/s ({-results['api_drop'] * 100:+.1f} %)")
+            f"({s['deliveries']}/{s['expected_deliveries']}), {s['received_mb']} MB received, "
+            f"{s.get('bytes_per_delivery')} bytes per delivery, load {s.get('load_average')}")
+    say(f"API {results['api_without']:,.0f} -> {results['api_with']:,.0f} req/s (medians); paired drops "
+        f"{[round(-d * 100, 1) for d in results['api_paired_drops']]} %, median {-results['api_drop'] * 100:+.1f} %; "
+        f"CPU per GET {[round(c * 100, 1) for c in results['api_cpu_per_get_paired_increase']]} %, median "
+        f"{results['api_cpu_per_get_increase'] * 100:+.1f} %; load average {results['load_average']}")
     return 0
 
 

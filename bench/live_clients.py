@@ -2,8 +2,9 @@
 service): `python -m bench.live_clients PORT COUNT OUT_JSON PATH...`. Prints `ready N` once COUNT streams
 answered (N of them with 200), then, until SIGTERM, notes for every stream the wall-clock time at which each
 `update` event id first arrived; writes {"arrivals": {path: {event id: [t, ...]}}, "connected", "errors",
-"bytes"} to OUT_JSON. bench/live.py maps the event ids to the trades they carry (the board period's event
-stream in Redis), so this process never parses an event's JSON.
+"bytes", "bytes_at_ready"} to OUT_JSON ("bytes" - "bytes_at_ready": what arrived once every stream had opened,
+the updates and heartbeats rather than the opening snapshots). bench/live.py maps the event ids to the trades
+they carry (the board period's event stream in Redis), so this process never parses an event's JSON.
 
 It is meant to cost the machine what remote clients would not: a bare asyncio Protocol per connection (no
 StreamReader, no task, no line splitting), one regular-expression scan of each received chunk for the
@@ -74,7 +75,7 @@ async def main() -> None:
     port, count, out, paths = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4:]
     loop = asyncio.get_running_loop()
     arrivals: dict[str, dict[bytes, list[float]]] = {path: defaultdict(list) for path in paths}
-    counts = {"connected": 0, "errors": 0, "bytes": 0}
+    counts = {"connected": 0, "errors": 0, "bytes": 0, "bytes_at_ready": 0}
     answered, stop = asyncio.Event(), asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     transports = []
@@ -93,6 +94,8 @@ async def main() -> None:
     if counts["connected"] + counts["errors"] < count:
         with contextlib.suppress(TimeoutError):  # then fewer are reported connected than asked
             await asyncio.wait_for(answered.wait(), 60)
+    await asyncio.sleep(0.5)  # the opening snapshots (sent right after each head) are in
+    counts["bytes_at_ready"] = counts["bytes"]
     print(f"ready {counts['connected']}", flush=True)
     await stop.wait()
     for transport in transports:
