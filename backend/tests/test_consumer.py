@@ -154,3 +154,14 @@ def test_the_consumer_process_serves_its_metrics_on_metrics_bind(redis_client, r
     assert metric_value(text, "leaderboard_trades_rejected_total", reason="dead_letter") == 2
     assert metric_value(text, "leaderboard_flush_batch_size_sum") == 4
     assert all_time_totals(redis_client) == oracle([*first, trade("k3", "ann", "SOL")])
+
+
+def test_a_consumer_process_settles_its_garbage_collection():
+    """`settle_gc` (what both consumers call once started): startup objects frozen out of the collector, the
+    youngest generation collected every CONSUMER_GC_THRESHOLD allocations (bench/PROFILE.md: ~13 % of a consumer's
+    CPU went to collections under Python's default of 700). In a fresh interpreter, as a consumer process has."""
+    code = ("import gc; from leaderboard import defaults; from leaderboard.ingest.consumer import settle_gc; "
+            "before = gc.get_threshold()[0]; settle_gc(); "
+            "print(before, gc.get_threshold()[0] == defaults.CONSUMER_GC_THRESHOLD, gc.get_freeze_count() > 1000)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60).stdout
+    assert out.split() == ["700", "True", "True"]

@@ -80,6 +80,10 @@ CONSUMER_GROUP = "leaderboard"  # consumer group of `leaderboard consume` on the
 CONSUMER_COUNT = 1000  # stream entries read per XREADGROUP
 CONSUMER_BLOCK_MS = 1000  # how long one XREADGROUP waits for entries
 CONSUMER_CLAIM_IDLE_MS = 30_000  # pending entries idle this long belong to a dead consumer and are claimed
+# a consumer process (stream or Kafka) collects its youngest garbage generation every this many allocations, not
+# Python's 700, with everything allocated while it started frozen out of the collector (ingest/consumer.settle_gc):
+# it allocates ~15 short-lived tuples per trade, and the collections were ~30 % of its CPU (bench/PROFILE.md)
+CONSUMER_GC_THRESHOLD = 50_000
 
 # --- Kafka source (`leaderboard consume --source kafka`, `rebuild --source kafka`, `produce --target kafka`) ---
 KAFKA_TOPIC = "trades"  # topic of trade messages (a POST /v1/trades body each), keyed by trader id

@@ -19,6 +19,7 @@ exits at once (the entries in hand stay pending and are claimed by another consu
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import socket
@@ -184,12 +185,23 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def settle_gc() -> None:
+    """Garbage collection for a consumer process, once it has started: what is alive now (modules, settings,
+    clients) is frozen out of the collector, and the youngest generation is collected every
+    defaults.CONSUMER_GC_THRESHOLD allocations. A batch's trades, writes and script arguments are short-lived
+    tuples and lists (no cycles), which Python's default of 700 had it traverse again and again."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(defaults.CONSUMER_GC_THRESHOLD, *gc.get_threshold()[1:])
+
+
 def run_consumer(settings: Settings, name: str | None = None, group: str | None = None) -> None:
     from ..redis_client import connect
 
     redis = connect(settings)
     stopping = stop_on_signals("consume")
     consumer = TradeStreamConsumer(settings, redis, name, group)
+    settle_gc()
     with process_metrics(settings.METRICS_BIND, settings.METRICS_TOKEN, consumer.ready_checks()):
         log.info("stream consumer started", extra={"event": "consume_started", "consumer": consumer.name,
                                                    "group": consumer.group, "metrics_bind": settings.METRICS_BIND})

@@ -45,6 +45,7 @@ from ..defaults import KAFKA_DELIVERY_TIMEOUT_SECONDS, KAFKA_LAG_INTERVAL_SECOND
 from ..metrics_server import process_metrics
 from ..readiness import ReadyChecks
 from ..signals import stop_on_signals
+from .consumer import settle_gc
 from .flusher import Applier
 from .validation import InvalidWrite, MalformedJson, decode_json, decode_trades, trade_count
 from .writes import Write, trade_write
@@ -435,6 +436,7 @@ def run_kafka_consumer(settings: Settings, group: str | None = None) -> None:
             time.sleep(backoff)
             backoff = min(backoff * 2, settings.FLUSH_RETRY_MAX_SECONDS)
     consumer = KafkaTradeConsumer(settings, redis, group)
+    settle_gc()
     with process_metrics(settings.METRICS_BIND, settings.METRICS_TOKEN, consumer.ready_checks()):
         log.info("kafka consumer started", extra={"event": "consume_started", "source": SOURCE, "group": consumer.group,
                                                   "topic": consumer.topic, "metrics_bind": settings.METRICS_BIND})
