@@ -212,3 +212,34 @@ def test_malformed_bodies_are_malformed_json_with_a_reason(raw, reason):
         decode_trades(raw, NOW, LIMITS)
     with pytest.raises(orjson.JSONDecodeError):
         orjson.loads(raw)
+
+
+def _decimal_reading(value: int | float, max_decimals: int, max_value: int) -> Any:
+    """The rule for JSON numbers as it was written with Decimal (before integers and plain floats skipped it): the
+    decimal a number prints as, normalized; (units, scale) or the error."""
+    from decimal import Context, Decimal
+
+    number = Decimal(value) if isinstance(value, int) else Decimal(repr(value))
+    if not number.is_finite() or number <= 0:
+        return "must be positive"
+    if number > max_value:
+        return f"must be at most {max_value}"
+    exponent = number.normalize(Context(prec=60)).as_tuple().exponent
+    decimals = max(0, -exponent) if isinstance(exponent, int) else 0
+    if decimals > max_decimals:
+        return f"has {decimals} decimals; at most {max_decimals} allowed"
+    return int(number.scaleb(decimals, Context(prec=60))), decimals
+
+
+@settings(max_examples=3000, deadline=None)
+@given(value=st.one_of(st.integers(-10, 10**14), st.floats(allow_nan=False, allow_infinity=False),
+                       st.decimals(0, 10**13, places=8).map(float), st.integers(1, 10**9).map(lambda n: n / 100)),
+       max_decimals=st.integers(0, 18))
+def test_json_numbers_read_without_decimal_as_with_it(value, max_decimals):
+    from leaderboard.ingest.validation import decimal_units
+
+    try:
+        got: Any = decimal_units(value, "quantity", max_decimals, 10**12)
+    except InvalidWrite as exc:
+        got = exc.reason
+    assert got == _decimal_reading(value, max_decimals, 10**12)
