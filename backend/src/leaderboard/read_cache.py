@@ -54,6 +54,14 @@ class LiveMarks:
             return now - fetched_at >= timedelta(seconds=defaults.SNAPSHOT_RECHECK_SECONDS)
         return self.latest.get((snapshot.board, snapshot.period.value), 0) > to_ms(snapshot.as_of)
 
+    def note(self, head: dict[str, Any]) -> None:
+        """A published event's head: lists of its board period older than its `as_of` are stale from now on.
+        The live hub of this process notes each event before its streams get it (live/hub.py), so a client that
+        reads the list right after an event gets that snapshot or a newer one, whichever of the two
+        subscriptions of this process hears the event first."""
+        key = (head["board"], head["period"])
+        self.latest[key] = max(self.latest.get(key, 0), int(head["as_of_ms"]))
+
     def _run(self) -> None:
         from . import keys
         from .live.events import decode_message
@@ -68,8 +76,7 @@ class LiveMarks:
                     message = pubsub.get_message(timeout=1.0)  # below the client's socket timeout
                     if message is not None and message.get("type") == "message":
                         head, _data = decode_message(message["data"])
-                        key = (head["board"], head["period"])
-                        self.latest[key] = max(self.latest.get(key, 0), int(head["as_of_ms"]))
+                        self.note(head)
             except Exception as exc:  # Redis gone or a bad message: recheck by time until subscribed again
                 if self.connected:
                     log.warning("live marks unsubscribed", extra={"event": "live_marks_lost", "error": repr(exc)})

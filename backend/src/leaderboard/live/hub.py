@@ -22,6 +22,7 @@ import redis.asyncio as aioredis
 
 from .. import keys, metrics
 from ..config import Settings
+from ..read_cache import LIVE_MARKS
 from .events import decode_message
 
 log = logging.getLogger(__name__)
@@ -237,6 +238,8 @@ class Hub:
         if event_id is None or (known is not None and (parse_id(known) or (0, 0)) >= event_id):
             return
         self.last_ids[key] = head["id"]
+        if LIVE_MARKS:
+            LIVE_MARKS[0].note(head)  # this process's lists serve this snapshot before a stream shows it
         self.deliver(key, event_id, frame("update", head["id"], data))
 
     def deliver(self, key: tuple[str, str], event_id: tuple[int, int], data: bytes) -> None:
