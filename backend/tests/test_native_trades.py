@@ -13,6 +13,9 @@ import orjson
 import pytest
 
 from leaderboard import keys, metrics
+from leaderboard.auth.guards import verified_access_claims
+from leaderboard.auth.revocations import RevocationList
+from leaderboard.extensions import revocations as app_revocations
 from leaderboard.ingest.writes import trade_write_id
 from leaderboard.live.asgi import Router
 
@@ -122,6 +125,43 @@ def test_a_conflict_and_a_revoked_token_get_the_views_errors(router, venue, app,
     assert asyncio.run(_post(router, orjson.dumps(trade("c-3", "dan")), _json(**headers)))[0] == 202
     assert client.post("/v1/logout", headers=headers).status_code == 200
     native, flask, natively = both_ways(router, orjson.dumps(trade("c-4", "dan")), _json(**headers))
+    assert not natively and native == flask and native[0] == 401
+    assert orjson.loads(native[2])["error"]["code"] == "token_revoked"
+
+
+def test_the_not_revoked_answer_is_renewed_by_the_native_path_and_a_revocation_still_reaches_it(router, app, client,
+                                                                                               redis_client):
+    """The revocation list's cached "not revoked" answer lasts REVOCATION_CACHE_SECONDS. The native path asks again
+    itself, off the loop: ahead of time once half of it has passed, and waiting when it has run out; before, every
+    request of the token went to the view until the view had asked (under wrk -c64 a burst of requests through
+    a2wsgi's one thread every 2 s: the single POST's p99, bench/PROFILE.md). A revocation made by another process
+    still reaches it within the bound."""
+    with app.app_context():
+        revocations = app_revocations()  # the app's list (made on first use)
+    revocations.cache_seconds = 0.4
+    headers = token_headers(app, "venue-short", "service")
+    assert client.post("/v1/trades", json=trade("r-0", "rita"), headers=headers).status_code == 202  # the view
+    claims, _list = verified_access_claims(app, headers["Authorization"][len("Bearer "):])
+    body = iter(orjson.dumps(trade(f"r-{n}", "rita")) for n in range(1, 10))
+    served = router.trades.served
+
+    time.sleep(0.45)  # run out: the request waits for the check, answered natively
+    assert revocations.trusted_for(claims) == 0
+    assert asyncio.run(_post(router, next(body), _json(**headers)))[0] == 202
+    assert router.trades.served == served + 1 and revocations.trusted_for(claims) > 0.3
+
+    time.sleep(0.25)  # past half-way: answered at once from the cached answer, which is renewed meanwhile
+    assert 0 < revocations.trusted_for(claims) < 0.2
+    assert asyncio.run(_post(router, next(body), _json(**headers)))[0] == 202
+    assert router.trades.served == served + 2
+    deadline = time.monotonic() + 2
+    while revocations.trusted_for(claims) < 0.2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert revocations.trusted_for(claims) >= 0.2
+
+    RevocationList(redis_client, 2.0, 3600).revoke_user("venue-short")  # another process logs it out everywhere
+    time.sleep(0.45)
+    native, flask, natively = both_ways(router, next(body), _json(**headers))
     assert not natively and native == flask and native[0] == 401
     assert orjson.loads(native[2])["error"]["code"] == "token_revoked"
 

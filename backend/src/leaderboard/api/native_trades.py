@@ -8,8 +8,13 @@ Answered here only when all of this holds (else: Flask):
   so it is the view's, in its thread; a chunked body goes to the view's own reader too), no `Origin` when CORS
   origins are set;
 - a bearer token this worker already verified and knows not revoked, from memory (auth.guards
-  `trusted_access_claims`: the view's first branch), of a caller the write limit does not count
-  (extensions.write_limit_applies: service accounts by default) — counted callers go to the view's limiter;
+  `verified_access_claims` and the revocation list's cached answer: the view's first branch), of a caller the
+  write limit does not count (extensions.write_limit_applies: service accounts by default) — counted callers go
+  to the view's limiter. The cached "not revoked" answer lasts REVOCATION_CACHE_SECONDS: this path asks the
+  revocation list again off the loop (`RevocationList.recheck`, one check per token at a time in its own
+  thread) once half of it has passed, and waits for that check when it has run out, instead of leaving every
+  request of the token to the view until the view has asked (a burst of ~40 requests per worker every 2 s through
+  a2wsgi's one thread under wrk -c64: the single POST's p99, bench/PROFILE.md);
 - a body the view's parser (ingest.validation.decode_trades, msgspec) accepts on its fast path, every trade the
   caller's own or the caller allowed to post for others (auth.guards.may_post_for);
 - the trade ids claimed and the writes durably accepted by this process's group commit (ingest/group_commit.py:
@@ -22,7 +27,11 @@ tests/test_native_trades.py posts the same requests both ways and compares statu
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,7 +39,8 @@ import orjson
 from flask import Flask
 
 from .. import defaults
-from ..auth.guards import may_post_for, trusted_access_claims
+from ..auth.guards import may_post_for, verified_access_claims
+from ..auth.revocations import RevocationList
 from ..config import Settings
 from ..context import clock_of
 from ..extensions import write_limit_applies
@@ -45,6 +55,8 @@ from .compat import SCORE_FIELDS, SCORE_ROLES, game_score_write
 from .native import Message, NativeAnswers, Receive, Send
 from .params import REGISTRY_KEY
 
+log = logging.getLogger(__name__)
+
 PATH = "/v1/trades"
 ROUTE = "/v1/trades"  # the Flask route's rule: one metrics label for both paths
 SCORE_PATH = "/api/leaderboard/score"  # compat.py's go-leader-board score (a service or admin token)
@@ -56,6 +68,8 @@ class NativeTrades(NativeAnswers):
     def __init__(self, app: Flask, settings: Settings) -> None:
         super().__init__(app, settings)
         self.commits = GroupCommit(self._claims_and_runtime)
+        self._checks: dict[str, asyncio.Future[bool]] = {}  # token id -> its revocation check under way
+        self._check_thread: ThreadPoolExecutor | None = None
 
     def _claims_and_runtime(self) -> tuple[WriteClaims, IngestRuntime]:
         with self.app.app_context():  # the very objects the view uses (one claim back-off, one WAL per process)
@@ -83,7 +97,7 @@ class NativeTrades(NativeAnswers):
         replay = _replaying(body, more, receive)
         if size != length:
             return replay
-        claims = trusted_access_claims(self.app, headers[b"authorization"][len(b"Bearer "):].decode("latin1"))
+        claims = await self._trusted_claims(headers[b"authorization"][len(b"Bearer "):].decode("latin1"))
         if claims is None or write_limit_applies(claims, self.settings):
             return replay
         if scope["path"] == SCORE_PATH:
@@ -95,6 +109,41 @@ class NativeTrades(NativeAnswers):
         await self.answer(send, status, {"accepted": len(writes)}, headers.get(b"x-request-id", b""), "POST", route,
                           route, started)
         return None
+
+    async def _trusted_claims(self, token: str) -> dict[str, Any] | None:
+        """The token's claims when the view's first branch would trust it (see the module docstring); None: the
+        view decides (an unknown token, a revoked one, Redis not answering the revocation check)."""
+        found = verified_access_claims(self.app, token)
+        if found is None:
+            return None
+        claims, revocations = found
+        left = revocations.trusted_for(claims)
+        if left < revocations.cache_seconds / 2:
+            check = self._revocation_check(revocations, claims)
+            if left <= 0:
+                with contextlib.suppress(Exception):  # whatever went wrong: the view asks again and says
+                    await asyncio.shield(check)
+        return claims if revocations.known_not_revoked(claims) else None
+
+    def _revocation_check(self, revocations: RevocationList, claims: dict[str, Any]) -> asyncio.Future[bool]:
+        """`revocations.recheck(claims)` in this path's thread (a bounded Redis call: never on the loop), one at a
+        time per token id; it renews the cached answer when Redis says "not revoked"."""
+        jti, loop = str(claims["jti"]), asyncio.get_running_loop()
+        check = self._checks.get(jti)
+        if check is None or check.get_loop() is not loop:  # another loop's (tests run one loop per request)
+            if self._check_thread is None:
+                self._check_thread = ThreadPoolExecutor(1, thread_name_prefix="revocation-check")
+            check = loop.run_in_executor(self._check_thread, revocations.recheck, claims)
+            self._checks[jti] = check
+            check.add_done_callback(lambda done: self._check_done(jti, done))
+        return check
+
+    def _check_done(self, jti: str, check: asyncio.Future[bool]) -> None:
+        if self._checks.get(jti) is check:
+            del self._checks[jti]
+        if not check.cancelled() and check.exception() is not None:  # retrieved here: the view asks again
+            log.warning("revocation check failed; the view checks the token",
+                        extra={"event": "revocation_check_failed", "error": repr(check.exception())})
 
     def _headers(self, scope: Message) -> dict[bytes, bytes] | None:
         """The request headers this path reads, when the request is one it may answer; else None."""

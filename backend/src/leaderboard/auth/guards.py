@@ -15,6 +15,7 @@ from .. import defaults
 from ..api_errors import ApiError
 from ..extensions import REVOCATIONS_KEY, revocations
 from ..library_internals import set_verified_jwt, verified_header_jwt
+from .revocations import RevocationList
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -94,12 +95,20 @@ def trusted_access_claims(app: Any, token: str) -> dict[str, Any] | None:
     on its first branch: verified here before (VerifiedTokens: signature, type access, not expired) and known
     not revoked (the revocation list's cached answer, no Redis call). None means: ask `verify_access_token`
     (api/native_trades.py then leaves the request to Flask)."""
+    found = verified_access_claims(app, token)
+    return found[0] if found is not None and found[1].known_not_revoked(found[0]) else None
+
+
+def verified_access_claims(app: Any, token: str) -> tuple[dict[str, Any], RevocationList] | None:
+    """(claims, the app's revocation list) of `token` when this worker verified it before (VerifiedTokens:
+    signature, type access, not expired), whether or not the list's cached "not revoked" answer is still fresh;
+    None when the token is unknown here (or the app has no revocation list yet)."""
     cache: VerifiedTokens | None = app.extensions.get(_VERIFIED_KEY)
-    revocation_list = app.extensions.get(REVOCATIONS_KEY)
+    revocation_list: RevocationList | None = app.extensions.get(REVOCATIONS_KEY)
     hit = cache.get(token) if cache is not None and token else None
-    if hit is None or revocation_list is None or not revocation_list.known_not_revoked(hit[0]):
+    if hit is None or revocation_list is None:
         return None
-    return hit[0]
+    return hit[0], revocation_list
 
 
 def verify_access_token() -> None:

@@ -49,10 +49,16 @@ class RevocationList:
     def known_not_revoked(self, payload: dict[str, Any]) -> bool:
         """True when this process's cache already says `payload` is not revoked (no Redis call); False means
         unknown: ask `is_revoked`."""
+        return self.trusted_for(payload) > 0
+
+    def trusted_for(self, payload: dict[str, Any]) -> float:
+        """Seconds this process may still trust its cached "not revoked" answer for `payload` (0: unknown, or
+        revoked here)."""
         jti, sid = payload["jti"], payload.get("sid", "")
         with self._lock:
-            return (jti not in self._revoked_here and sid not in self._revoked_here
-                    and self._not_revoked_until.get(jti, 0.0) > time.monotonic())
+            if jti in self._revoked_here or sid in self._revoked_here:
+                return 0.0
+            return max(0.0, self._not_revoked_until.get(jti, 0.0) - time.monotonic())
 
     def _end_reused_session(self, payload: dict[str, Any]) -> None:
         sid = payload.get("sid", "")
@@ -66,13 +72,18 @@ class RevocationList:
             return
         log.warning("refresh token reused: session revoked", extra={"event": "refresh_reuse"})
 
-    def _is_revoked(self, payload: dict[str, Any]) -> bool:
+    def recheck(self, payload: dict[str, Any]) -> bool:
+        """`is_revoked` of an access token, asking Redis even while the cached "not revoked" answer holds (which
+        a "not revoked" from Redis renews): api/native_trades.py renews it ahead of time."""
+        return self._is_revoked(payload, cached=False)
+
+    def _is_revoked(self, payload: dict[str, Any], cached: bool = True) -> bool:
         jti, sid = payload["jti"], payload.get("sid", "")
         now = time.monotonic()
         with self._lock:
             if jti in self._revoked_here or sid in self._revoked_here:
                 return True
-            if self._not_revoked_until.get(jti, 0.0) > now:
+            if cached and self._not_revoked_until.get(jti, 0.0) > now:
                 return False
         # Redis slow or down: writes must keep being accepted (WAL + buffer) without waiting on it, so the
         # check is bounded (REQUEST_REDIS_TIMEOUT_MS) and the token is trusted on its signature and expiry alone
