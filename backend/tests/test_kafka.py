@@ -165,6 +165,35 @@ def test_the_consumer_applies_once_commits_after_the_apply_and_dead_letters_pois
     assert all_time_totals(redis_client) == oracle(good)
 
 
+def test_a_message_over_the_bound_is_dead_lettered_unread_and_the_next_ones_applied(redis_client, redis_url, kafka,
+                                                                                    topic):
+    """The consumer does not trust the broker's maximum: a message over KAFKA_MAX_MESSAGE_BYTES (here valid trades
+    padded with JSON whitespace past it) is dead-lettered as too_large without being decoded (not even to count its
+    trades: it counts 1 rejected), its copy cut at the bound; it changes no board, and the messages after it on its
+    partition are applied."""
+    settings = settings_for(redis_url, kafka, topic, KAFKA_MAX_MESSAGE_BYTES="4096")
+    body = orjson.dumps({"trades": [trade("big1", "ann"), trade("big2", "ann", "ETH"), trade("big3", "ann", "SOL")]})
+    big = b"{" + b" " * (4097 - len(body)) + body[1:]  # 4,097 bytes, valid JSON
+    good = [trade(f"n{i}", "ann", ["BTC", "ETH"][i % 2]) for i in range(6)]
+    produce(settings, [(b"ann", big), *keyed(good, 2)])  # one key: one partition, the big message first
+    rejected, too_large = (sample("leaderboard_trades_rejected_total", reason="dead_letter"),
+                           sample("leaderboard_kafka_dead_lettered_total", kind="too_large"))
+    consumer = KafkaTradeConsumer(settings, redis_client)
+    with running(consumer):
+        assert wait_all_time_totals(redis_client, oracle(good), timeout=30) == oracle(good)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and sum(p["committed"] for p in consumer.kafka_check()["assignment"]) < 4:
+            time.sleep(0.1)  # the big message and the 3 after it committed (after the dead letter and the apply)
+    dead = read_all(settings, settings.kafka_dead_letter_topic)
+    assert [headers(m)["kind"] for m in dead] == ["too_large"]
+    assert headers(dead[0])["reason"] == "message of 4097 bytes; at most 4096 (KAFKA_MAX_MESSAGE_BYTES)"
+    assert dead[0].value() == big[:4096] and dead[0].key() == b"ann"
+    assert sample("leaderboard_kafka_dead_lettered_total", kind="too_large") - too_large == 1
+    assert sample("leaderboard_trades_rejected_total", reason="dead_letter") - rejected == 1  # never decoded
+    assert (consumer.dead_messages, consumer.applied_messages) == (1, 3)
+    assert all_time_totals(redis_client) == oracle(good)  # the big message's trades count nowhere
+
+
 def sample(name: str, **labels: str) -> float:
     from prometheus_client import REGISTRY
 

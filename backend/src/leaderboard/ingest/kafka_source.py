@@ -320,7 +320,7 @@ class KafkaTradeConsumer:
             raise DeliveryFailed(f"dead-letter topic {self.dead_topic}: {failures[:1] or [f'{left} undelivered']}")
         for item in refused:
             metrics.KAFKA_DEAD_LETTERED.labels(item.kind).inc()
-            metrics.TRADES_REJECTED.labels("dead_letter").inc(_trade_count(item.message.value()))
+            metrics.TRADES_REJECTED.labels("dead_letter").inc(_trade_count(item))
         self.dead_messages += len(refused)
         log.warning("kafka messages dead-lettered", extra={"event": "kafka_dead_letter", "messages": len(refused),
                                                            "reason": refused[0].reason[:200]})
@@ -408,11 +408,14 @@ class DeliveryFailed(Exception):
     """The broker did not acknowledge a produced message in time."""
 
 
-def _trade_count(payload: bytes | None) -> int:
+def _trade_count(item: Refused) -> int:
     """Trades a refused message carried (a batch's length, else 1), for leaderboard_trades_rejected; read by the
-    messages' own parser."""
+    messages' own parser. A message refused unread (too_large, empty) counts 1: one over KAFKA_MAX_MESSAGE_BYTES
+    is never decoded, not even to be counted."""
+    if item.kind in ("too_large", "empty"):
+        return 1
     try:
-        return trade_count(decode_json(payload or b""))
+        return trade_count(decode_json(item.message.value() or b""))
     except MalformedJson:
         return 1
 
