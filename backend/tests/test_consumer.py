@@ -56,6 +56,69 @@ def test_valid_entries_are_applied_and_acked_invalid_ones_dead_lettered(redis_cl
     assert b"trades[1].side" in dead[0][1][b"reason"]
 
 
+def padded(trades, size: int) -> bytes:
+    """A JSON array of `trades`, valid as it is, with whitespace after its `[` to make it `size` bytes long."""
+    raw = orjson.dumps(trades)
+    assert len(raw) <= size
+    return b"[" + b" " * (size - len(raw)) + raw[1:]
+
+
+def rejected_dead_letters() -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("leaderboard_trades_rejected_total", {"reason": "dead_letter"}) or 0.0
+
+
+def test_an_entry_over_the_http_trade_body_bound_is_dead_lettered_undecoded_and_changes_nothing(redis_client,
+                                                                                                 redis_url):
+    """A producer can put any size of entry on the stream; the consumer refuses one whose `trades` field is over
+    MAX_CONTENT_LENGTH (what a POST /v1/trades body may be) by its length: its valid trades (padded with JSON
+    whitespace past the bound) count nowhere, its copy is cut at the bound, and the entries after it are applied."""
+    settings = consumer_settings(redis_url)
+    limit = settings.MAX_CONTENT_LENGTH
+    assert limit == 1024 * 1024  # the default: the HTTP trade body's bound
+    consumer = TradeStreamConsumer(settings, redis_client, name="c1")
+    consumer.ensure_group()
+    big = padded([trade("big1", "ann"), trade("big2", "ben", "ETH"), trade("big3", "cy", "SOL")], limit + 1)
+    big_id = redis_client.xadd(keys.trade_stream(), {"trades": big}).decode()
+    bad_id = add_entry(redis_client, [trade("b1", "ann"), {**trade("b2"), "side": "hold"}])  # 2 trades refused
+    good = [trade("g1", "ann"), trade("g2", "dee", "ETH")]
+    add_entry(redis_client, good)
+    before = rejected_dead_letters()
+    consumer.process(consumer.read_new())
+    assert all_time_totals(redis_client) == oracle(good)  # the big entry's trades count nowhere
+    assert redis_client.xpending(keys.trade_stream(), "leaderboard")["pending"] == 0  # all acknowledged
+    dead = {fields[b"entry_id"].decode(): fields for _id, fields in redis_client.xrange(keys.trade_stream_dead())}
+    assert sorted(dead) == sorted([big_id, bad_id])
+    assert dead[big_id][b"reason"].decode() == (
+        f"trades: too large: {limit + 1} bytes; at most {limit} (MAX_CONTENT_LENGTH), not decoded; "
+        f"the copy here keeps its first {limit} bytes")
+    assert dead[big_id][b"trades"] == big[:limit]
+    assert dead[bad_id][b"reason"].startswith(b"trades[1].side")
+    assert rejected_dead_letters() - before == 1 + 2  # the big entry, never decoded, as 1; the bad one's 2 trades
+    assert (consumer.dead_entries, consumer.applied_entries) == (2, 1)
+    add_entry(redis_client, [trade("g3", "ann")])  # the next reads go on
+    consumer.process(consumer.read_new())
+    assert all_time_totals(redis_client) == oracle([*good, trade("g3", "ann")])
+
+
+def test_the_stream_entry_bound_is_max_content_length_at_most(redis_client, redis_url):
+    """Set from the environment like every limit: an entry of exactly MAX_CONTENT_LENGTH bytes is applied, one byte
+    more is dead-lettered."""
+    settings = load_settings({"REDIS_URL": redis_url, "CONSUMER_BLOCK_MS": 100},
+                             environ={"JWT_SECRET_KEY": "x" * 40, "MAX_CONTENT_LENGTH": "4096"})
+    consumer = TradeStreamConsumer(settings, redis_client, name="c1")
+    consumer.ensure_group()
+    at_limit, over = [trade("e1", "ann")], [trade("e2", "ben")]
+    redis_client.xadd(keys.trade_stream(), {"trades": padded(at_limit, 4096)})
+    over_id = redis_client.xadd(keys.trade_stream(), {"trades": padded(over, 4097)}).decode()
+    consumer.process(consumer.read_new())
+    assert all_time_totals(redis_client) == oracle(at_limit)
+    dead = redis_client.xrange(keys.trade_stream_dead())
+    assert [fields[b"entry_id"].decode() for _id, fields in dead] == [over_id]
+    assert dead[0][1][b"reason"].startswith(b"trades: too large: 4097 bytes; at most 4096 (MAX_CONTENT_LENGTH)")
+
+
 def test_entries_of_a_dead_consumer_are_claimed_and_count_once(redis_client, redis_url):
     settings = consumer_settings(redis_url)
     dead = TradeStreamConsumer(settings, redis_client, name="dead")

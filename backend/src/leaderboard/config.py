@@ -56,7 +56,7 @@ class Settings:
     RATELIMIT_ENABLED: bool = True
     REVOCATION_CACHE_SECONDS: float = defaults.REVOCATION_CACHE_SECONDS
     PASSWORD_MIN_LENGTH: int = defaults.PASSWORD_MIN_LENGTH
-    MAX_CONTENT_LENGTH: int = defaults.MAX_CONTENT_LENGTH
+    MAX_CONTENT_LENGTH: int = defaults.MAX_CONTENT_LENGTH  # also bounds a stream entry before `consume` decodes it
     # write path
     MAX_BATCH: int = defaults.MAX_BATCH
     BUFFER_MAX_TRADES: int = defaults.BUFFER_MAX_TRADES

@@ -1,7 +1,8 @@
 """Every tunable constant, named, with what it is. `config.py` reads overrides from the environment."""
 
 # --- HTTP / API ---
-MAX_CONTENT_LENGTH = 1 * 1024 * 1024  # largest request body accepted, bytes
+MAX_CONTENT_LENGTH = 1 * 1024 * 1024  # largest request body accepted, bytes; also the largest `trades` field of a
+# trade stream entry (it carries a POST /v1/trades batch): a longer one is dead-lettered undecoded (ingest/consumer.py)
 MAX_REQUEST_LINE = 4094  # longest request line ("GET /path?query HTTP/1.1"), bytes -> 414 (gunicorn's default)
 API_TITLE = "Leaderboard API"
 

@@ -11,7 +11,10 @@ dies leaves its entries pending; a live consumer claims entries idle for CONSUME
 and applies them again, which counts nothing twice (the per-write markers of ranking/apply.py).
 
 An entry with an invalid trade is refused whole (like an API batch): it is copied to the dead-letter
-stream `keys.trade_stream_dead()` with the reason, and acknowledged, in one transaction.
+stream `keys.trade_stream_dead()` with the reason, and acknowledged, in one transaction. So is an entry whose
+`trades` field is longer than MAX_CONTENT_LENGTH (the bound of a POST /v1/trades body, whose trades an entry
+carries): it is refused by its length, before anything decodes it, and only its first MAX_CONTENT_LENGTH bytes
+are copied.
 
 Signals, as in rq's worker: the first SIGTERM/SIGINT finishes the batch in hand and stops; a second one
 exits at once (the entries in hand stay pending and are claimed by another consumer).
@@ -37,7 +40,7 @@ from ..metrics_server import process_metrics
 from ..readiness import ReadyChecks, redis_ping_check
 from ..signals import stop_on_signals
 from .flusher import Applier, StreamAck
-from .validation import InvalidWrite, MalformedJson, decode_json, decode_trades, trade_count
+from .validation import InvalidWrite, MalformedJson, decode_trades
 from .writes import Write, trade_write
 
 log = logging.getLogger(__name__)
@@ -133,15 +136,18 @@ class TradeStreamConsumer:
         now = datetime.now(UTC)
         writes: list[Write] = []
         good: list[str] = []
-        dead: list[tuple[str, str, bytes]] = []
+        dead: list[tuple[str, str, bytes, int]] = []  # entry id, reason, the copy kept, trades it carried
+        limit = self.settings.MAX_CONTENT_LENGTH
         for entry_id, fields in entries:
             payload = fields.get(b"trades", b"")
+            if len(payload) > limit:  # never decoded: its trade count is unknown, counted as 1
+                dead.append((entry_id, too_large(len(payload), limit), payload[:limit], 1))
+                continue
             try:
                 trades = decode_trades(payload, now, self.settings, array=True).trades
-            except MalformedJson as exc:
-                dead.append((entry_id, f"trades: not valid JSON ({exc})", payload))
-            except InvalidWrite as exc:
-                dead.append((entry_id, str(exc), payload))
+            except (MalformedJson, InvalidWrite) as exc:
+                reason = f"trades: not valid JSON ({exc})" if isinstance(exc, MalformedJson) else str(exc)
+                dead.append((entry_id, reason, payload, exc.trades))
             else:
                 writes.extend(trade_write(trade) for trade in trades)
                 good.append(entry_id)
@@ -162,23 +168,25 @@ class TradeStreamConsumer:
                                         "applied_entries": self.applied_entries, "dead_entries": self.dead_entries})
         return checks
 
-    def dead_letter(self, dead: list[tuple[str, str, bytes]]) -> None:
+    def dead_letter(self, dead: list[tuple[str, str, bytes, int]]) -> None:
+        """Copy refused entries (id, reason, payload kept, trades carried) to the dead-letter stream and acknowledge
+        them, in one transaction. The trade counts come from the one decode `process` did (none for an entry
+        refused by its length), so a refused entry is never decoded again."""
         with self.redis.pipeline(transaction=True) as pipe:
-            for entry_id, reason, payload in dead:
+            for entry_id, reason, payload, _trades in dead:
                 pipe.xadd(self.dead_stream, {"entry_id": entry_id, "reason": reason, "trades": payload})
-            pipe.xack(self.stream, self.group, *[entry_id for entry_id, _r, _p in dead])
+            pipe.xack(self.stream, self.group, *[entry_id for entry_id, *_rest in dead])
             pipe.execute()
         self.dead_entries += len(dead)
-        metrics.TRADES_REJECTED.labels("dead_letter").inc(sum(_trade_count(payload) for _i, _r, payload in dead))
-        log.warning("stream entries dead-lettered", extra={"event": "consume_dead_letter", "entries": len(dead)})
+        metrics.TRADES_REJECTED.labels("dead_letter").inc(sum(trades for *_rest, trades in dead))
+        log.warning("stream entries dead-lettered", extra={"event": "consume_dead_letter", "entries": len(dead),
+                                                           "reason": dead[0][1][:200]})
 
 
-def _trade_count(payload: bytes) -> int:
-    """Trades in a refused entry's payload (1 when it is not a JSON array), read by the entries' own parser."""
-    try:
-        return trade_count({"trades": decode_json(payload)})
-    except MalformedJson:
-        return 1
+def too_large(size: int, limit: int) -> str:
+    """The dead-letter reason of an entry whose `trades` field is over MAX_CONTENT_LENGTH."""
+    return (f"trades: too large: {size} bytes; at most {limit} (MAX_CONTENT_LENGTH), not decoded; "
+            f"the copy here keeps its first {limit} bytes")
 
 
 def _text(value: Any) -> str:
