@@ -87,6 +87,16 @@ def test_a_tick_snapshots_changed_periods_and_publishes_what_moved(redis_client,
     assert update["removed"] == ["carol"]
     assert snapshots.load(redis_client, "scores", Period.ALL).as_of.isoformat()[:19] == update["as_of"][:19]
 
+    # a write below the top LIVE_TOP_N still gets an event: no rows, the new as_of (the member view read after it
+    # holds the write; no event left the trader's own card and the API's member micro-caches a tick behind)
+    apply(redis_client, "scores", "carol", 12, "w10")  # best board: 4th, below the top 3
+    time.sleep(0.002)
+    assert ticker.tick(redis_client, boards, datetime.now(UTC), config) == {"published": len(Period)}
+    quiet = events(redis_client, "scores", "all")[-1]
+    assert (quiet["rows"], quiet["removed"], quiet["total"], quiet["reset"]) == ([], [], 4, False)
+    assert quiet["as_of"] > update["as_of"]
+    assert snapshots.load(redis_client, "scores", Period.ALL).as_of.isoformat()[:19] == quiet["as_of"][:19]
+
 
 def ranked(scores: Mapping[str, tuple[int, int]], top_n: int, ties: str, names: Mapping[str, str]) -> list[Entry]:
     """The oracle: member -> (score, reach ms) as the API ranks it. `shared`: score descending, member id

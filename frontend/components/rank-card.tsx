@@ -28,8 +28,9 @@ type RankState =
   | { status: "unranked"; key: string }
   | { status: "error"; message: string }
 
-/** After the member's own write (a 202), re-read this long after it when the list does not carry the member:
- * the write lands with the next tick, and a tick that changes nothing in the top list sends no event. */
+/** After the member's own write (a 202), re-read this long after it when the list does not carry the member.
+ * On the stream the tick that applies the write sends an event (one without rows when the top did not change),
+ * whose new as_of makes the card read at once; these re-reads cover polling and a read that raced that event. */
 export const AFTER_WRITE_REREADS_MS = [1_000, 2_500, 5_000] as const
 
 interface RankCardProps {

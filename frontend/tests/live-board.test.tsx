@@ -298,6 +298,46 @@ describe("LiveBoard on the stream", () => {
     expect(api.fn).toHaveBeenCalledTimes(1)
   })
 
+  it("reads the card of a trader below the stream's top again when an event without rows moves the as_of", async () => {
+    const members = (score: string, asOf: string) => ({
+      board: "btc", period: "day", total: 3, as_of: asOf, missing: [],
+      entries: [{ rank: 3, user_id: "carol", user_name: "Carol", score, percentile: 33.33 }],
+    })
+    const around = (score: string, asOf: string) => ({
+      board: "btc", period: "day", user_id: "carol", total: 3, as_of: asOf,
+      entries: [entry(2, "bob", "200"), entry(3, "carol", score)],
+    })
+    const api = mockFetch().reply(page([entry(1, "alice", "300"), entry(2, "bob", "200")], { total: 3 }))
+    const { rerender } = render(<LiveBoard board={usdBoard} period="day" pageSize={2} />)
+    await flush()
+    const stream = FakeEventSource.opened[0]!
+    // the stream's top holds 2 rows; carol (3rd) is below it: her card is a member read
+    stream.send("snapshot", page([entry(1, "alice", "300"), entry(2, "bob", "200")], {
+      as_of: "2026-11-21T12:00:01Z", total: 3,
+    }))
+    api.reply(members("100", "2026-11-21T12:00:01Z")).reply(around("100", "2026-11-21T12:00:01Z"))
+    rerender(
+      <>
+        <LiveBoard board={usdBoard} period="day" pageSize={2} />
+        <RankCard board={usdBoard} period="day" userId="carol" />
+      </>
+    )
+    await flush()
+    const card = screen.getByTestId("my-rank-card")
+    expect(within(card).getByTestId("my-score")).toHaveTextContent("$100.00")
+    expect(api.fn).toHaveBeenCalledTimes(3)
+
+    // carol's trade lands below the top: the tick's event has no rows, only the new as_of; the card reads again
+    api.reply(members("150", "2026-11-21T12:00:02Z")).reply(around("150", "2026-11-21T12:00:02Z"))
+    stream.send("update", update("2026-11-21T12:00:02Z", 3, []))
+    await flush()
+    expect(api.fn).toHaveBeenCalledTimes(5)
+    expect(api.fn.mock.calls[3]?.[0]).toBe("/v1/leaderboards/btc/members?ids=carol&period=day")
+    expect(within(card).getByTestId("my-score")).toHaveTextContent("$150.00")
+    expect(rows().map((r) => r.getAttribute("data-user-id"))).toEqual(["alice", "bob"]) // the rows stay
+    expect(screen.getByTestId("total-members")).toHaveAttribute("data-as-of", "2026-11-21T12:00:02Z")
+  })
+
   it("shows more of the stream's rows without a request, and reads the list for rows past the stream's top", async () => {
     const api = mockFetch().reply(page([entry(1, "a", "30")], { total: 3, next_cursor: "p2" }))
     render(<LiveBoard board={usdBoard} period="day" pageSize={1} />)

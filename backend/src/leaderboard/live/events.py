@@ -1,10 +1,12 @@
 """What the live tier says: the `update` event of one board period (the rows of its top list that changed
 between two snapshots) and its wire form on the pub/sub channel.
 
-An update carries the new `as_of`, `total`, the rows of the new top `top_n` that entered it or changed score or
-name (rank, previous rank or null for a newcomer, user, name, score) and the ids that left the top `top_n`. A
-row that only shifted (a new leader moves everybody below it down by one) is not sent: its score is the same, so
-its order relative to the other unchanged rows is the same, and the client derives its new place (`derive`):
+An update goes out for every board period the ticker recomputed (its change marks moved), also when its top did not
+change (a write below it: no rows, the new `as_of`). It carries the new `as_of`, `total`, the rows of the new top
+`top_n` that entered it or changed score or name (rank, previous rank or null for a newcomer, user, name, score)
+and the ids that left the top `top_n`. A row that only shifted (a new leader moves everybody below it down by one)
+is not sent: its score is the same, so its order relative to the other unchanged rows is the same, and the client
+derives its new place (`derive`):
 
 1. the rows sent go to their positions: sorted by rank, then member id descending (the API's order), a row's
    position is rank - 1 plus the rows sent before it with the same rank;
@@ -90,12 +92,14 @@ def diff_rows(before: Sequence[Entry], after: Sequence[Entry]) -> tuple[list[tup
 
 
 def update_event(board: LiveBoard, before: Snapshot | None, after: Snapshot, top_n: int) -> dict[str, Any] | None:
-    """The update from `before` to `after` over the top `top_n`, or None when the top, the total and the
-    period's day are the same (nothing to tell)."""
+    """The update from `before` to `after` over the top `top_n`, or None when `after` is not newer. An update
+    whose top did not change (no rows, nothing removed) still tells the new `as_of`: the ticker recomputed the
+    board period because writes landed (below the top), so a member view read after it holds them (a trader's
+    read-your-writes within a tick; every API process drops its member views older than it)."""
+    if before is not None and after.as_of <= before.as_of:
+        return None
     old_rows = before.entries[:top_n] if before is not None and before.day == after.day else ()
     rows, removed = diff_rows(old_rows, after.entries[:top_n])
-    if not rows and not removed and before is not None and before.total == after.total and before.day == after.day:
-        return None
     return {
         "board": board.id,
         "period": after.period.value,
