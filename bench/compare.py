@@ -88,6 +88,10 @@ def main() -> None:
     for name in REQUESTS:
         print(f"{name:20}" + "".join(f"{' / '.join(f'{v:,.0f}' for v in result['servers'][s][name]):>28}"
                                      for s in SERVERS))
+    print("p99 latency, ms (wrk --latency, per round):")
+    for name in REQUESTS:
+        print(f"{name:20}" + "".join(f"{' / '.join(f'{v:,.1f}' for v in result['p99_ms'][s][name]):>28}"
+                                     for s in SERVERS))
     for ratio in result["ratios"][SERVERS[0]]:
         print(f"{ratio:40}" + "".join(f"{result['ratios'][s][ratio]:>10.0%}" for s in SERVERS))
 

@@ -166,6 +166,24 @@ def test_the_not_revoked_answer_is_renewed_by_the_native_path_and_a_revocation_s
     assert orjson.loads(native[2])["error"]["code"] == "token_revoked"
 
 
+def test_a_token_new_to_this_worker_is_checked_off_the_loop_and_its_first_requests_answered_natively(router, app,
+                                                                                                     redis_client):
+    """Before, the first requests of a token this worker had not verified all went to the view until one of them had
+    verified it (under wrk -c64: every connection of the worker through a2wsgi's one thread at once); now the view's
+    check (verify_access_token) runs once off the loop and they wait for it."""
+    headers = token_headers(app, "venue-new", "service")  # minted elsewhere: never seen by this worker
+    served = router.trades.served
+
+    async def first() -> list[Sent]:
+        return await asyncio.gather(*(_post(router, orjson.dumps(trade(f"v-{n}", "vic", quantity="1", price="2")),
+                                            _json(**headers)) for n in range(20)))
+
+    assert {status for status, _h, _b in asyncio.run(first())} == {202}
+    assert router.trades.served == served + 20
+    drain(app)
+    assert all_time_totals(redis_client)["all-volume"]["vic"] == 20 * 200
+
+
 def test_concurrent_requests_share_a_round_trip_and_are_each_counted_once(router, venue, app, redis_client):
     commits = router.trades.commits
     rounds, requests = commits.rounds, commits.requests

@@ -14,7 +14,10 @@ Answered here only when all of this holds (else: Flask):
   revocation list again off the loop (`RevocationList.recheck`, one check per token at a time in its own
   thread) once half of it has passed, and waits for that check when it has run out, instead of leaving every
   request of the token to the view until the view has asked (a burst of ~40 requests per worker every 2 s through
-  a2wsgi's one thread under wrk -c64: the single POST's p99, bench/PROFILE.md);
+  a2wsgi's one thread under wrk -c64: the single POST's p99, bench/PROFILE.md). A token this worker has not
+  verified yet is checked the same way, once, by the view's own check (`verify_access_token`, one token at a time:
+  requests of another new token meanwhile go to the view), so a new token's first requests do not all go to the
+  view either; a token that check refuses goes to the view, which refuses it with its error;
 - a body the view's parser (ingest.validation.decode_trades, msgspec) accepts on its fast path, every trade the
   caller's own or the caller allowed to post for others (auth.guards.may_post_for);
 - the trade ids claimed and the writes durably accepted by this process's group commit (ingest/group_commit.py:
@@ -31,15 +34,16 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from flask import Flask
 
 from .. import defaults
-from ..auth.guards import may_post_for, verified_access_claims
+from ..auth.guards import may_post_for, verified_access_claims, verify_access_token
 from ..auth.revocations import RevocationList
 from ..config import Settings
 from ..context import clock_of
@@ -61,6 +65,14 @@ PATH = "/v1/trades"
 ROUTE = "/v1/trades"  # the Flask route's rule: one metrics label for both paths
 SCORE_PATH = "/api/leaderboard/score"  # compat.py's go-leader-board score (a service or admin token)
 PATHS = frozenset({PATH, SCORE_PATH})
+_VERIFYING = ""  # _checks' key of the verification of a token this worker does not know yet (one at a time)
+
+
+class _Check(NamedTuple):
+    arg: Any  # what it checks (a token's claims, or a token)
+    future: asyncio.Future[Any]
+
+
 _WANTED = frozenset({b"authorization", b"content-type", b"content-length", b"x-request-id", b"transfer-encoding"})
 
 
@@ -68,7 +80,7 @@ class NativeTrades(NativeAnswers):
     def __init__(self, app: Flask, settings: Settings) -> None:
         super().__init__(app, settings)
         self.commits = GroupCommit(self._claims_and_runtime)
-        self._checks: dict[str, asyncio.Future[bool]] = {}  # token id -> its revocation check under way
+        self._checks: dict[str, _Check] = {}  # token id (or _VERIFYING) -> its check under way
         self._check_thread: ThreadPoolExecutor | None = None
 
     def _claims_and_runtime(self) -> tuple[WriteClaims, IngestRuntime]:
@@ -114,8 +126,15 @@ class NativeTrades(NativeAnswers):
         """The token's claims when the view's first branch would trust it (see the module docstring); None: the
         view decides (an unknown token, a revoked one, Redis not answering the revocation check)."""
         found = verified_access_claims(self.app, token)
-        if found is None:
-            return None
+        if found is None:  # not verified in this worker yet: the view's check, off the loop, once at a time
+            verifying = self._off_loop(_VERIFYING, self._verify, token)
+            if verifying is None or verifying.arg != token:  # another token's check is under way: the view
+                return None
+            with contextlib.suppress(Exception):  # an invalid token: the view says why
+                await asyncio.shield(verifying.future)
+            found = verified_access_claims(self.app, token)
+            if found is None:
+                return None
         claims, revocations = found
         left = revocations.trusted_for(claims)
         if left < revocations.cache_seconds / 2:
@@ -125,25 +144,42 @@ class NativeTrades(NativeAnswers):
                     await asyncio.shield(check)
         return claims if revocations.known_not_revoked(claims) else None
 
-    def _revocation_check(self, revocations: RevocationList, claims: dict[str, Any]) -> asyncio.Future[bool]:
-        """`revocations.recheck(claims)` in this path's thread (a bounded Redis call: never on the loop), one at a
-        time per token id; it renews the cached answer when Redis says "not revoked"."""
-        jti, loop = str(claims["jti"]), asyncio.get_running_loop()
-        check = self._checks.get(jti)
-        if check is None or check.get_loop() is not loop:  # another loop's (tests run one loop per request)
+    def _revocation_check(self, revocations: RevocationList, claims: dict[str, Any]) -> asyncio.Future[Any]:
+        """`revocations.recheck(claims)` off the loop (a bounded Redis call), one at a time per token id; it renews
+        the cached answer when Redis says "not revoked"."""
+        check = self._off_loop(str(claims["jti"]), revocations.recheck, claims)
+        assert check is not None
+        return check.future
+
+    def _verify(self, token: str) -> None:
+        """The view's token check (auth.guards.verify_access_token: signature, expiry, revocation) in a request
+        context of its own; a valid access token is then in this worker's VerifiedTokens, as after the view's first
+        request with it. Raises what the check raises for any other token."""
+        with self.app.test_request_context(PATH, method="POST", headers={"Authorization": f"Bearer {token}"}):
+            verify_access_token()
+
+    def _off_loop(self, key: str, call: Callable[[Any], Any], arg: Any) -> _Check | None:
+        """`call(arg)` in this path's one thread, never on the loop: the check under way for `key` if there is one
+        (the same key, another `arg`: that check, so the caller can tell), else a new one."""
+        loop = asyncio.get_running_loop()
+        check = self._checks.get(key)
+        if check is None or check.future.get_loop() is not loop:  # another loop's (tests run one loop per request)
             if self._check_thread is None:
-                self._check_thread = ThreadPoolExecutor(1, thread_name_prefix="revocation-check")
-            check = loop.run_in_executor(self._check_thread, revocations.recheck, claims)
-            self._checks[jti] = check
-            check.add_done_callback(lambda done: self._check_done(jti, done))
+                self._check_thread = ThreadPoolExecutor(1, thread_name_prefix="native-trades-check")
+            check = _Check(arg, loop.run_in_executor(self._check_thread, call, arg))
+            self._checks[key] = check
+            check.future.add_done_callback(lambda done: self._check_done(key, done))
         return check
 
-    def _check_done(self, jti: str, check: asyncio.Future[bool]) -> None:
-        if self._checks.get(jti) is check:
-            del self._checks[jti]
-        if not check.cancelled() and check.exception() is not None:  # retrieved here: the view asks again
+    def _check_done(self, key: str, future: asyncio.Future[Any]) -> None:
+        check = self._checks.get(key)
+        if check is not None and check.future is future:
+            del self._checks[key]
+        if key != _VERIFYING and not future.cancelled() and future.exception() is not None:
             log.warning("revocation check failed; the view checks the token",
-                        extra={"event": "revocation_check_failed", "error": repr(check.exception())})
+                        extra={"event": "revocation_check_failed", "error": repr(future.exception())})
+        elif not future.cancelled():
+            future.exception()  # retrieved: an invalid token goes to the view, which answers it
 
     def _headers(self, scope: Message) -> dict[bytes, bytes] | None:
         """The request headers this path reads, when the request is one it may answer; else None."""
