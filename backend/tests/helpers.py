@@ -341,12 +341,12 @@ class Served:
     process: subprocess.Popen[bytes]
 
 
-def start_serve(data_dir: Path, port: int, *, stderr: Path | None = None, wait_for: str = "/ready",
+def start_serve(data_dir: Path, port: int, *, stderr: Path | None = None, wait_for: str | None = "/ready",
                 timeout: float = 60, **env_overrides: str) -> subprocess.Popen[bytes]:
     """The one way the tests start `python -m leaderboard serve` (2 workers, DEV_MODE=1, on 127.0.0.1:`port`,
-    DATA_DIR=`data_dir`), returned once GET `wait_for` answers 200. Without REDIS_URL in `env_overrides` it
-    starts its embedded Redis. `stderr` (the JSON logs): a file to write, else inherited. The caller stops it
-    (or use `serve`)."""
+    DATA_DIR=`data_dir`), returned once GET `wait_for` answers 200 (at once when `wait_for` is None). Without
+    REDIS_URL in `env_overrides` it starts its embedded Redis. `stderr` (the JSON logs): a file to write, else
+    inherited. The caller stops it (or use `serve`)."""
     env = {**os.environ, "DATA_DIR": str(data_dir), "DEV_MODE": "1", "BIND": f"127.0.0.1:{port}",
            "WEB_WORKERS": "2", "LOG_LEVEL": "INFO"}
     for name in ("REDIS_URL", "PROMETHEUS_MULTIPROC_DIR", "JWT_SECRET_KEY"):
@@ -355,6 +355,8 @@ def start_serve(data_dir: Path, port: int, *, stderr: Path | None = None, wait_f
     with contextlib.ExitStack() as files:
         log_file = files.enter_context(stderr.open("ab")) if stderr is not None else None
         proc = subprocess.Popen([sys.executable, "-m", "leaderboard", "serve"], env=env, stderr=log_file)
+    if wait_for is None:
+        return proc
     deadline = time.monotonic() + timeout
     while True:
         try:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -21,6 +23,32 @@ pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("web_server")]  # grania
 
 def start_service(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     return start_serve(data_dir, port, LOG_LEVEL="WARNING")
+
+
+def starve(pid: int, starving: threading.Event, run_s: float, stopped_s: float) -> None:
+    """While `starving` is set, process `pid` runs `run_s` in every `run_s + stopped_s` seconds (SIGSTOP/SIGCONT):
+    a process the scheduler of a loaded machine rarely runs."""
+    try:
+        while starving.is_set():
+            os.kill(pid, signal.SIGSTOP)
+            time.sleep(stopped_s)
+            os.kill(pid, signal.SIGCONT)
+            time.sleep(run_s)
+    except ProcessLookupError:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGCONT)
+
+
+def wait_until_serving(url: str, service: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        assert service.poll() is None, "serve exited"
+        time.sleep(0.05)
+    raise AssertionError(f"{url} did not answer within {timeout} s")
 
 
 def wait_gone(pids: list[int], timeout: float = 10) -> None:
@@ -62,6 +90,43 @@ def test_embedded_redis_persists_across_restarts_and_leaves_nothing_behind(tmp_p
     finally:
         if service.poll() is None:
             service.kill()
+
+
+def test_a_stop_while_a_worker_starts_starved_of_cpu_ends_it_within_seconds(tmp_path, redis_url):
+    """SIGTERM while worker 2 is still starting, starved of CPU (it runs 20 ms in every 400, as under a load of
+    ~20 on 2 cores: its start-up then takes tens of seconds) while worker 1 serves: worker 2 ends within seconds,
+    with its exit hooks and status 0, instead of finishing its start-up first (the master killed it after
+    WEB_GRACEFUL_TIMEOUT, without its final flush: a full run at load 10 saw it)."""
+    grace_s = 10
+    log_path = tmp_path / "serve.log"
+    port = free_port()
+    service = start_serve(tmp_path / "data", port, stderr=log_path, wait_for=None, REDIS_URL=redis_url,
+                          WEB_GRACEFUL_TIMEOUT=str(grace_s))
+    starving = threading.Event()
+    try:
+        deadline = time.monotonic() + 20
+        while len(psutil.Process(service.pid).children()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        workers = sorted(child.pid for child in psutil.Process(service.pid).children())
+        assert len(workers) == 2, log_path.read_text()[-3000:]
+        starving.set()
+        starver = threading.Thread(target=starve, args=(workers[1], starving, 0.02, 0.38), daemon=True)
+        starver.start()
+        wait_until_serving(f"http://127.0.0.1:{port}/health", service, timeout=30)  # worker 1
+        service.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        status = service.wait(timeout=grace_s + 10)
+        took = time.monotonic() - started
+    finally:
+        starving.clear()
+        if service.poll() is None:
+            service.kill()
+            service.wait()
+    log = log_path.read_text()
+    assert "refused to gracefully stop" not in log and "Killing worker" not in log, log[-3000:]
+    assert status == 0, log[-3000:]
+    assert took < grace_s / 2, (took, log[-3000:])
+    wait_gone(workers)
 
 
 def test_run_shows_demo_trades_once_up_and_ctrl_c_flushes_every_worker_before_redis_stops(tmp_path):

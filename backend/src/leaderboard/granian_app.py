@@ -9,10 +9,13 @@ What gunicorn's hooks gave the service, and how it is kept here (`worker_hooks.W
 - a worker dies with its master, even on SIGKILL of the master (PR_SET_PDEATHSIG: it gets SIGTERM and
   flushes), like gunicorn's workers noticing their parent is gone;
 - the master gives workers `WEB_GRACEFUL_TIMEOUT` seconds to finish before it kills them;
-- a worker is forked with its stop signals held (signals.stop_signals_held) until granian installed its own
-  handler, so a stop that comes while it starts (app, write path start) stops it as soon as it serves, instead
-  of reaching the master's handler that fork copied into it (where it was lost: the master waited the graceful
-  timeout out and killed the worker).
+- a stop signal at any moment of a worker's start-up ends it within moments (`_spawn_worker`,
+  signals.start_up_interruptible): it is forked with its stop signals held until its start-up handler is in (its
+  first act); that handler interrupts the start-up (app build, post_fork) with StoppedWhileStarting, and the
+  worker runs `worker_exit` (the final flush of what it started) and exits 0. Once granian's part of the
+  start-up begins, a signal is recorded and handed to granian's handler when its loop runs. (Held until the
+  worker served, as before, a stop waited for the whole start-up: tens of seconds under a load of ~10, longer
+  than WEB_GRACEFUL_TIMEOUT, and the master killed the worker without its flush.)
 Workers are forked (not spawned), so hooks registered before `run_granian` are in every worker.
 """
 
@@ -21,6 +24,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable
 from multiprocessing.connection import wait as wait_ready
 from typing import Any
@@ -32,7 +36,14 @@ from granian.server.mp import MPServer, WorkerProcess
 
 from .config import Settings
 from .embedded_redis import die_with_parent
-from .signals import release_stop_signals, stop_signals_held
+from .signals import (
+    StoppedWhileStarting,
+    end_of_start_up,
+    end_start_up_interruptions,
+    start_up_interruptible,
+    stop_received,
+    stop_signals_held,
+)
 from .worker_hooks import WorkerInfo, call_hooks
 
 log = logging.getLogger(__name__)
@@ -56,20 +67,33 @@ def _worker_main(worker_id: int, callback: Any, *args: Any) -> None:
     if os.getppid() != _master_pid[0]:  # the master died before the line above: nothing to serve for
         return
     worker = WorkerInfo(os.getpid())
-    call_hooks("post_fork", None, worker)
     try:
+        call_hooks("post_fork", None, worker)
         _worker_body[0](worker_id, callback, *args)
     finally:
+        end_start_up_interruptions()  # a stop signal from here on does not interrupt the final flush
         call_hooks("worker_exit", None, worker)
 
 
-_spawn_worker: Callable[..., None] = WorkerProcess.wrap_target(_worker_main)
-_spawn_worker.__qualname__ = _spawn_worker.__name__ = "_spawn_worker"  # wraps() copied _worker_main's
+_granian_worker: Callable[..., None] = WorkerProcess.wrap_target(_worker_main)
+
+
+def _spawn_worker(*args: Any) -> None:
+    """A worker process's body. Its stop signals are held since the fork (`_WatchedWorker.start`) until the
+    start-up handler is in; a signal held meanwhile, or one that comes while the app is built or the post_fork
+    hooks run, interrupts the start-up (StoppedWhileStarting), and the worker ends with exit status 0 after its
+    worker_exit hooks (which flush what post_fork started)."""
+    try:
+        start_up_interruptible()  # a signal held since the fork raises here
+        _granian_worker(*args)
+    except StoppedWhileStarting as stop:
+        log.info("worker stopped while starting", extra={"event": "worker_stopped_starting", "pid": os.getpid(),
+                                                         "signal": stop.args[0]})
 
 
 class _WatchedWorker(WorkerProcess):
     def start(self) -> None:
-        with stop_signals_held():  # the worker releases them once its handler is in (_worker_signals)
+        with stop_signals_held():  # the worker releases them once its start-up handler is in (_spawn_worker)
             super().start()
 
     def is_alive(self) -> bool:
@@ -91,34 +115,39 @@ class _Server(MPServer):
 
 
 def _worker_signals(asgi: bool) -> None:
-    """A worker's stop signals are released (signals.release_stop_signals) once granian installed its handler:
-    a SIGTERM/SIGINT that came while the worker started is delivered then. Under ASGI that handler first ends
-    the worker's open streams, on its event loop, then stops granian as granian's own does (its graceful stop
-    would otherwise wait for streams that never end by themselves)."""
-    import signal
-
+    """granian's stop handler in a worker, and the stop signals recorded since granian's start-up began (after
+    signals.end_of_start_up) handed to it. Under ASGI that handler first ends the worker's open streams, on its
+    event loop, then stops granian as granian's own does (its graceful stop would otherwise wait for streams that
+    never end by themselves); it is installed once the loop runs: uvloop reads only the signals that come while
+    it runs (its wakeup fd is set then), one that came before would wait for the next signal."""
     import granian._signals as granian_signals
     from granian._granian import WorkerSignal
 
     from .live.asgi import end_streams
 
     def set_loop_signals(loop: Any) -> Any:
+        end_of_start_up()
         event = WorkerSignal()
 
         def on_signal(_signum: int, _frame: object) -> None:
             end_streams()
             event.set()
 
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, on_signal, signum, None)
-        # released once the loop runs (granian serves by then): uvloop reads only the signals that come while
-        # it runs (one delivered before waits for the next signal)
-        loop.call_soon(release_stop_signals)
+        def install() -> None:  # on the running loop
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, on_signal, signum, None)
+            received = stop_received()  # came while granian started
+            if received is not None:
+                on_signal(received, None)
+
+        loop.call_soon(install)
         return event
 
     def set_sync_signals() -> Any:
+        end_of_start_up()
         event = _GRANIAN_SET_SYNC_SIGNALS()
-        release_stop_signals()  # a held one sets the event now: granian's serve() stops at once when it starts
+        if stop_received() is not None:  # granian's serve() stops at once when it starts
+            event.set()
         return event
 
     if asgi:

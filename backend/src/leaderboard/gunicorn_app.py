@@ -1,15 +1,20 @@
 """Runs the API under gunicorn (`WEB_SERVER=gunicorn`), in-process, with settings from `Settings` (no
 separate config file to keep in sync). Its hooks run `worker_hooks.WORKER_HOOKS`.
 
-Workers are forked with the stop signals held (signals.stop_signals_held) until their own stop handler is in:
-gunicorn's workers installed it by `post_worker_init`, the ASGI worker once uvicorn serves (live/uvicorn_worker.py).
-A SIGTERM that comes while a worker starts (write path start, app) then stops it once it serves, instead of
-reaching the arbiter's handler copied by fork (lost: the master waited WEB_GRACEFUL_TIMEOUT out and killed it)
-or uvicorn's default action while the app loads (killed with no final flush).
+Workers are forked with the stop signals held (signals.stop_signals_held) until their start-up handler is in
+(signals.start_up_interruptible, in `_post_fork`): a SIGTERM/SIGINT that comes while a worker starts (write path
+start, app build) interrupts its start-up at once; gunicorn's exit path runs worker_exit (the final flush of what
+it started) and the worker exits 0. Not the arbiter's handler copied by fork (lost: the master waited
+WEB_GRACEFUL_TIMEOUT out and killed it), nor uvicorn's default action while the app loads (killed with no
+flush), nor a wait for the whole start-up (longer than WEB_GRACEFUL_TIMEOUT under a load of ~10). Once the
+worker's own handler is in (gunicorn's `post_worker_init`, uvicorn's serve) a stop recorded meanwhile stops it.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -22,8 +27,15 @@ from gunicorn.http import wsgi as gunicorn_wsgi
 
 from .config import Settings
 from .logs import JsonFormatter
-from .signals import release_stop_signals, stop_signals_held
+from .signals import (
+    StoppedWhileStarting,
+    end_of_start_up,
+    start_up_interruptible,
+    stop_signals_held,
+)
 from .worker_hooks import call_hooks
+
+log = logging.getLogger(__name__)
 
 _CODES = {400: "bad_request", 413: "payload_too_large", 414: "uri_too_long", 431: "request_header_fields_too_large"}
 
@@ -56,13 +68,14 @@ gunicorn_wsgi.Response.process_headers = _process_headers_closing
 
 
 def _post_fork(server: Any, worker: Any) -> None:
+    start_up_interruptible()  # a stop held since the fork raises here (_Arbiter.spawn_worker ends the worker)
     call_hooks("post_fork", server, worker)
 
 
 def _post_worker_init(worker: Any) -> None:
     """In the worker, after it installed its signal handlers and loaded the app, before it serves."""
-    if not getattr(worker, "RELEASES_STOP_SIGNALS", False):  # the ASGI worker does once uvicorn's handler is in
-        release_stop_signals()
+    if not getattr(worker, "ENDS_START_UP", False):  # the ASGI worker does once uvicorn's handler is in
+        end_of_start_up()  # gunicorn's handler is in since init_signals; one that came before stops it here
 
 
 def _worker_exit(server: Any, worker: Any) -> None:
@@ -90,8 +103,18 @@ def _on_exit(server: Any) -> None:
 
 class _Arbiter(Arbiter):  # type: ignore[misc]
     def spawn_worker(self) -> Any:
-        with stop_signals_held():  # the forked worker keeps them held until it releases them
-            return super().spawn_worker()
+        with stop_signals_held():  # the forked worker keeps them held until its start-up handler is in
+            try:
+                return super().spawn_worker()
+            except StoppedWhileStarting as stop:  # in the worker, after gunicorn's exit path ran worker_exit
+                log.info("worker stopped while starting", extra={"event": "worker_stopped_starting",
+                                                                 "pid": os.getpid(), "signal": stop.args[0]})
+                for stream in (sys.stdout, sys.stderr):
+                    stream.flush()
+                # as a worker's normal end, but without the interpreter's finalization, which a worker starved of
+                # CPU would make last seconds (measured: 4 s of the test's 7), nor the unwinding of the arbiter's
+                # stack copied by fork
+                os._exit(0)
 
 
 class GunicornApp(BaseApplication):  # type: ignore[misc]

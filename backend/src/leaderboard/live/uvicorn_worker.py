@@ -1,9 +1,9 @@
 """gunicorn's worker for the ASGI app (WEB_SERVER=gunicorn): uvicorn's worker class, plus ending every open
 stream as soon as the worker is told to stop, so uvicorn's graceful shutdown does not wait on streams that
-never end by themselves; and dying (SIGTERM, so it flushes) with its master. It is forked with the stop signals
-held (gunicorn_app.py) and releases them once uvicorn's stop handler is in: a SIGTERM that came while it started
-stops it then (it would otherwise kill it before the final flush, uvicorn's worker resetting SIGTERM's handler
-to the default while the app loads)."""
+never end by themselves; and dying (SIGTERM, so it flushes) with its master. A stop while it starts interrupts
+its start-up (gunicorn_app.py, signals.start_up_interruptible), the app's load too: uvicorn's worker resets the
+stop signals to their default action before it loads the app (a kill, before the final flush), so the start-up
+handler is put back; once uvicorn's own handler is in, a stop recorded meanwhile stops it there."""
 
 from __future__ import annotations
 
@@ -22,13 +22,13 @@ with warnings.catch_warnings():  # uvicorn.workers warns that it moved to a pack
     from uvicorn.workers import UvicornWorker
 
 from ..embedded_redis import die_with_parent
-from ..signals import release_stop_signals
+from ..signals import end_of_start_up, keep_start_up_interruptible
 from .asgi import end_streams
 
 
 class _Server(Server):
     async def _serve(self, sockets: list[Any] | None = None) -> None:
-        release_stop_signals()  # inside capture_signals: handle_exit hears a SIGTERM held since the fork now
+        end_of_start_up()  # inside capture_signals: uvicorn's handler is in; one that came before stops it here
         await super()._serve(sockets)
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
@@ -42,7 +42,11 @@ class _Server(Server):
 
 class LiveUvicornWorker(UvicornWorker):  # type: ignore[misc]
     CONFIG_KWARGS: dict[str, Any] = {"loop": "auto", "http": "auto", "lifespan": "off"}
-    RELEASES_STOP_SIGNALS = True  # in _Server._serve, not in gunicorn's post_worker_init (its handler is not in yet)
+    ENDS_START_UP = True  # in _Server._serve, not in gunicorn's post_worker_init (uvicorn's handler is not in yet)
+
+    def init_signals(self) -> None:
+        super().init_signals()
+        keep_start_up_interruptible()  # uvicorn's worker reset SIGTERM/SIGINT to their default action
 
     def init_process(self) -> None:
         die_with_parent()  # gunicorn's own workers poll for their parent; uvicorn's do not: SIGTERM when it dies
