@@ -11,11 +11,11 @@ What gunicorn's hooks gave the service, and how it is kept here (`worker_hooks.W
 - the master gives workers `WEB_GRACEFUL_TIMEOUT` seconds to finish before it kills them;
 - a stop signal at any moment of a worker's start-up ends it within moments (`_spawn_worker`,
   signals.start_up_interruptible): it is forked with its stop signals held until its start-up handler is in (its
-  first act); that handler interrupts the start-up (app build, post_fork) with StoppedWhileStarting, and the
-  worker runs `worker_exit` (the final flush of what it started) and exits 0. Once granian's part of the
-  start-up begins, a signal is recorded and handed to granian's handler when its loop runs. (Held until the
-  worker served, as before, a stop waited for the whole start-up: tens of seconds under a load of ~10, longer
-  than WEB_GRACEFUL_TIMEOUT, and the master killed the worker without its flush.)
+  first act); that handler interrupts the start-up (the app build, or between post_fork hooks) with
+  StoppedWhileStarting, and the worker runs `worker_exit` (the final flush of what it started) and exits 0.
+  Once granian's part of the start-up begins, a signal is recorded and handed to granian's handler when its
+  loop runs. (Held until the worker served, as before, a stop waited for the whole start-up: tens of seconds
+  under a load of ~10, longer than WEB_GRACEFUL_TIMEOUT, and the master killed the worker without its flush.)
 Workers are forked (not spawned), so hooks registered before `run_granian` are in every worker.
 """
 

@@ -30,6 +30,7 @@ from .logs import JsonFormatter
 from .signals import (
     StoppedWhileStarting,
     end_of_start_up,
+    end_start_up_interruptions,
     start_up_interruptible,
     stop_signals_held,
 )
@@ -79,6 +80,7 @@ def _post_worker_init(worker: Any) -> None:
 
 
 def _worker_exit(server: Any, worker: Any) -> None:
+    end_start_up_interruptions()  # a stop from here on does not interrupt the final flush
     call_hooks("worker_exit", server, worker)
 
 

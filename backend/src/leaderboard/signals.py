@@ -9,9 +9,10 @@ worker) or the default action (uvicorn's worker resets it before it loads the ap
 flush).
 
 A stop signal that comes while a worker starts ends that start-up within moments (`start_up_interruptible`): the
-worker's first act installs a handler that raises `StoppedWhileStarting` in its main thread (the app build or
-the write path's start is interrupted, however slow: a loaded machine, a WAL to replay), then releases them; its
-server's exit path runs the worker_exit hooks (the final flush of what it started) and it exits with status 0.
+worker's first act installs a handler that raises `StoppedWhileStarting` in its main thread (the app build is
+interrupted, however slow: a loaded machine; a post_fork hook, such as the write path's start, is finished first,
+`start_up_step`), then releases them; its server's exit path runs the worker_exit hooks (the final flush of what
+it started) and it exits with status 0.
 Once the server's own start-up begins (`end_of_start_up`), a stop is recorded (`stop_received`) until the
 server's handler is in. Held until the worker served, as before, the stop waited for the whole start-up, which
 under a load of ~10 outlasted WEB_GRACEFUL_TIMEOUT: the master then killed the worker, with no final flush.
@@ -110,6 +111,22 @@ def end_of_start_up() -> None:
     the handler ran (Python ignores exceptions raised in a __del__ or a weakref callback)."""
     _starting[0] = False
     if _received:
+        raise StoppedWhileStarting(_received[0])
+
+
+@contextmanager
+def start_up_step() -> Iterator[None]:
+    """A step of a worker's start-up that a stop must not cut in the middle (a post_fork hook: the write path half
+    started, its WAL open and dead workers' writes claimed but no runtime to flush them): a stop that comes
+    during it is recorded, and interrupts the start-up right after it."""
+    interruptible = _starting[0]
+    _starting[0] = False
+    try:
+        yield
+    finally:
+        if interruptible:
+            _starting[0] = not _received
+    if interruptible and _received:
         raise StoppedWhileStarting(_received[0])
 
 

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .signals import start_up_step
+
 WORKER_HOOKS: dict[str, list[Callable[..., Any]]] = {
     "post_fork": [], "worker_exit": [], "on_exit": [], "child_exit": [],
 }
@@ -21,4 +23,5 @@ class WorkerInfo:
 
 def call_hooks(name: str, *args: Any) -> None:
     for callback in WORKER_HOOKS[name]:
-        callback(*args)
+        with start_up_step():  # a stop while a worker starts interrupts it between hooks, never inside one
+            callback(*args)
