@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -97,7 +98,7 @@ def test_a_stop_while_a_worker_starts_starved_of_cpu_ends_it_within_seconds(tmp_
     ~20 on 2 cores: its start-up then takes tens of seconds) while worker 1 serves: worker 2 ends within seconds,
     with its exit hooks and status 0, instead of finishing its start-up first (the master killed it after
     WEB_GRACEFUL_TIMEOUT, without its final flush: a full run at load 10 saw it)."""
-    grace_s = 10
+    grace_s = 20
     log_path = tmp_path / "serve.log"
     port = free_port()
     service = start_serve(tmp_path / "data", port, stderr=log_path, wait_for=None, REDIS_URL=redis_url,
@@ -125,6 +126,9 @@ def test_a_stop_while_a_worker_starts_starved_of_cpu_ends_it_within_seconds(tmp_
     log = log_path.read_text()
     assert "refused to gracefully stop" not in log and "Killing worker" not in log, log[-3000:]
     assert status == 0, log[-3000:]
+    # worker 2's start-up (~1 s of CPU: 20 s and more at this ration) was cut short, not waited for
+    stopped_starting = [json.loads(line) for line in log.splitlines() if '"worker_stopped_starting"' in line]
+    assert [event["pid"] for event in stopped_starting] == [workers[1]], log[-3000:]
     assert took < grace_s / 2, (took, log[-3000:])
     wait_gone(workers)
 
