@@ -90,15 +90,6 @@ def _verified_tokens() -> VerifiedTokens:
     return cache
 
 
-def trusted_access_claims(app: Any, token: str) -> dict[str, Any] | None:
-    """The claims of `token` when this worker can trust it from memory alone, as `verify_access_token` would
-    on its first branch: verified here before (VerifiedTokens: signature, type access, not expired) and known
-    not revoked (the revocation list's cached answer, no Redis call). None means: ask `verify_access_token`
-    (api/native_trades.py then leaves the request to Flask)."""
-    found = verified_access_claims(app, token)
-    return found[0] if found is not None and found[1].known_not_revoked(found[0]) else None
-
-
 def verified_access_claims(app: Any, token: str) -> tuple[dict[str, Any], RevocationList] | None:
     """(claims, the app's revocation list) of `token` when this worker verified it before (VerifiedTokens:
     signature, type access, not expired), whether or not the list's cached "not revoked" answer is still fresh;
