@@ -122,15 +122,15 @@ def test_a_message_is_decoded_like_a_post_body_and_bounded_before_it_is_parsed(r
     assert isinstance(batch, list) and [w.member for w in batch] == ["ann", "ben"]
     assert decode_message(None, settings, now)[0] == "empty"
     assert decode_message(b"{nope", settings, now)[0] == "invalid_json"
-    kind, reason = decode_message(orjson.dumps({"trades": [trade("d4"), {**trade("d5"), "side": "hold"}]}),
-                                  settings, now)
-    assert (kind, reason.split(":")[0]) == ("invalid_trade", "trades[1].side")
+    kind, reason, trades = decode_message(orjson.dumps({"trades": [trade("d4"), {**trade("d5"), "side": "hold"}]}),
+                                          settings, now)
+    assert (kind, reason.split(":")[0], trades) == ("invalid_trade", "trades[1].side", 2)
     huge = orjson.dumps({"trades": [trade(f"h{i}") for i in range(40)]})
     assert decode_message(huge, settings, now)[0] == "too_large"
     # the service's own minimum notional, as POST /v1/trades applies it (1.5 x 100.25 = 150.38 < 200.00)
     strict = load_settings({"JWT_SECRET_KEY": "x" * 40, "MIN_TRADE_NOTIONAL": 20_000}, environ={})
-    kind, reason = decode_message(orjson.dumps(trade("d6", "ann")), strict, now)
-    assert kind == "invalid_trade" and "notional" in reason
+    kind, reason, trades = decode_message(orjson.dumps(trade("d6", "ann")), strict, now)
+    assert kind == "invalid_trade" and "notional" in reason and trades == 1
 
 
 def test_the_consumer_applies_once_commits_after_the_apply_and_dead_letters_poison(redis_client, redis_url, kafka,

@@ -47,7 +47,7 @@ from ..readiness import ReadyChecks
 from ..signals import stop_on_signals
 from .consumer import settle_gc
 from .flusher import Applier
-from .validation import InvalidWrite, MalformedJson, decode_json, decode_trades, trade_count
+from .validation import InvalidWrite, MalformedJson, decode_trades
 from .writes import Write, trade_write
 
 log = logging.getLogger(__name__)
@@ -123,23 +123,26 @@ class Refused:
     kind: str  # metric label: invalid_json, invalid_trade, too_large, empty
     reason: str
     message: Any
+    trades: int  # how many trades it carried (1 when refused unread), for leaderboard_trades_rejected
 
 
-def decode_message(value: bytes | None, settings: Settings, now: datetime) -> list[Write] | tuple[str, str]:
-    """A message value as writes, or (kind, reason) when it must be dead-lettered. The size is checked before
-    anything is decoded; the body goes through POST /v1/trades' validation (all-or-nothing), with `now` as
-    the time of trades without `ts` (see message_time)."""
+def decode_message(value: bytes | None, settings: Settings,
+                   now: datetime) -> list[Write] | tuple[str, str, int]:
+    """A message value as writes, or (kind, reason, trades it carried) when it must be dead-lettered. The size is
+    checked before anything is decoded (a message refused unread counts 1 trade: one over KAFKA_MAX_MESSAGE_BYTES
+    is never decoded, not even to be counted); the body goes through POST /v1/trades' validation
+    (all-or-nothing), with `now` as the time of trades without `ts` (see message_time)."""
     if not value:
-        return "empty", "empty message (no value)"
+        return "empty", "empty message (no value)", 1
     if len(value) > settings.KAFKA_MAX_MESSAGE_BYTES:
         limit = settings.KAFKA_MAX_MESSAGE_BYTES
-        return "too_large", f"message of {len(value)} bytes; at most {limit} (KAFKA_MAX_MESSAGE_BYTES)"
+        return "too_large", f"message of {len(value)} bytes; at most {limit} (KAFKA_MAX_MESSAGE_BYTES)", 1
     try:
         trades = decode_trades(value, now, settings).trades
     except MalformedJson as exc:
-        return "invalid_json", f"not valid JSON ({exc})"
+        return "invalid_json", f"not valid JSON ({exc})", exc.trades
     except InvalidWrite as exc:
-        return "invalid_trade", str(exc)
+        return "invalid_trade", str(exc), exc.trades
     return [trade_write(trade) for trade in trades]
 
 
@@ -244,7 +247,8 @@ class KafkaTradeConsumer:
             next_offsets[(message.topic(), message.partition())] = message.offset() + 1
             decoded = decode_message(message.value(), self.settings, message_time(message, now))
             if isinstance(decoded, tuple):
-                refused.append(Refused(decoded[0], decoded[1], message))
+                kind, reason, trades = decoded
+                refused.append(Refused(kind, reason, message, trades))
             else:
                 writes.extend(decoded)
                 applied_here += 1
@@ -320,7 +324,7 @@ class KafkaTradeConsumer:
             raise DeliveryFailed(f"dead-letter topic {self.dead_topic}: {failures[:1] or [f'{left} undelivered']}")
         for item in refused:
             metrics.KAFKA_DEAD_LETTERED.labels(item.kind).inc()
-            metrics.TRADES_REJECTED.labels("dead_letter").inc(_trade_count(item))
+            metrics.TRADES_REJECTED.labels("dead_letter").inc(item.trades)
         self.dead_messages += len(refused)
         log.warning("kafka messages dead-lettered", extra={"event": "kafka_dead_letter", "messages": len(refused),
                                                            "reason": refused[0].reason[:200]})
@@ -406,18 +410,6 @@ class KafkaTradeConsumer:
 
 class DeliveryFailed(Exception):
     """The broker did not acknowledge a produced message in time."""
-
-
-def _trade_count(item: Refused) -> int:
-    """Trades a refused message carried (a batch's length, else 1), for leaderboard_trades_rejected; read by the
-    messages' own parser. A message refused unread (too_large, empty) counts 1: one over KAFKA_MAX_MESSAGE_BYTES
-    is never decoded, not even to be counted."""
-    if item.kind in ("too_large", "empty"):
-        return 1
-    try:
-        return trade_count(decode_json(item.message.value() or b""))
-    except MalformedJson:
-        return 1
 
 
 def run_kafka_consumer(settings: Settings, group: str | None = None) -> None:
