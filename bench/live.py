@@ -7,8 +7,13 @@ of BENCHMARKS.md.
 The throughput runs alternate without and with subscribers (without, with, ... without: API_ROUNDS runs with
 subscribers, each between two without; wrk for BENCH_SECONDS, 3 to 5 s, each), so a drift of the machine's
 other load between runs does not pass for the streams' cost: each run with subscribers is compared with the
-mean of the two runs without around it, and the verdict is the median of those paired drops. The API's CPU per
-GET (its processes' CPU over the run / GETs served) is reported beside it, paired the same way."""
+mean of the two runs without around it, and the verdict is the median of those paired drops. Identical runs
+of wrk on this shared machine differ by 10-25 %, hence many pairs rather than long runs; the same pairing
+applied to the runs without subscribers alone (each against its two neighbours without) is reported beside
+the verdict as the noise floor. A run starts once the previous run's subscribers are gone from the API (its
+`leaderboard_live_subscribers` gauge is 0), so closing 2,000 streams is never billed to a run without them.
+The API's CPU per GET (its processes' CPU over the run / GETs served) is reported beside it, paired the same
+way."""
 
 from __future__ import annotations
 
@@ -38,7 +43,7 @@ SUBSCRIBERS = (250, 1000, 2000)
 TRADES_PER_STEP = 20  # one every TRADE_INTERVAL_S, each a new trader at the top of ETH
 TRADE_INTERVAL_S = 0.25
 # throughput runs with subscribers, each between two without
-API_ROUNDS = int(os.environ.get("BENCH_LIVE_ROUNDS") or 3)
+API_ROUNDS = int(os.environ.get("BENCH_LIVE_ROUNDS") or 8)
 STREAMS = ["/v1/leaderboards/eth/stream?period=day", "/v1/leaderboards/eth/stream?period=all",
            "/v1/leaderboards/all-volume/stream?period=day", "/v1/leaderboards/all-volume/stream?period=all"]
 GET_PATH = "/v1/leaderboards/eth?period=day&limit=10"
@@ -101,6 +106,19 @@ def first_events(client: Any, path: str, traders: set[str]) -> dict[str, str]:
     return found
 
 
+def wait_streams_closed(base: str, timeout: float = 30.0) -> None:
+    """Until the API holds no stream (its subscribers gauge, summed over its workers, is 0), then a moment more."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(requests.RequestException):
+            for line in requests.get(f"{base}/metrics", timeout=5).text.splitlines():
+                if line.startswith("leaderboard_live_subscribers ") and float(line.split()[1]) == 0:
+                    time.sleep(0.5)
+                    return
+        time.sleep(0.2)
+    raise RuntimeError(f"the API still holds streams {timeout:.0f} s after its subscribers left")
+
+
 def step(base: str, port: int, token: str, count: int, tag: str, client: Any, api_pid: int,
          wrk_seconds: int = 0) -> dict[str, Any]:
     out = Path(tempfile.mkstemp(prefix="live-clients-", suffix=".json")[1])
@@ -130,6 +148,7 @@ def step(base: str, port: int, token: str, count: int, tag: str, client: Any, ap
         client_cpu = cpu_seconds([clients.pid]) - client_cpu
         clients.send_signal(signal.SIGTERM)
         clients.wait(timeout=60)
+        wait_streams_closed(base)
         report = json.loads(out.read_text())
         received, snapshots_bytes = report["bytes"] - report["bytes_at_ready"], report["bytes_at_ready"]
         for path, by_id in report["arrivals"].items():
@@ -181,6 +200,9 @@ def run(redis_url: str, client: Any, data_dir: Path, seconds: int, say: Any) -> 
     cpu_per_get = [r["api_cpu_s"] / r["api"]["requests"] for r in runs]
     # each run with subscribers against the mean of the runs without just before and after it
     paired_drops = [1 - rps[n] / statistics.fmean((rps[n - 1], rps[n + 1])) for n in range(1, len(runs), 2)]
+    alone_rps = rps[0::2]  # the same pairing on the runs without subscribers alone: what noise alone reads as a drop
+    placebo_drops = [1 - alone_rps[n] / statistics.fmean((alone_rps[n - 1], alone_rps[n + 1]))
+                     for n in range(1, len(alone_rps) - 1)]
     paired_cpu = [cpu_per_get[n] / statistics.fmean((cpu_per_get[n - 1], cpu_per_get[n + 1])) - 1
                   for n in range(1, len(runs), 2)]
     without = statistics.median(r["api"]["requests_per_second"] for r in alone)
@@ -201,6 +223,8 @@ def run(redis_url: str, client: Any, data_dir: Path, seconds: int, say: Any) -> 
         "api_with_runs": [r["api"]["requests_per_second"] for r in loaded_runs],
         "api_without": without, "api_with": with_subs, "api_drop_median_runs": 1 - with_subs / without,
         "api_paired_drops": paired_drops, "api_drop": statistics.median(paired_drops),
+        "api_placebo_drops": placebo_drops,
+        "api_placebo_drop": statistics.median(placebo_drops) if placebo_drops else float("nan"),
         "api_cpu_per_get_paired_increase": paired_cpu, "api_cpu_per_get_increase": statistics.median(paired_cpu),
         "api_cpu_us_per_get_without": cpu_alone * 1e6, "api_cpu_us_per_get_with": cpu_with * 1e6,
         "wrk_seconds": wrk_seconds, "fanout_us_per_stream_event": fanout_us,
@@ -282,6 +306,9 @@ def markdown(results: dict[str, Any]) -> str:
         f"API throughput (cached top-10 GET, wrk -c64, trades posted meanwhile), judged on the **median of the "
         f"paired drops**: each run with subscribers against the mean of the runs without just before and after it "
         f"({', '.join(f'{-d * 100:+.1f} %' for d in results.get('api_paired_drops', []))}): **{-drop:+.1f} %**. "
+        f"Noise floor, the same pairing on the runs without subscribers alone (each against its two neighbours): "
+        f"{', '.join(f'{-d * 100:+.1f} %' for d in results.get('api_placebo_drops', []))} (median "
+        f"{-results.get('api_placebo_drop', float('nan')) * 100:+.1f} %). "
         f"Medians of the runs: {results['api_without']:,.0f} req/s without "
         f"({', '.join(f'{r:,.0f}' for r in results.get('api_without_runs', []))}), {results['api_with']:,.0f} "
         f"with {results['loaded']['connected']:,} subscribers "

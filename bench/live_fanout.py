@@ -2,8 +2,8 @@
 `python -m bench.live_fanout REDIS_URL`): N streams of one board period on the real hub and stream pump
 (live/hub.py, live/stream.py), each with an ASGI `send` that only counts, then events offered through
 Hub.deliver until every stream has written each one. What is left per subscriber and event once the frame is
-encoded once: a future, a task step and the send call (the server's own send, its socket write and the
-client are not in it)."""
+encoded once: the hub calling the stream's send and running it to its end (no task step while the socket takes
+the bytes; the server's own send, its socket write and the client are not in it)."""
 
 from __future__ import annotations
 

@@ -1,12 +1,13 @@
 """The per-process fan-out of live events: one pub/sub subscription per server process, any number of streams.
 
-Each stream registers a `Subscriber` (a bounded queue of ready-made SSE frames) under its board period. The
-hub's listener task reads `keys.LIVE_CHANNEL`, turns each event into one frame (serialized once, whatever the
-number of subscribers) and offers it to every subscriber of that board period without waiting: a subscriber
-whose queue is full (LIVE_QUEUE_EVENTS) is dropped as a slow client, so one slow reader never slows the
-others. Each message names its predecessor's id; when the hub sees another predecessor than the last id it
-has (its subscription dropped a message, or it reconnected) it reads the missing events from the board
-period's event stream first, so subscribers never see a silent gap.
+Each stream registers a `Subscriber` under its board period. The hub's listener task reads `keys.LIVE_CHANNEL`,
+turns each event into one frame (serialized once, whatever the number of subscribers) and offers it to every
+subscriber of that board period without waiting: written at once to a stream whose socket takes it (the
+common case: no task wakes up), else queued for the stream's task; a subscriber whose queue is full
+(LIVE_QUEUE_EVENTS) is dropped as a slow client, so one slow reader never slows the others. Each message names
+its predecessor's id; when the hub sees another predecessor than the last id it has (its subscription dropped
+a message, or it reconnected) it reads the missing events from the board period's event stream first, so
+subscribers never see a silent gap.
 """
 
 from __future__ import annotations
@@ -56,15 +57,17 @@ HEARTBEAT_MESSAGE = body_message(b": heartbeat\n\n")
 
 
 class Subscriber:
-    """One open stream: the frames waiting for its socket, and what the hub's watchdog needs to know of it.
+    """One open stream: how to write to it, and what the hub's watchdog needs to know of it.
 
-    The hub appends (event id, message) to `pending` and wakes the stream's task through `waiter` (one future per
-    wake-up, no queue object); the task writes everything pending in one send. `sending_since` is set while a
-    send is in flight, so the watchdog can drop a client whose socket takes nothing for LIVE_SEND_TIMEOUT_SECONDS
-    (no timeout object per write)."""
+    While the stream's task waits with nothing to write (`parked`), the hub writes each event to the stream
+    itself, at once: it calls the server's `send` and runs it as far as it goes without waiting, which is to the
+    end unless the client's socket is full (no task step, no future per stream and event). A send that has to
+    wait becomes `inflight` and the task finishes it; events that come meanwhile wait in `pending` and the task
+    writes them in one send. `sending_since` is set while a send waits, so the watchdog can drop a client whose
+    socket takes nothing for LIVE_SEND_TIMEOUT_SECONDS (no timeout object per write)."""
 
-    __slots__ = ("address", "dropped", "key", "last_write", "limit", "opened_at", "pending", "sending_since",
-                 "stalled", "task", "waiter")
+    __slots__ = ("address", "dropped", "inflight", "key", "last_sent", "last_write", "limit", "opened_at",
+                 "parked", "pending", "send", "sending_since", "stalled", "task", "waiter")
 
     def __init__(self, key: tuple[str, str], address: str, queue_events: int) -> None:
         self.key = key
@@ -74,18 +77,49 @@ class Subscriber:
         self.waiter: asyncio.Future[None] | None = None
         self.dropped = ""  # why the hub ended this stream ("slow_client", "shutdown", ...)
         self.task: asyncio.Task[Any] | None = None
+        self.send: Any = None  # the server's ASGI send for this stream, once it is open
+        self.parked = False  # the task waits for work: the hub may write to the stream itself
+        self.inflight: tuple[Any, Any] | None = None  # a send the hub started that waits: (its steps, on what)
+        self.last_sent = (0, 0)  # id of the newest event written (or replayed by the opening)
         self.opened_at = self.last_write = time.monotonic()
         self.sending_since = 0.0  # monotonic time the send in flight started; 0 when none is
         self.stalled = False  # the watchdog cancelled a send that took longer than LIVE_SEND_TIMEOUT_SECONDS
 
-    def offer(self, event_id: tuple[int, int], message: Message) -> None:
+    def offer(self, event_id: tuple[int, int], message: Message) -> bool:
+        """Write the event now if the stream is idle, else queue it for the stream's task. True when an update
+        event was written (a heartbeat, an event the opening replayed, a queued one: False)."""
         if self.dropped:
-            return
+            return False
+        update = event_id is not HEARTBEAT_ID
+        if update and event_id <= self.last_sent:
+            return False  # the opening replayed it
+        if self.parked and not self.pending and self.inflight is None:
+            return self._send_now(event_id, message, update)
         if len(self.pending) >= self.limit:
             self.end("slow_client")
-            return
+            return False
         self.pending.append((event_id, message))
         self._wake()
+        return False
+
+    def _send_now(self, event_id: tuple[int, int], message: Message, update: bool) -> bool:
+        try:
+            steps = self.send(message).__await__()
+            waits_on = next(steps)
+        except StopIteration:  # written: the common case
+            self.last_write = time.monotonic()
+            if update:
+                self.last_sent = event_id
+            return update
+        except Exception:  # the client went away
+            self.end("gone")
+            return False
+        self.inflight = (steps, waits_on)  # the socket is full: the task waits for it
+        self.sending_since = time.monotonic()
+        if update:
+            self.last_sent = event_id
+        self._wake()
+        return update
 
     def end(self, reason: str) -> None:
         if self.dropped:
@@ -95,6 +129,7 @@ class Subscriber:
         self._wake()
 
     def _wake(self) -> None:
+        self.parked = False
         waiter = self.waiter
         if waiter is not None:
             self.waiter = None
@@ -246,7 +281,7 @@ class Hub:
         """Offer one event to every stream of its board period: one frame, one ASGI message, shared by all."""
         message = body_message(data)
         for subscriber in list(self.subscribers.get(key, ())):
-            subscriber.offer(event_id, message)
+            self.sent += subscriber.offer(event_id, message)
 
     async def _catch_up_all(self) -> None:
         for key in list(self.subscribers):

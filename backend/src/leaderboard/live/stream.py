@@ -187,12 +187,14 @@ class StreamEndpoint:
     # --- the stream's life ---
     async def _pump(self, subscriber: Subscriber, receive: Receive, send: Send, opening: bytes,
                     last_sent: tuple[int, int]) -> None:
-        """Write the opening, then whatever the hub puts in `subscriber.pending` (events, heartbeats), everything
-        pending in one send, until the hub ends the stream (slow client, lifetime, hang-up, resync, shutdown).
-        Per event and stream this costs one future and one send: the frame and its ASGI message were built once
-        by the hub; heartbeats, the lifetime and the send timeout are the hub's single watchdog timer."""
+        """Write the opening, then park: while parked, the hub writes each event to this stream itself
+        (live/hub.py `Subscriber.offer`: no task step per stream and event). The task wakes only to finish a send
+        that had to wait for the client's socket, to write what queued up meanwhile (in one send), or to end
+        the stream (slow client, lifetime, hang-up, resync, shutdown). Heartbeats, the lifetime and the send
+        timeout are the hub's single watchdog timer."""
         loop = asyncio.get_running_loop()
         subscriber.task = asyncio.current_task()
+        subscriber.send, subscriber.last_sent = send, last_sent
         gone = loop.create_task(_disconnected(receive))
 
         def hung_up(task: asyncio.Task[None]) -> None:
@@ -205,26 +207,33 @@ class StreamEndpoint:
             if not await _write(send, subscriber, body_message(opening)):
                 return
             while True:
+                if subscriber.inflight is not None:
+                    if not await _finish(subscriber):
+                        return
+                    continue
                 if not subscriber.pending:
                     if subscriber.dropped:
                         return
                     waiter = subscriber.waiter = loop.create_future()
+                    subscriber.parked = True
                     await waiter
-                    if subscriber.dropped:  # ended: nothing more is written
-                        return
-                items, subscriber.pending = subscriber.pending, []
-                fresh = [(event_id, message) for event_id, message in items
-                         if event_id > last_sent or event_id is HEARTBEAT_ID]  # skip what the opening replayed
-                if not fresh:
                     continue
-                message = fresh[0][1] if len(fresh) == 1 else body_message(b"".join(m["body"] for _i, m in fresh))
+                if subscriber.dropped:  # ended: nothing more is written
+                    return
+                items, subscriber.pending = subscriber.pending, []
+                items = [(event_id, message) for event_id, message in items
+                         if event_id > subscriber.last_sent or event_id is HEARTBEAT_ID]  # not replayed by the opening
+                if not items:
+                    continue
+                message = items[0][1] if len(items) == 1 else body_message(b"".join(m["body"] for _i, m in items))
                 if not await _write(send, subscriber, message):
                     return
-                updates = [event_id for event_id, _m in fresh if event_id is not HEARTBEAT_ID]
+                updates = [event_id for event_id, _m in items if event_id is not HEARTBEAT_ID]
                 if updates:
-                    last_sent = updates[-1]
+                    subscriber.last_sent = updates[-1]
                     hub.sent += len(updates)
         finally:
+            subscriber.parked = False
             subscriber.task = None
             gone.cancel()
             if subscriber.dropped == "gone":
@@ -232,6 +241,56 @@ class StreamEndpoint:
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(1.0):
                     await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _finish(subscriber: Subscriber) -> bool:
+    """Finish the send the hub started that had to wait for the client's socket (as the event loop's task would
+    have run it); False when the client is gone or the watchdog gave up on it (a slow client)."""
+    assert subscriber.inflight is not None
+    steps, waits_on = subscriber.inflight
+    try:
+        while True:
+            if waits_on is None:  # a bare yield: the send only let the loop run
+                await asyncio.sleep(0)
+            else:  # what the send waits on (an asyncio future, or the server's own future-like object)
+                await _done(waits_on)
+            try:
+                waits_on = next(steps)
+            except StopIteration:
+                subscriber.last_write = time.monotonic()
+                return True
+    except asyncio.CancelledError:
+        close = getattr(steps, "close", None)
+        if close is not None:
+            close()
+        task = asyncio.current_task()
+        if not subscriber.stalled or task is None:
+            raise
+        task.uncancel()  # the watchdog's cancel: this stream ends, the server goes on
+        return False
+    except Exception:  # the client went away
+        return False
+    finally:
+        subscriber.inflight = None
+        subscriber.sending_since = 0.0
+
+
+async def _done(future: Any) -> None:
+    """Wait until `future` (yielded by a step of a send the hub started) is done, as the event loop's task
+    would have; cancelling the wait cancels it."""
+    future._asyncio_future_blocking = False  # taken over, as a task takes what a step of its coroutine yields
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def wake(_future: Any) -> None:
+        if not done.done():
+            done.set_result(None)
+
+    future.add_done_callback(wake)
+    try:
+        await done
+    except asyncio.CancelledError:
+        future.cancel()
+        raise
 
 
 async def _write(send: Send, subscriber: Subscriber, message: dict[str, Any]) -> bool:
