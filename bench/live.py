@@ -21,6 +21,7 @@ import contextlib
 import itertools
 import json
 import os
+import secrets
 import signal
 import statistics
 import subprocess
@@ -106,12 +107,16 @@ def first_events(client: Any, path: str, traders: set[str]) -> dict[str, str]:
     return found
 
 
+METRICS_TOKEN = secrets.token_urlsafe(32)  # the API's /metrics, for the run's own use
+
+
 def wait_streams_closed(base: str, timeout: float = 30.0) -> None:
     """Until the API holds no stream (its subscribers gauge, summed over its workers, is 0), then a moment more."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with contextlib.suppress(requests.RequestException):
-            for line in requests.get(f"{base}/metrics", timeout=5).text.splitlines():
+            scraped = requests.get(f"{base}/metrics", timeout=5, headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+            for line in scraped.text.splitlines():
                 if line.startswith("leaderboard_live_subscribers ") and float(line.split()[1]) == 0:
                     time.sleep(0.5)
                     return
@@ -178,7 +183,8 @@ def run(redis_url: str, client: Any, data_dir: Path, seconds: int, say: Any) -> 
     say("live: the hub's Python cost per stream and event, in process")
     fanout_us = live_fanout.measure(redis_url)
     port = free_port()
-    env = {**servers.service_env(redis_url, data_dir / "api", port), "LIVE_MAX_SUBSCRIBERS_PER_ADDRESS": "5000"}
+    env = {**servers.service_env(redis_url, data_dir / "api", port), "LIVE_MAX_SUBSCRIBERS_PER_ADDRESS": "5000",
+           "METRICS_TOKEN": METRICS_TOKEN}
     base = f"http://127.0.0.1:{port}"
     scheduler_env = {**servers.service_env(redis_url, data_dir / "scheduler", port)}
     steps: list[dict[str, Any]] = []
