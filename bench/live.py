@@ -306,8 +306,8 @@ def markdown(results: dict[str, Any]) -> str:
         "Rows marked + wrk are the throughput runs, in the order they ran: wrk on the cached GET, alternating "
         "without and with subscribers; the others measure delivery alone. CPU columns: seconds of CPU over the "
         "step (its trades, plus 2 s), summed over the API's processes, and of the one process that holds every "
-        "subscriber (a bare asyncio Protocol per connection that only scans each chunk for event ids: what remote "
-        "clients would cost this machine is nothing; this is the least a local one costs).",
+        "subscriber (a bare asyncio Protocol per connection on uvloop that only scans each chunk for event ids: "
+        "what remote clients would cost this machine is nothing; this is the least a local one costs).",
         "",
         f"API throughput (cached top-10 GET, wrk -c64, trades posted meanwhile), judged on the **median of the "
         f"paired drops**: each run with subscribers against the mean of the runs without just before and after it "
