@@ -247,7 +247,14 @@ async def _finish(subscriber: Subscriber) -> bool:
     """Finish the send the hub started that had to wait for the client's socket (as the event loop's task would
     have run it); False when the client is gone or the watchdog gave up on it (a slow client)."""
     assert subscriber.inflight is not None
-    steps, waits_on = subscriber.inflight
+    try:
+        return await _guarded(subscriber, _resume(*subscriber.inflight))
+    finally:
+        subscriber.inflight = None
+
+
+async def _resume(steps: Any, waits_on: Any) -> None:
+    """Run a started send's remaining steps: wait for what it waits on, then take its next step, to its end."""
     try:
         while True:
             if waits_on is None:  # a bare yield: the send only let the loop run
@@ -257,22 +264,12 @@ async def _finish(subscriber: Subscriber) -> bool:
             try:
                 waits_on = next(steps)
             except StopIteration:
-                subscriber.last_write = time.monotonic()
-                return True
+                return
     except asyncio.CancelledError:
         close = getattr(steps, "close", None)
         if close is not None:
             close()
-        task = asyncio.current_task()
-        if not subscriber.stalled or task is None:
-            raise
-        task.uncancel()  # the watchdog's cancel: this stream ends, the server goes on
-        return False
-    except Exception:  # the client went away
-        return False
-    finally:
-        subscriber.inflight = None
-        subscriber.sending_since = 0.0
+        raise
 
 
 async def _done(future: Any) -> None:
@@ -294,16 +291,21 @@ async def _done(future: Any) -> None:
 
 
 async def _write(send: Send, subscriber: Subscriber, message: dict[str, Any]) -> bool:
-    """Send one body message; False when the client is gone or the watchdog cancelled a send that took longer
-    than LIVE_SEND_TIMEOUT_SECONDS (a slow client)."""
-    subscriber.sending_since = time.monotonic()
+    """Send one body message; False when the client is gone or the watchdog gave up on it (a slow client)."""
+    return await _guarded(subscriber, send(message))
+
+
+async def _guarded(subscriber: Subscriber, sending: Awaitable[Any]) -> bool:
+    """Await a send; False when the client is gone or the watchdog cancelled a send that took longer than
+    LIVE_SEND_TIMEOUT_SECONDS (that cancel is taken back: this stream ends, the server goes on)."""
+    subscriber.sending_since = subscriber.sending_since or time.monotonic()  # a started send: since it started
     try:
-        await send(message)
+        await sending
     except asyncio.CancelledError:
         task = asyncio.current_task()
         if not subscriber.stalled or task is None:
             raise
-        task.uncancel()  # the watchdog's cancel: this stream ends, the server goes on
+        task.uncancel()
         return False
     except Exception:  # the client went away
         return False
