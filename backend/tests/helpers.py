@@ -441,6 +441,7 @@ class SseEvent:
     id: str
     data: Any
     at: float  # time.monotonic() when it arrived
+    wall: float = 0.0  # time.time() when it arrived: comparable with the milliseconds of an event id (Redis' clock)
 
 
 @dataclass
@@ -527,7 +528,7 @@ class SseClient:
             fields[name] = value[1:] if value.startswith(" ") else value
         if "data" in fields:
             self.events.put(SseEvent(fields.get("event", "message"), fields.get("id", ""), orjson.loads(fields["data"]),
-                                  time.monotonic()))
+                                  time.monotonic(), time.time()))
 
     def next(self, timeout: float = 5.0) -> SseEvent:
         return self.events.get(timeout=timeout)

@@ -263,14 +263,20 @@ def test_a_slow_client_is_dropped_without_slowing_the_others(venue_redis, tmp_pa
         assert dropped_after, ("the slow client was never dropped", len(fast.body), len(acked))
         time.sleep(3.0)
         arrived: dict[str, float] = {}
+        since_published: list[float] = []
         while not fast.events.empty():
             event = fast.events.get()
+            since_published.append(event.wall - int(event.id.split("-")[0]) / 1000)  # the id: its publication (ms)
             for row in event.data.get("rows", ()):
                 arrived.setdefault(row["user_id"], event.at)
         delays = [arrived[trader] - at for trader, at in acked.items() if trader in arrived]
         assert len(delays) == len(acked), sorted(set(acked) - set(arrived))[:5]  # the fast client got them all
-        # the fast client is not held up by the slow one (the box itself is busy: 95 kB events twice a second)
-        assert statistics.median(delays) < 1.0 and max(delays) < 3.0, [round(d, 2) for d in delays]
+        assert statistics.median(delays) < 1.0, [round(d, 2) for d in delays]  # from each trade's 202
+        # and the fast client is never held up by the slow one: every event reaches it within 3 s of being
+        # published (the box itself is busy: 95 kB events twice a second). Measured from the publication, not the
+        # 202, so that a stall of the write path or the ticker, which both clients would wait for alike, is not
+        # taken for one (a 5 s one was seen once under CI load: every trade of those 5 s in one event)
+        assert max(since_published) < 3.0, [round(d, 2) for d in since_published]
     finally:
         for client in clients:
             client.close()
